@@ -1,0 +1,245 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the muster binary. Each field is set by a flag
+// (--http-addr) or by its MUSTER_* environment variable (MUSTER_HTTP_ADDR);
+// a flag wins over the environment, which wins over the default.
+type Config struct {
+	Target            string
+	HTTPAddr          string
+	OpsAddr           string
+	DatabaseURL       string
+	DBMaxOpen         int
+	DBMaxIdle         int
+	DBConnMaxLifetime time.Duration
+	RedisURL          string
+	RedisPrefix       string
+	LogLevel          string
+	LogFormat         string
+	BodyLimit         int
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+	DrainDelay        time.Duration
+	OutboxMaxAttempts int
+	OutboxPoll        time.Duration
+	DataDir           string
+	DevPostgres       string
+}
+
+// setting is one documented configuration entry.
+type setting struct {
+	name   string // flag name
+	usage  string
+	secret bool // masked when the configuration is logged
+	value  flag.Value
+	def    string
+}
+
+// env is the environment variable a flag name maps to.
+func (s setting) env() string {
+	return "MUSTER_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+// settings binds every field of cfg to its flag without changing it; it is
+// the one list the flag parser, the environment reader, the start-up log and
+// the README table use.
+func settings(cfg *Config) []setting {
+	return []setting{
+		str(&cfg.Target, "target", "all", "comma-separated targets to run, or all", false),
+		str(&cfg.HTTPAddr, "http-addr", ":8080", "listen address of the player and console HTTP APIs", false),
+		str(&cfg.OpsAddr, "ops-addr", ":9090", "listen address of /healthz, /readyz and /metrics", false),
+		str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (required by serve and migrate; dev finds or starts one)", true),
+		num(&cfg.DBMaxOpen, "db-max-open", 20, "most open PostgreSQL connections"),
+		num(&cfg.DBMaxIdle, "db-max-idle", 10, "most idle PostgreSQL connections kept"),
+		dur(&cfg.DBConnMaxLifetime, "db-conn-max-lifetime", 30*time.Minute, "longest a PostgreSQL connection is reused"),
+		str(&cfg.RedisURL, "redis-url", "", "Redis URL (required by serve; dev uses in-process state)", true),
+		str(&cfg.RedisPrefix, "redis-prefix", "muster:", "prefix of every Redis key and channel", false),
+		str(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error", false),
+		str(&cfg.LogFormat, "log-format", "auto", "json, text, or auto (text on a terminal, else json)", false),
+		num(&cfg.BodyLimit, "http-body-limit", 1<<20, "largest request body in bytes"),
+		dur(&cfg.ReadTimeout, "http-read-timeout", 10*time.Second, "longest time to read a request"),
+		dur(&cfg.WriteTimeout, "http-write-timeout", 15*time.Second, "longest time to write a response"),
+		dur(&cfg.IdleTimeout, "http-idle-timeout", 60*time.Second, "longest an idle keep-alive connection stays open"),
+		dur(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight work may take to finish after SIGTERM"),
+		dur(&cfg.DrainDelay, "drain-delay", 0, "how long to keep serving with /readyz false before closing listeners (give load balancers time)"),
+		num(&cfg.OutboxMaxAttempts, "outbox-max-attempts", 10, "deliveries of an outbox event before it is parked as dead"),
+		dur(&cfg.OutboxPoll, "outbox-poll", time.Second, "how often the outbox relay looks for due events without a wake-up"),
+		str(&cfg.DataDir, "data-dir", ".muster", "where dev keeps its private PostgreSQL cluster", false),
+		str(&cfg.DevPostgres, "dev-postgres", "auto", "dev's PostgreSQL: auto (database-url, else 127.0.0.1:5432, else private) or private", false),
+	}
+}
+
+// errHelp is returned when the user asked for help; it is not a failure.
+var errHelp = errors.New("help requested")
+
+// parseConfig reads cfg from defaults, then the environment, then args.
+// It returns the arguments left after the flags.
+func parseConfig(cmd string, args []string, getenv func(string) string, usage io.Writer) (Config, []string, error) {
+	var cfg Config
+	all := settings(&cfg)
+	fs := flag.NewFlagSet("muster "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, s := range all {
+		if err := s.value.Set(s.def); err != nil {
+			panic("muster: bad default for " + s.name)
+		}
+		fs.Var(s.value, s.name, s.usage)
+	}
+	for _, s := range all {
+		if v := getenv(s.env()); v != "" {
+			if err := s.value.Set(v); err != nil {
+				return cfg, nil, fmt.Errorf("%s=%q is invalid: %v", s.env(), maskValue(s, v), err)
+			}
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(usage)
+			fmt.Fprintf(usage, "usage: muster %s [flags]\n", cmd)
+			fs.PrintDefaults()
+			return cfg, nil, errHelp
+		}
+		return cfg, nil, err
+	}
+	return cfg, fs.Args(), cfg.validate()
+}
+
+func (c Config) validate() error {
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log-level %q is invalid: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "auto", "json", "text":
+	default:
+		return fmt.Errorf("log-format %q is invalid: want auto, json or text", c.LogFormat)
+	}
+	switch c.DevPostgres {
+	case "auto", "private":
+	default:
+		return fmt.Errorf("dev-postgres %q is invalid: want auto or private", c.DevPostgres)
+	}
+	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts} {
+		if v <= 0 {
+			return fmt.Errorf("%s must be positive, got %d", name, v)
+		}
+	}
+	for name, v := range map[string]time.Duration{"http-read-timeout": c.ReadTimeout, "http-write-timeout": c.WriteTimeout, "shutdown-timeout": c.ShutdownTimeout, "outbox-poll": c.OutboxPoll} {
+		if v <= 0 {
+			return fmt.Errorf("%s must be positive, got %s", name, v)
+		}
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return errors.New("database-url must be a postgres:// URL")
+		}
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return errors.New("redis-url must be a redis:// or rediss:// URL")
+		}
+	}
+	return nil
+}
+
+// require fails with the setting's name and variable when it is empty.
+func require(cfg *Config, names ...string) error {
+	for _, s := range settings(cfg) {
+		for _, n := range names {
+			if s.name == n && s.value.String() == "" {
+				return fmt.Errorf("%s is required: set --%s or %s", s.name, s.name, s.env())
+			}
+		}
+	}
+	return nil
+}
+
+// logConfig writes the effective configuration with secrets masked.
+func logConfig(log *slog.Logger, cfg *Config) {
+	attrs := []any{}
+	for _, s := range settings(cfg) {
+		attrs = append(attrs, strings.ReplaceAll(s.name, "-", "_"), maskValue(s, s.value.String()))
+	}
+	log.Info("configuration", attrs...)
+}
+
+// maskValue hides a secret setting: a URL keeps its host but not its password.
+func maskValue(s setting, v string) string {
+	if !s.secret || v == "" {
+		return v
+	}
+	if u, err := url.Parse(v); err == nil && u.Host != "" {
+		return u.Redacted()
+	}
+	return "xxxxx"
+}
+
+type stringValue struct{ p *string }
+
+func (v stringValue) Set(s string) error { *v.p = s; return nil }
+func (v stringValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+
+type intValue struct{ p *int }
+
+func (v intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*v.p = n
+	return nil
+}
+func (v intValue) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+type durationValue struct{ p *time.Duration }
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration such as 500ms, 10s or 1m")
+	}
+	*v.p = d
+	return nil
+}
+func (v durationValue) String() string {
+	if v.p == nil {
+		return "0s"
+	}
+	return v.p.String()
+}
+
+func str(p *string, name, def, usage string, secret bool) setting {
+	return setting{name: name, usage: usage, secret: secret, value: stringValue{p}, def: def}
+}
+
+func num(p *int, name string, def int, usage string) setting {
+	return setting{name: name, usage: usage, value: intValue{p}, def: strconv.Itoa(def)}
+}
+
+func dur(p *time.Duration, name string, def time.Duration, usage string) setting {
+	return setting{name: name, usage: usage, value: durationValue{p}, def: def.String()}
+}

@@ -1,0 +1,114 @@
+// Command muster is Muster's one binary: it serves any subset of the
+// platform's targets, runs the embedded development platform, and applies
+// database migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `muster: a self-hosted backend for live-service multiplayer games
+
+usage: muster <command> [flags]
+
+commands:
+  serve            run the targets named by --target (default all) against PostgreSQL and Redis
+  dev              run every target in one process with demo data, finding or starting PostgreSQL
+  migrate up       apply pending database migrations
+  migrate status   list migrations and whether each is applied
+  version          print the version
+
+Run "muster <command> -h" for the command's flags. Every flag can also be set
+through its MUSTER_* environment variable (--database-url: MUSTER_DATABASE_URL).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one muster command and returns the process exit code. A
+// failure is reported on stderr as one line that names its cause.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, rest, getenv, stderr)
+	case "dev":
+		err = cmdDev(ctx, rest, getenv, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "muster", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, version\n", cmd)
+		return 2
+	}
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	default:
+		fmt.Fprintf(stderr, "muster %s: %s\n", cmd, oneLine(err.Error()))
+		return 1
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, _, err := parseConfig("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	mods, err := registerModules().resolve(cfg.Target)
+	if err != nil {
+		return err
+	}
+	if err := require(&cfg, "database-url", "redis-url"); err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	logConfig(log, &cfg)
+	return newPlatform(cfg, log, false).serve(ctx, mods)
+}
+
+// newLogger logs JSON, or text when stderr is a terminal and the format is auto.
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	text := cfg.LogFormat == "text"
+	if cfg.LogFormat == "auto" {
+		if f, ok := w.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				text = true
+			}
+		}
+	}
+	if text {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/musterhq/muster/domain/db"
+	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/web"
+)
+
+// sharedState is the fast shared state every service may use: Redis when
+// several processes run, the in-process twin in dev.
+type sharedState interface {
+	state.Limiter
+	state.KV
+	state.PubSub
+	state.Presence
+}
+
+// platform is what modules build a process from: the shared infrastructure
+// and the places where modules mount routes and background work.
+type platform struct {
+	cfg     Config
+	log     *slog.Logger
+	dev     bool // muster dev: migrate on start and use in-process state
+	reg     *prometheus.Registry
+	metrics *web.Metrics
+	health  *web.Health
+
+	db     *sqlx.DB
+	state  sharedState
+	public *fiber.App // nil unless a module serves player or console HTTP
+	relay  *outbox.Relay
+
+	runners []runner
+	closers []func() error
+}
+
+type runner struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+func newPlatform(cfg Config, log *slog.Logger, dev bool) *platform {
+	reg := web.NewRegistry()
+	return &platform{cfg: cfg, log: log, dev: dev, reg: reg, metrics: web.NewMetrics(reg), health: web.NewHealth(2 * time.Second)}
+}
+
+func (p *platform) webConfig() web.Config {
+	return web.Config{BodyLimit: p.cfg.BodyLimit, ReadTimeout: p.cfg.ReadTimeout, WriteTimeout: p.cfg.WriteTimeout, IdleTimeout: p.cfg.IdleTimeout}
+}
+
+// registerModules is the binary's module registry. Later targets (auth,
+// player, progression, inventory, store, matchmaking, sessions, realtime,
+// console) register here with their dependencies.
+func registerModules() *modules {
+	m := newModules()
+	m.internal("database", initDatabase)
+	m.internal("state", initState)
+	m.internal("server", initServer)
+	m.target("worker", initWorker, "database", "state")
+	return m
+}
+
+func initDatabase(p *platform) error {
+	if p.cfg.DatabaseURL == "" {
+		return errors.New("database-url is required: set --database-url or MUSTER_DATABASE_URL")
+	}
+	// A database that does not answer in 5 s stops start-up with its reason.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := db.Open(ctx, p.cfg.DatabaseURL, db.Pool{MaxOpen: p.cfg.DBMaxOpen, MaxIdle: p.cfg.DBMaxIdle, MaxLifetime: p.cfg.DBConnMaxLifetime, MaxIdleTime: 5 * time.Minute})
+	if err != nil {
+		return err
+	}
+	p.closers = append(p.closers, conn.Close)
+	mig, err := db.NewMigrator(conn)
+	if err != nil {
+		return err
+	}
+	if p.dev {
+		applied, err := mig.Up(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range applied {
+			p.log.Info("migration applied", "version", a.Version, "name", a.Name)
+		}
+	}
+	if err := mig.Check(ctx); err != nil {
+		return err
+	}
+	p.db = conn
+	p.health.AddCheck("database", func(ctx context.Context) error { return conn.PingContext(ctx) })
+	p.health.AddCheck("schema", mig.Check)
+	return nil
+}
+
+func initState(p *platform) error {
+	if p.cfg.RedisURL == "" {
+		if !p.dev {
+			return errors.New("redis-url is required: set --redis-url or MUSTER_REDIS_URL")
+		}
+		p.log.Info("shared state is in-process (single node only)")
+		p.state = state.NewMemory()
+		return nil
+	}
+	opts, err := redis.ParseURL(p.cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("redis-url is invalid: %w", err)
+	}
+	client := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return fmt.Errorf("redis at %s is not reachable: %w", opts.Addr, err)
+	}
+	p.closers = append(p.closers, client.Close)
+	p.state = state.NewRedis(client, p.cfg.RedisPrefix)
+	p.health.AddCheck("redis", func(ctx context.Context) error { return client.Ping(ctx).Err() })
+	return nil
+}
+
+// initServer creates the public HTTP app that service targets mount routes on.
+func initServer(p *platform) error {
+	p.public = web.New(p.webConfig(), p.log, p.metrics)
+	return nil
+}
+
+// initWorker runs the outbox relay. Modules that consume events register
+// their consumers on p.relay.
+func initWorker(p *platform) error {
+	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll})
+	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run})
+	return nil
+}
+
+// serve initialises mods, serves until ctx ends, then shuts down gracefully:
+// /readyz turns false, listeners stop accepting after the drain delay,
+// in-flight requests and background work finish within the shutdown timeout.
+func (p *platform) serve(ctx context.Context, mods []module) (err error) {
+	defer p.close()
+	for _, m := range mods {
+		if err := m.init(p); err != nil {
+			return fmt.Errorf("start %s: %w", m.name, err)
+		}
+	}
+
+	ops := web.New(p.webConfig(), p.log, p.metrics)
+	web.MountOps(ops, p.health, p.reg)
+	opsLn, err := net.Listen("tcp", p.cfg.OpsAddr)
+	if err != nil {
+		return fmt.Errorf("ops-addr %s: %w", p.cfg.OpsAddr, err)
+	}
+	var publicLn net.Listener
+	if p.public != nil {
+		if publicLn, err = net.Listen("tcp", p.cfg.HTTPAddr); err != nil {
+			opsLn.Close()
+			return fmt.Errorf("http-addr %s: %w", p.cfg.HTTPAddr, err)
+		}
+	}
+
+	failed := make(chan error, 2+len(p.runners))
+	go func() { failed <- listen("ops", ops, opsLn) }()
+	if p.public != nil {
+		go func() { failed <- listen("http", p.public, publicLn) }()
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var work sync.WaitGroup
+	for _, r := range p.runners {
+		work.Add(1)
+		go func() {
+			defer work.Done()
+			if err := r.run(workCtx); err != nil && workCtx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", r.name, err)
+			}
+		}()
+	}
+	attrs := []any{"ops_addr", opsLn.Addr().String()}
+	if publicLn != nil {
+		attrs = append(attrs, "http_addr", publicLn.Addr().String())
+	}
+	p.log.Info("muster is up", attrs...)
+
+	select {
+	case <-ctx.Done():
+		p.log.Info("shutting down", "drain_delay", p.cfg.DrainDelay.String(), "shutdown_timeout", p.cfg.ShutdownTimeout.String())
+	case err = <-failed:
+		p.log.Error("stopping after a failure", "err", err)
+	}
+
+	p.health.Drain()
+	if err == nil && p.cfg.DrainDelay > 0 {
+		time.Sleep(p.cfg.DrainDelay)
+	}
+	deadline, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if p.public != nil {
+		if e := p.public.ShutdownWithContext(deadline); e != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", e))
+		}
+	}
+	stopWork()
+	finished := make(chan struct{})
+	go func() { work.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-deadline.Done():
+		errs = append(errs, errors.New("background work did not stop before the shutdown timeout"))
+	}
+	if e := ops.ShutdownWithContext(deadline); e != nil {
+		errs = append(errs, fmt.Errorf("ops shutdown: %w", e))
+	}
+	if err != nil {
+		errs = append([]error{err}, errs...)
+	}
+	if len(errs) == 0 {
+		p.log.Info("stopped cleanly")
+	}
+	return errors.Join(errs...)
+}
+
+func listen(name string, app *fiber.App, ln net.Listener) error {
+	if err := app.Listener(ln); err != nil {
+		return fmt.Errorf("%s listener: %w", name, err)
+	}
+	return nil
+}
+
+func (p *platform) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		_ = p.closers[i]()
+	}
+}

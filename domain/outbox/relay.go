@@ -1,0 +1,328 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Handler applies one event. It runs inside tx, which also records the event
+// as processed by the consumer; whatever the handler writes through tx
+// commits together with that record, or not at all.
+type Handler func(ctx context.Context, tx *sqlx.Tx, ev Event) error
+
+// Consumer receives the events of its topics. Its name is durable: renaming a
+// consumer makes a new one that starts with no events.
+type Consumer struct {
+	Name   string
+	Topics []string
+	Handle Handler
+}
+
+// Config tunes a Relay. Zero values take the defaults shown.
+type Config struct {
+	MaxAttempts    int           // deliveries before an event is dead: 10
+	PollInterval   time.Duration // how often to look for due events without a wake-up: 1s
+	BaseBackoff    time.Duration // wait after the first failure, doubling after each: 1s
+	MaxBackoff     time.Duration // longest wait between attempts: 10m
+	HandlerTimeout time.Duration // longest a handler may run: 30s
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 10
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.BaseBackoff <= 0 {
+		c.BaseBackoff = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 10 * time.Minute
+	}
+	if c.HandlerTimeout <= 0 {
+		c.HandlerTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// Relay delivers due events to the consumers registered with it. Relays in
+// several processes share the work: each delivery is claimed with
+// FOR UPDATE SKIP LOCKED.
+type Relay struct {
+	db        *sqlx.DB
+	dbURL     string
+	log       *slog.Logger
+	cfg       Config
+	consumers map[string]Consumer
+	names     []string
+
+	delivered *prometheus.CounterVec
+	failed    *prometheus.CounterVec
+	dead      *prometheus.CounterVec
+	backlog   *prometheus.GaugeVec
+}
+
+// NewRelay returns a relay over conn. dbURL is used for a LISTEN connection
+// that wakes the relay as soon as an event commits; the relay also polls.
+func NewRelay(conn *sqlx.DB, dbURL string, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Relay {
+	r := &Relay{
+		db: conn, dbURL: dbURL, log: log, cfg: cfg.withDefaults(),
+		consumers: map[string]Consumer{},
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "muster_outbox_delivered_total", Help: "Outbox events a consumer applied.",
+		}, []string{"consumer"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "muster_outbox_failed_total", Help: "Outbox deliveries whose handler failed (each attempt).",
+		}, []string{"consumer"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "muster_outbox_dead_total", Help: "Outbox deliveries parked as dead after too many failures.",
+		}, []string{"consumer"}),
+		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "muster_outbox_deliveries", Help: "Outbox deliveries not yet delivered, by consumer and state (pending, dead).",
+		}, []string{"consumer", "state"}),
+	}
+	if reg != nil {
+		reg.MustRegister(r.delivered, r.failed, r.dead, r.backlog)
+	}
+	return r
+}
+
+// Register subscribes c to its topics. Events written from now on reach it;
+// so do events written in the minute before it first subscribed, which
+// closes the race between a first subscription and concurrent writers.
+func (r *Relay) Register(ctx context.Context, c Consumer) error {
+	if c.Name == "" || len(c.Topics) == 0 || c.Handle == nil {
+		return errors.New("outbox consumer needs a name, topics and a handler")
+	}
+	if _, dup := r.consumers[c.Name]; dup {
+		return fmt.Errorf("outbox consumer %q registered twice", c.Name)
+	}
+	const subscribe = `
+INSERT INTO outbox_subscriptions (consumer, topic) SELECT $1, unnest($2::text[])
+ON CONFLICT DO NOTHING`
+	if _, err := r.db.ExecContext(ctx, subscribe, c.Name, pq.Array(c.Topics)); err != nil {
+		return fmt.Errorf("subscribe %s: %w", c.Name, err)
+	}
+	const backfill = `
+INSERT INTO outbox_deliveries (event_id, consumer)
+SELECT e.id, s.consumer FROM outbox_subscriptions s
+JOIN outbox_events e ON e.topic = s.topic AND e.created_at >= s.created_at - interval '1 minute'
+WHERE s.consumer = $1
+ON CONFLICT DO NOTHING`
+	if _, err := r.db.ExecContext(ctx, backfill, c.Name); err != nil {
+		return fmt.Errorf("backfill %s: %w", c.Name, err)
+	}
+	r.consumers[c.Name] = c
+	r.names = append(r.names, c.Name)
+	return nil
+}
+
+// Run delivers events until ctx ends. The delivery under way when ctx ends
+// finishes first, so a stop never counts as a failed attempt.
+func (r *Relay) Run(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	listener := pq.NewListener(r.dbURL, time.Second, time.Minute, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			r.log.Warn("outbox listener", "err", err)
+		}
+	})
+	defer listener.Close()
+	if err := listener.Listen(notifyChannel); err != nil {
+		r.log.Warn("outbox listener unavailable, polling only", "err", err)
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-listener.Notify:
+				if !ok {
+					return
+				}
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+
+	tick := time.NewTicker(r.cfg.PollInterval)
+	defer tick.Stop()
+	lastGauge := time.Time{}
+	for {
+		if _, err := r.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("outbox delivery pass", "err", err)
+		}
+		if time.Since(lastGauge) > 10*time.Second {
+			r.updateBacklog(ctx)
+			lastGauge = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-wake:
+		}
+	}
+}
+
+// DeliverDue delivers every due event, one transaction each, until none is
+// due or ctx ends. It returns how many deliveries it attempted.
+func (r *Relay) DeliverDue(ctx context.Context) (int, error) {
+	n := 0
+	for ctx.Err() == nil {
+		ok, err := r.deliverOne(context.WithoutCancel(ctx))
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			return n, nil
+		}
+		n++
+	}
+	return n, nil
+}
+
+type claimed struct {
+	Event
+	Consumer string `db:"consumer"`
+	Attempts int    `db:"attempts"`
+}
+
+// deliverOne claims one due delivery and runs its handler. It reports whether
+// there was one.
+func (r *Relay) deliverOne(ctx context.Context) (bool, error) {
+	if len(r.names) == 0 {
+		return false, nil
+	}
+	tx, err := r.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("begin delivery: %w", err)
+	}
+	defer tx.Rollback()
+
+	const claim = `
+SELECT e.id, e.topic, e.payload, e.created_at, d.consumer, d.attempts
+FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id
+WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND d.consumer = ANY($1)
+ORDER BY d.next_attempt_at
+LIMIT 1
+FOR UPDATE OF d SKIP LOCKED`
+	var c claimed
+	if err := tx.GetContext(ctx, &c, claim, pq.Array(r.names)); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return false, fmt.Errorf("claim delivery: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT handler`); err != nil {
+		return false, fmt.Errorf("savepoint: %w", err)
+	}
+	herr := r.apply(ctx, tx, c)
+	if herr == nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox_deliveries SET state = 'delivered', attempts = attempts + 1, last_error = '', updated_at = now() WHERE event_id = $1 AND consumer = $2`, c.ID, c.Consumer); err != nil {
+			return false, fmt.Errorf("mark delivered: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return false, fmt.Errorf("commit delivery: %w", err)
+		}
+		r.delivered.WithLabelValues(c.Consumer).Inc()
+		return true, nil
+	}
+
+	// The handler failed: undo what it wrote, keep the event, try again later.
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT handler`); err != nil {
+		return false, fmt.Errorf("rollback handler: %w", err)
+	}
+	attempts := c.Attempts + 1
+	state := "pending"
+	if attempts >= r.cfg.MaxAttempts {
+		state = "dead"
+	}
+	const fail = `
+UPDATE outbox_deliveries SET attempts = $3, state = $4, last_error = $5,
+    next_attempt_at = now() + $6 * interval '1 millisecond', updated_at = now()
+WHERE event_id = $1 AND consumer = $2`
+	msg := herr.Error()
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	if _, err := tx.ExecContext(ctx, fail, c.ID, c.Consumer, attempts, state, msg, r.backoff(attempts).Milliseconds()); err != nil {
+		return false, fmt.Errorf("record failed delivery: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit failed delivery: %w", err)
+	}
+	r.failed.WithLabelValues(c.Consumer).Inc()
+	if state == "dead" {
+		r.dead.WithLabelValues(c.Consumer).Inc()
+		r.log.Error("outbox event is dead", "event_id", c.ID, "topic", c.Topic, "consumer", c.Consumer, "attempts", attempts, "err", herr)
+	} else {
+		r.log.Warn("outbox delivery failed", "event_id", c.ID, "topic", c.Topic, "consumer", c.Consumer, "attempts", attempts, "err", herr)
+	}
+	return true, nil
+}
+
+// apply runs the consumer's handler unless the consumer already processed
+// the event, recording it as processed in the same transaction.
+func (r *Relay) apply(ctx context.Context, tx *sqlx.Tx, c claimed) (err error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox_processed (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.Consumer, c.ID)
+	if err != nil {
+		return fmt.Errorf("record processed: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // applied before: a repeated delivery changes nothing
+	}
+	consumer, ok := r.consumers[c.Consumer]
+	if !ok {
+		return fmt.Errorf("no consumer %q in this process", c.Consumer)
+	}
+	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return consumer.Handle(hctx, tx, c.Event)
+}
+
+// backoff is the wait before attempt n+1: doubling from BaseBackoff, capped,
+// with jitter so failing events from one burst do not retry in lockstep.
+func (r *Relay) backoff(attempts int) time.Duration {
+	d := r.cfg.BaseBackoff << min(attempts-1, 30)
+	if d <= 0 || d > r.cfg.MaxBackoff {
+		d = r.cfg.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (r *Relay) updateBacklog(ctx context.Context) {
+	var rows []struct {
+		Consumer string `db:"consumer"`
+		State    string `db:"state"`
+		N        int    `db:"n"`
+	}
+	const q = `SELECT consumer, state, count(*) AS n FROM outbox_deliveries WHERE state <> 'delivered' AND consumer = ANY($1) GROUP BY consumer, state`
+	if err := r.db.SelectContext(ctx, &rows, q, pq.Array(r.names)); err != nil {
+		return
+	}
+	for _, name := range r.names {
+		r.backlog.WithLabelValues(name, "pending").Set(0)
+		r.backlog.WithLabelValues(name, "dead").Set(0)
+	}
+	for _, row := range rows {
+		r.backlog.WithLabelValues(row.Consumer, row.State).Set(float64(row.N))
+	}
+}

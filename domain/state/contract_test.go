@@ -1,0 +1,486 @@
+package state_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/test/testenv"
+)
+
+// store is everything both implementations provide.
+type store interface {
+	state.Limiter
+	state.KV
+	state.PubSub
+	state.Presence
+}
+
+func TestRedis(t *testing.T) {
+	runContract(t, func(t *testing.T) store {
+		client, prefix := testenv.Redis(t)
+		return state.NewRedis(client, prefix)
+	})
+}
+
+func TestMemory(t *testing.T) {
+	runContract(t, func(*testing.T) store { return state.NewMemory() })
+}
+
+// runContract checks the behaviour every implementation must share. Each
+// case gets a fresh store and runs in parallel with the others.
+func runContract(t *testing.T, newStore func(*testing.T) store) {
+	cases := []struct {
+		name string
+		run  func(*testing.T, store)
+	}{
+		{"LimiterBurstThenDeny", testLimiterBurstThenDeny},
+		{"LimiterRecovers", testLimiterRecovers},
+		{"LimiterKeysIndependent", testLimiterKeysIndependent},
+		{"LimiterBadArgs", testLimiterBadArgs},
+		{"LimiterConcurrent", testLimiterConcurrent},
+		{"KVMissing", testKVMissing},
+		{"KVSetGet", testKVSetGet},
+		{"KVExpiry", testKVExpiry},
+		{"KVSetNX", testKVSetNX},
+		{"KVDelete", testKVDelete},
+		{"PubSubDelivery", testPubSubDelivery},
+		{"PubSubManyChannels", testPubSubManyChannels},
+		{"PubSubClose", testPubSubClose},
+		{"PubSubSlowSubscriber", testPubSubSlowSubscriber},
+		{"PresenceMembers", testPresenceMembers},
+		{"PresenceRemove", testPresenceRemove},
+		{"PresenceExpiry", testPresenceExpiry},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, newStore(t))
+		})
+	}
+}
+
+func allow(t *testing.T, s store, key string, limit int, window time.Duration) state.Decision {
+	t.Helper()
+	d, err := s.Allow(t.Context(), key, limit, window)
+	if err != nil {
+		t.Fatalf("Allow(%q, %d, %s): %v", key, limit, window, err)
+	}
+	return d
+}
+
+func testLimiterBurstThenDeny(t *testing.T, s store) {
+	const limit, window = 5, time.Second // one action per 200ms
+	for i := range limit {
+		d := allow(t, s, "burst", limit, window)
+		if !d.Allowed || d.Remaining != limit-1-i || d.RetryAfter != 0 {
+			t.Fatalf("call %d: got %+v, want allowed with %d remaining", i+1, d, limit-1-i)
+		}
+	}
+	d := allow(t, s, "burst", limit, window)
+	if d.Allowed || d.Remaining != 0 {
+		t.Fatalf("call %d: got %+v, want denied", limit+1, d)
+	}
+	if d.RetryAfter <= 100*time.Millisecond || d.RetryAfter > 200*time.Millisecond {
+		t.Fatalf("RetryAfter = %s, want about one emission interval (200ms)", d.RetryAfter)
+	}
+}
+
+func testLimiterRecovers(t *testing.T, s store) {
+	const limit, window = 3, 300 * time.Millisecond // one action per 100ms
+	for range limit {
+		if d := allow(t, s, "recover", limit, window); !d.Allowed {
+			t.Fatalf("burst denied early: %+v", d)
+		}
+	}
+	d := allow(t, s, "recover", limit, window)
+	if d.Allowed || d.RetryAfter <= 0 {
+		t.Fatalf("after burst got %+v, want denied with RetryAfter > 0", d)
+	}
+	time.Sleep(d.RetryAfter + 20*time.Millisecond)
+	if d := allow(t, s, "recover", limit, window); !d.Allowed {
+		t.Fatalf("after waiting RetryAfter got %+v, want allowed", d)
+	}
+	for range limit + 1 {
+		if d := allow(t, s, "recover", limit, window); !d.Allowed {
+			return
+		}
+	}
+	t.Fatalf("%d more calls all allowed after recovery, want the limit to hold", limit+1)
+}
+
+func testLimiterKeysIndependent(t *testing.T, s store) {
+	for range 2 {
+		allow(t, s, "a", 2, time.Minute)
+	}
+	if d := allow(t, s, "a", 2, time.Minute); d.Allowed {
+		t.Fatalf("key a not exhausted: %+v", d)
+	}
+	if d := allow(t, s, "b", 2, time.Minute); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("key b affected by key a: %+v", d)
+	}
+}
+
+func testLimiterBadArgs(t *testing.T, s store) {
+	for _, c := range []struct {
+		limit  int
+		window time.Duration
+	}{{0, time.Second}, {-1, time.Second}, {1, 0}, {1, -time.Second}} {
+		_, err := s.Allow(t.Context(), "bad", c.limit, c.window)
+		if !errors.Is(err, state.ErrInvalidArgument) {
+			t.Errorf("Allow(limit %d, window %s) error = %v, want ErrInvalidArgument", c.limit, c.window, err)
+		}
+	}
+}
+
+func testLimiterConcurrent(t *testing.T, s store) {
+	const limit, workers = 10, 20
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range workers {
+		wg.Go(func() {
+			<-start
+			d, err := s.Allow(t.Context(), "shared", limit, time.Minute)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if d.Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got := allowed.Load(); got != limit {
+		t.Fatalf("%d of %d concurrent calls allowed, want exactly %d", got, workers, limit)
+	}
+}
+
+func get(t *testing.T, s store, key string) ([]byte, error) {
+	t.Helper()
+	return s.Get(t.Context(), key)
+}
+
+func wantValue(t *testing.T, s store, key, want string) {
+	t.Helper()
+	got, err := get(t, s, key)
+	if err != nil || string(got) != want {
+		t.Fatalf("Get(%q) = %q, %v; want %q", key, got, err, want)
+	}
+}
+
+func wantNotFound(t *testing.T, s store, key string) {
+	t.Helper()
+	if got, err := get(t, s, key); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, got, err)
+	}
+}
+
+func set(t *testing.T, s store, key, value string, ttl time.Duration) {
+	t.Helper()
+	if err := s.Set(t.Context(), key, []byte(value), ttl); err != nil {
+		t.Fatalf("Set(%q): %v", key, err)
+	}
+}
+
+func setNX(t *testing.T, s store, key, value string, ttl time.Duration) bool {
+	t.Helper()
+	ok, err := s.SetNX(t.Context(), key, []byte(value), ttl)
+	if err != nil {
+		t.Fatalf("SetNX(%q): %v", key, err)
+	}
+	return ok
+}
+
+func testKVMissing(t *testing.T, s store) {
+	wantNotFound(t, s, "missing")
+}
+
+func testKVSetGet(t *testing.T, s store) {
+	value := []byte("v1")
+	if err := s.Set(t.Context(), "k", value, 0); err != nil {
+		t.Fatal(err)
+	}
+	value[0] = 'X' // the store keeps its own copy
+	wantValue(t, s, "k", "v1")
+	got, _ := get(t, s, "k")
+	got[0] = 'Y' // and hands out copies
+	wantValue(t, s, "k", "v1")
+	set(t, s, "k", "v2", 0)
+	wantValue(t, s, "k", "v2")
+	if err := s.Set(t.Context(), "k", []byte("v3"), -time.Second); !errors.Is(err, state.ErrInvalidArgument) {
+		t.Fatalf("Set with negative ttl error = %v, want ErrInvalidArgument", err)
+	}
+}
+
+func testKVExpiry(t *testing.T, s store) {
+	set(t, s, "short", "s", 150*time.Millisecond)
+	set(t, s, "forever", "f", 0)
+	if !setNX(t, s, "lease", "first", 150*time.Millisecond) {
+		t.Fatal("SetNX on a new key lost")
+	}
+	wantValue(t, s, "short", "s")
+	time.Sleep(300 * time.Millisecond)
+	wantNotFound(t, s, "short")
+	wantValue(t, s, "forever", "f")
+	if !setNX(t, s, "lease", "second", 0) {
+		t.Fatal("SetNX on an expired key lost")
+	}
+	wantValue(t, s, "lease", "second")
+}
+
+func testKVSetNX(t *testing.T, s store) {
+	if !setNX(t, s, "once", "first", time.Minute) {
+		t.Fatal("first SetNX lost")
+	}
+	if setNX(t, s, "once", "second", time.Minute) {
+		t.Fatal("second SetNX won")
+	}
+	wantValue(t, s, "once", "first")
+	if err := s.Delete(t.Context(), "once"); err != nil {
+		t.Fatal(err)
+	}
+	if !setNX(t, s, "once", "third", 0) {
+		t.Fatal("SetNX after Delete lost")
+	}
+	wantValue(t, s, "once", "third")
+}
+
+func testKVDelete(t *testing.T, s store) {
+	set(t, s, "gone", "x", 0)
+	if err := s.Delete(t.Context(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	wantNotFound(t, s, "gone")
+	if err := s.Delete(t.Context(), "never-set"); err != nil {
+		t.Fatalf("Delete of a missing key: %v", err)
+	}
+}
+
+func subscribe(t *testing.T, s store, channels ...string) state.Subscription {
+	t.Helper()
+	sub, err := s.Subscribe(t.Context(), channels...)
+	if err != nil {
+		t.Fatalf("Subscribe(%q): %v", channels, err)
+	}
+	t.Cleanup(func() {
+		closed := make(chan error, 1)
+		go func() { closed <- sub.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Error("Close blocked")
+		}
+	})
+	return sub
+}
+
+func publish(t *testing.T, s store, channel, payload string) {
+	t.Helper()
+	if err := s.Publish(t.Context(), channel, []byte(payload)); err != nil {
+		t.Fatalf("Publish(%q): %v", channel, err)
+	}
+}
+
+// wantMessage fails unless the next message on sub is payload on channel.
+func wantMessage(t *testing.T, sub state.Subscription, channel, payload string) {
+	t.Helper()
+	select {
+	case m, ok := <-sub.C():
+		if !ok {
+			t.Fatalf("subscription closed, want %q on %q", payload, channel)
+		}
+		if m.Channel != channel || string(m.Payload) != payload {
+			t.Fatalf("got %q on %q, want %q on %q", m.Payload, m.Channel, payload, channel)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatalf("no message, want %q on %q", payload, channel)
+	}
+}
+
+func testPubSubDelivery(t *testing.T, s store) {
+	a1 := subscribe(t, s, "room:a")
+	a2 := subscribe(t, s, "room:a")
+	b := subscribe(t, s, "room:b")
+
+	publish(t, s, "room:a", "hello")
+	wantMessage(t, a1, "room:a", "hello")
+	wantMessage(t, a2, "room:a", "hello")
+
+	// Messages arrive in order, so if b's first message is the one sent to
+	// room:b, it never got "hello"; likewise for a1 and a2.
+	publish(t, s, "room:b", "for b")
+	publish(t, s, "room:a", "again")
+	wantMessage(t, b, "room:b", "for b")
+	wantMessage(t, a1, "room:a", "again")
+	wantMessage(t, a2, "room:a", "again")
+
+	if _, err := s.Subscribe(t.Context()); !errors.Is(err, state.ErrInvalidArgument) {
+		t.Fatalf("Subscribe with no channels error = %v, want ErrInvalidArgument", err)
+	}
+}
+
+func testPubSubManyChannels(t *testing.T, s store) {
+	sub := subscribe(t, s, "x", "y", "x")
+	publish(t, s, "y", "1")
+	publish(t, s, "x", "2")
+	wantMessage(t, sub, "y", "1")
+	wantMessage(t, sub, "x", "2")
+}
+
+func testPubSubClose(t *testing.T, s store) {
+	sub := subscribe(t, s, "closing")
+	if err := sub.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	timeout := time.After(2 * time.Second)
+	for closed := false; !closed; {
+		select {
+		case _, ok := <-sub.C():
+			closed = !ok
+		case <-timeout:
+			t.Fatal("C() not closed after Close")
+		}
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	publish(t, s, "closing", "nobody listens")
+}
+
+func testPubSubSlowSubscriber(t *testing.T, s store) {
+	const n = 1000
+	sub := subscribe(t, s, "slow")
+	if c := cap(sub.C()); c == 0 || c >= n {
+		t.Fatalf("subscription buffer is %d, want bounded and below %d", c, n)
+	}
+
+	published := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := s.Publish(t.Context(), "slow", fmt.Appendf(nil, "%d", i)); err != nil {
+				published <- err
+				return
+			}
+		}
+		published <- nil
+	}()
+	select {
+	case err := <-published:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Publish blocked on a subscriber that does not read")
+	}
+
+	// The buffer fills to its bound and no further.
+	for deadline := time.Now().Add(2 * time.Second); len(sub.C()) < cap(sub.C()); {
+		if time.Now().After(deadline) {
+			t.Fatalf("buffer holds %d of %d after %d publishes", len(sub.C()), cap(sub.C()), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// Once the reader catches up, new messages get through again.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if time.Now().After(deadline) {
+			t.Fatal("subscriber never received a message after draining")
+		}
+		publish(t, s, "slow", "after")
+		for drained := false; !drained; {
+			select {
+			case m := <-sub.C():
+				if bytes.Equal(m.Payload, []byte("after")) {
+					return
+				}
+			case <-time.After(50 * time.Millisecond):
+				drained = true
+			}
+		}
+	}
+}
+
+func touch(t *testing.T, s store, set, member string, ttl time.Duration) {
+	t.Helper()
+	if err := s.Touch(t.Context(), set, member, ttl); err != nil {
+		t.Fatalf("Touch(%q, %q): %v", set, member, err)
+	}
+}
+
+func wantMembers(t *testing.T, s store, set string, want ...string) {
+	t.Helper()
+	got, err := s.Members(t.Context(), set)
+	if err != nil {
+		t.Fatalf("Members(%q): %v", set, err)
+	}
+	if !slices.Equal(got, want) { // nil and empty are equal here
+		t.Fatalf("Members(%q) = %q, want %q", set, got, want)
+	}
+}
+
+func wantPresent(t *testing.T, s store, set, member string, want bool) {
+	t.Helper()
+	got, err := s.IsPresent(t.Context(), set, member)
+	if err != nil || got != want {
+		t.Fatalf("IsPresent(%q, %q) = %v, %v; want %v", set, member, got, err, want)
+	}
+}
+
+func testPresenceMembers(t *testing.T, s store) {
+	wantMembers(t, s, "lobby")
+	wantPresent(t, s, "lobby", "bob", false)
+	for _, m := range []string{"carol", "alice", "bob", "alice"} {
+		touch(t, s, "lobby", m, time.Minute)
+	}
+	wantMembers(t, s, "lobby", "alice", "bob", "carol")
+	wantPresent(t, s, "lobby", "bob", true)
+	wantPresent(t, s, "lobby", "dave", false)
+	wantMembers(t, s, "other")
+	if err := s.Touch(t.Context(), "lobby", "eve", 0); !errors.Is(err, state.ErrInvalidArgument) {
+		t.Fatalf("Touch with ttl 0 error = %v, want ErrInvalidArgument", err)
+	}
+}
+
+func testPresenceRemove(t *testing.T, s store) {
+	touch(t, s, "lobby", "alice", time.Minute)
+	touch(t, s, "lobby", "bob", time.Minute)
+	if err := s.Remove(t.Context(), "lobby", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	wantMembers(t, s, "lobby", "alice")
+	wantPresent(t, s, "lobby", "bob", false)
+	if err := s.Remove(t.Context(), "lobby", "nobody"); err != nil {
+		t.Fatalf("Remove of an absent member: %v", err)
+	}
+	if err := s.Remove(t.Context(), "empty", "nobody"); err != nil {
+		t.Fatalf("Remove from a missing set: %v", err)
+	}
+}
+
+func testPresenceExpiry(t *testing.T, s store) {
+	touch(t, s, "lobby", "brief", 150*time.Millisecond)
+	touch(t, s, "lobby", "kept", 300*time.Millisecond)
+	touch(t, s, "lobby", "lapsed", 300*time.Millisecond)
+	touch(t, s, "lobby", "long", time.Minute)
+	wantMembers(t, s, "lobby", "brief", "kept", "lapsed", "long")
+	time.Sleep(200 * time.Millisecond)
+	wantMembers(t, s, "lobby", "kept", "lapsed", "long")
+	wantPresent(t, s, "lobby", "brief", false)
+	touch(t, s, "lobby", "kept", 300*time.Millisecond) // a heartbeat extends
+	time.Sleep(200 * time.Millisecond)
+	wantMembers(t, s, "lobby", "kept", "long")
+	wantPresent(t, s, "lobby", "kept", true)
+	wantPresent(t, s, "lobby", "lapsed", false)
+}

@@ -1,0 +1,149 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis implements Limiter, KV, PubSub and Presence on a Redis server or
+// cluster, for deployments with more than one node.
+//
+// Every key and channel it uses starts with the prefix given to NewRedis,
+// followed by a name for the concern ("limit:", "kv:", "presence:",
+// "pubsub:"), so the four never collide and several deployments or tests
+// can share one server.
+//
+// Time-based decisions (limits, presence) use the Redis server clock via
+// TIME inside Lua scripts, never the caller's clock, so nodes with skewed
+// clocks agree. KV expiry is Redis' own.
+type Redis struct {
+	client  redis.UniversalClient
+	prefix  string
+	scripts scripts
+}
+
+// NewRedis returns a Redis state store using client, with every key and
+// channel prefixed by prefix (for example "muster:"). The caller owns
+// client and closes it.
+func NewRedis(client redis.UniversalClient, prefix string) *Redis {
+	return &Redis{client: client, prefix: prefix, scripts: newScripts()}
+}
+
+func (r *Redis) key(kind, name string) string { return r.prefix + kind + ":" + name }
+
+// Allow implements Limiter with one atomic Lua script.
+func (r *Redis) Allow(ctx context.Context, key string, limit int, window time.Duration) (Decision, error) {
+	interval, burst, err := gcra(limit, window)
+	if err != nil {
+		return Decision{}, fmt.Errorf("state: allow %q: %w", key, err)
+	}
+	res, err := r.scripts.limiter.Run(ctx, r.client, []string{r.key("limit", key)},
+		interval.Microseconds(), burst.Microseconds()).Int64Slice()
+	if err != nil {
+		return Decision{}, fmt.Errorf("state: allow %q: %w", key, err)
+	}
+	if len(res) != 3 {
+		return Decision{}, fmt.Errorf("state: allow %q: unexpected script reply %v", key, res)
+	}
+	return Decision{
+		Allowed:    res[0] == 1,
+		Remaining:  int(res[1]),
+		RetryAfter: time.Duration(res[2]) * time.Microsecond,
+	}, nil
+}
+
+// Get implements KV.
+func (r *Redis) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := r.client.Get(ctx, r.key("kv", key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("state: get %q: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: get %q: %w", key, err)
+	}
+	return v, nil
+}
+
+// Set implements KV.
+func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := checkTTL(ttl); err != nil {
+		return fmt.Errorf("state: set %q: %w", key, err)
+	}
+	if err := r.client.Set(ctx, r.key("kv", key), value, ttl).Err(); err != nil {
+		return fmt.Errorf("state: set %q: %w", key, err)
+	}
+	return nil
+}
+
+// SetNX implements KV.
+func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, fmt.Errorf("state: setnx %q: %w", key, err)
+	}
+	ok, err := r.client.SetNX(ctx, r.key("kv", key), value, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("state: setnx %q: %w", key, err)
+	}
+	return ok, nil
+}
+
+// Delete implements KV.
+func (r *Redis) Delete(ctx context.Context, key string) error {
+	if err := r.client.Del(ctx, r.key("kv", key)).Err(); err != nil {
+		return fmt.Errorf("state: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// Publish implements PubSub.
+func (r *Redis) Publish(ctx context.Context, channel string, payload []byte) error {
+	if err := r.client.Publish(ctx, r.key("pubsub", channel), payload).Err(); err != nil {
+		return fmt.Errorf("state: publish %q: %w", channel, err)
+	}
+	return nil
+}
+
+// Touch implements Presence.
+func (r *Redis) Touch(ctx context.Context, set, member string, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("state: touch %q in %q: ttl %s: %w", member, set, ttl, ErrInvalidArgument)
+	}
+	err := r.scripts.touch.Run(ctx, r.client, []string{r.key("presence", set)},
+		member, ceilMicros(ttl).Microseconds()).Err()
+	if err != nil {
+		return fmt.Errorf("state: touch %q in %q: %w", member, set, err)
+	}
+	return nil
+}
+
+// Remove implements Presence.
+func (r *Redis) Remove(ctx context.Context, set, member string) error {
+	if err := r.client.ZRem(ctx, r.key("presence", set), member).Err(); err != nil {
+		return fmt.Errorf("state: remove %q from %q: %w", member, set, err)
+	}
+	return nil
+}
+
+// Members implements Presence.
+func (r *Redis) Members(ctx context.Context, set string) ([]string, error) {
+	members, err := r.scripts.members.Run(ctx, r.client, []string{r.key("presence", set)}).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("state: members of %q: %w", set, err)
+	}
+	slices.Sort(members)
+	return members, nil
+}
+
+// IsPresent implements Presence.
+func (r *Redis) IsPresent(ctx context.Context, set, member string) (bool, error) {
+	n, err := r.scripts.isPresent.Run(ctx, r.client, []string{r.key("presence", set)}, member).Int64()
+	if err != nil {
+		return false, fmt.Errorf("state: is %q in %q: %w", member, set, err)
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,35 @@
+package web
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Config holds the limits every fiber app of a process shares.
+type Config struct {
+	BodyLimit    int
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+}
+
+// New returns a fiber app with Muster's middleware chain in place: request
+// id, logging and metrics, panic recovery, and the error shape for every
+// error including fiber's own (404, 405, 413).
+func New(cfg Config, log *slog.Logger, m *Metrics) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "muster",
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		ErrorHandler:          errorHandler(log),
+		DisableStartupMessage: true,
+		StrictRouting:         false,
+		ReadBufferSize:        8192,
+	})
+	app.Use(requestID(), observe(log, m), recoverPanic(log))
+	return app
+}

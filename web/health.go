@@ -84,3 +84,15 @@ func MountOps(app *fiber.App, h *Health, gatherer prometheus.Gatherer) {
 	})
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{})))
 }
+
+// CloseWhenDraining asks clients to close their keep-alive connections once
+// the process is draining, so that none is left idle to be cut when the
+// listeners close.
+func (h *Health) CloseWhenDraining() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if h.draining.Load() {
+			c.Context().SetConnectionClose()
+		}
+		return c.Next()
+	}
+}

@@ -25,12 +25,12 @@ const devDBName = "muster"
 // devPort is where dev's private PostgreSQL cluster listens.
 const devPort = "54329"
 
-func cmdDev(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func cmdDev(ctx context.Context, registry *modules, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, _, err := parseConfig("dev", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	mods, err := registerModules().resolve(cfg.Target)
+	mods, err := registry.resolve(cfg.Target)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func devDatabase(ctx context.Context, cfg Config, log *slog.Logger) (string, fun
 			log.Info("no usable PostgreSQL on 127.0.0.1:5432; starting a private cluster", "reason", oneLine(err.Error()))
 		}
 	}
-	return startPrivateCluster(ctx, cfg.DataDir, log)
+	return startPrivateCluster(ctx, cfg.DataDir, devPort, log)
 }
 
 // ensureDatabase connects to the server at adminURL, creates the dev
@@ -99,7 +99,7 @@ func ensureDatabase(ctx context.Context, adminURL string) (string, error) {
 // startPrivateCluster initialises (once) and starts a PostgreSQL cluster in
 // dataDir/postgres, listening on 127.0.0.1 only. As root it runs the server
 // as the postgres user, since PostgreSQL refuses to run as root.
-func startPrivateCluster(ctx context.Context, dataDir string, log *slog.Logger) (string, func(), error) {
+func startPrivateCluster(ctx context.Context, dataDir, port string, log *slog.Logger) (string, func(), error) {
 	bin, err := postgresBinDir()
 	if err != nil {
 		return "", nil, err
@@ -133,11 +133,11 @@ func startPrivateCluster(ctx context.Context, dataDir string, log *slog.Logger) 
 		}
 	}
 	logFile := filepath.Join(dir, "server.log")
-	opts := fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1", devPort, dir)
+	opts := fmt.Sprintf("-p %s -k %s -c listen_addresses=127.0.0.1", port, dir)
 	if out, err := pgCmd("pg_ctl", "-D", dir, "-l", logFile, "-o", opts, "-w", "-t", "60", "start").CombinedOutput(); err != nil {
 		return "", nil, fmt.Errorf("start private PostgreSQL (log in %s): %v: %s", logFile, err, lastLine(out))
 	}
-	log.Info("private PostgreSQL started", "dir", dir, "port", devPort)
+	log.Info("private PostgreSQL started", "dir", dir, "port", port)
 	stop := func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -146,7 +146,7 @@ func startPrivateCluster(ctx context.Context, dataDir string, log *slog.Logger) 
 			log.Warn("stop private PostgreSQL", "err", err, "output", lastLine(out))
 		}
 	}
-	u, err := ensureDatabase(ctx, "postgres://postgres@127.0.0.1:"+devPort+"/postgres?sslmode=disable")
+	u, err := ensureDatabase(ctx, "postgres://postgres@127.0.0.1:"+port+"/postgres?sslmode=disable")
 	if err != nil {
 		stop()
 		return "", nil, err

@@ -35,14 +35,15 @@ through its MUSTER_* environment variable (--database-url: MUSTER_DATABASE_URL).
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := run(ctx, registerModules(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// run executes one muster command and returns the process exit code. A
+// run executes one muster command with the modules of registry and returns
+// the process exit code. A
 // failure is reported on stderr as one line that names its cause.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, registry *modules, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -51,9 +52,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var err error
 	switch cmd {
 	case "serve":
-		err = cmdServe(ctx, rest, getenv, stderr)
+		err = cmdServe(ctx, registry, rest, getenv, stderr)
 	case "dev":
-		err = cmdDev(ctx, rest, getenv, stderr)
+		err = cmdDev(ctx, registry, rest, getenv, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
@@ -77,12 +78,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func cmdServe(ctx context.Context, registry *modules, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, _, err := parseConfig("serve", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	mods, err := registerModules().resolve(cfg.Target)
+	mods, err := registry.resolve(cfg.Target)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -11,12 +12,18 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// The verb may come before or after the flags.
+	var verbs []string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		verbs, args = args[:1], args[1:]
+	}
 	cfg, rest, err := parseConfig("migrate", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	if len(rest) != 1 || (rest[0] != "up" && rest[0] != "status") {
-		return fmt.Errorf("want `muster migrate up` or `muster migrate status`, got %q", rest)
+	verbs = append(verbs, rest...)
+	if len(verbs) != 1 || (verbs[0] != "up" && verbs[0] != "status") {
+		return fmt.Errorf("want `muster migrate up` or `muster migrate status`, got %q", strings.Join(verbs, " "))
 	}
 	if err := require(&cfg, "database-url"); err != nil {
 		return err
@@ -32,7 +39,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if rest[0] == "up" {
+	if verbs[0] == "up" {
 		applied, err := mig.Up(ctx)
 		if err != nil {
 			return err

@@ -137,6 +137,7 @@ func initState(p *platform) error {
 // initServer creates the public HTTP app that service targets mount routes on.
 func initServer(p *platform) error {
 	p.public = web.New(p.webConfig(), p.log, p.metrics)
+	p.public.Use(p.health.CloseWhenDraining())
 	return nil
 }
 
@@ -160,6 +161,7 @@ func (p *platform) serve(ctx context.Context, mods []module) (err error) {
 	}
 
 	ops := web.New(p.webConfig(), p.log, p.metrics)
+	ops.Use(p.health.CloseWhenDraining())
 	web.MountOps(ops, p.health, p.reg)
 	opsLn, err := net.Listen("tcp", p.cfg.OpsAddr)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 // Pool holds the connection pool settings.
@@ -25,8 +26,8 @@ type Pool struct {
 // Open connects to PostgreSQL and checks the connection within ctx.
 // The error never carries the password of rawURL.
 func Open(ctx context.Context, rawURL string, pool Pool) (*sqlx.DB, error) {
-	if _, err := pq.ParseURL(rawURL); err != nil {
-		return nil, fmt.Errorf("database url %s is invalid: %w", Redact(rawURL), err)
+	if u, err := url.Parse(rawURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, fmt.Errorf("database url %s is invalid: want postgres://user:password@host:port/database", Redact(rawURL))
 	}
 	conn, err := sqlx.Open("postgres", rawURL)
 	if err != nil {
@@ -63,16 +64,16 @@ var (
 )
 
 // IsUniqueViolation reports whether err is PostgreSQL's unique_violation.
-func IsUniqueViolation(err error) bool { return code(err) == "23505" }
+func IsUniqueViolation(err error) bool { return code(err) == pqerror.UniqueViolation }
 
 // isRetryable reports whether the transaction may succeed when run again:
 // serialization_failure or deadlock_detected.
 func isRetryable(err error) bool {
 	c := code(err)
-	return c == "40001" || c == "40P01"
+	return c == pqerror.TRSerializationFailure || c == pqerror.TRDeadlockDetected
 }
 
-func code(err error) pq.ErrorCode {
+func code(err error) pqerror.Code {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
 		return pqErr.Code

@@ -162,3 +162,19 @@ func EmptyDB(t testing.TB) *sqlx.DB {
 	})
 	return conn
 }
+
+// EmptyDBURL returns the URL of a database with no schema at all, dropped
+// when the test ends.
+func EmptyDBURL(t testing.TB) string {
+	t.Helper()
+	name, u, err := createDatabase()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := dropDatabase(name); err != nil {
+			t.Errorf("testenv: %v", err)
+		}
+	})
+	return u
+}

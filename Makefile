@@ -1,0 +1,46 @@
+# Muster's developer commands. `make run` starts the whole platform with demo
+# content; `make test` runs every check CI runs.
+SHELL := /bin/bash
+export GOFLAGS := -mod=mod
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: run build test lint generate services bench clean
+
+## run: start every target in one process (PostgreSQL found or started, demo data seeded)
+run: build
+	@[ -n "$$MUSTER_DATABASE_URL" ] || command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || deploy/local/services.sh postgres
+	./bin/muster dev
+
+## build: build bin/muster
+build:
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/muster ./cmd/muster
+
+## services: make sure PostgreSQL and Redis are up for the tests
+services:
+	deploy/local/services.sh
+
+## lint: formatting, go vet, staticcheck, generated files up to date
+lint: generate
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	go vet ./...
+	go tool staticcheck ./...
+	@if [ -n "$$(git status --porcelain -- '*_templ.go')" ]; then echo "templ generate changed files: commit them"; exit 1; fi
+
+## generate: regenerate templ views
+generate:
+	@if git ls-files '*.templ' | grep -q .; then go tool templ generate; fi
+
+## test: lint, then every test against real PostgreSQL and Redis, with the race detector
+test: services lint
+	go test -race -count=1 -timeout 10m ./...
+
+## bench: Go benchmarks and the end-to-end HTTP figure (see bench/README.md)
+bench:
+	go test -run='^$$' -bench=. -benchmem ./...
+	bench/healthz.sh
+
+clean:
+	rm -rf bin

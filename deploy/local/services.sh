@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Makes sure the services Muster's tests need are up on this machine:
+# PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and Redis on
+# 127.0.0.1:6379. A service that is installed but stopped is started; one that
+# is missing is installed with apt-get when running as root.
+#
+#   deploy/local/services.sh            check, start or install both
+#   deploy/local/services.sh postgres   only PostgreSQL
+#   deploy/local/services.sh redis      only Redis
+set -euo pipefail
+
+want=${1:-all}
+say() { printf 'services: %s\n' "$*" >&2; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_install() {
+  if ! is_root || ! command -v apt-get >/dev/null; then
+    say "$1 is not installed; install it (Debian/Ubuntu: sudo apt-get install $*) and run again"
+    exit 1
+  fi
+  say "installing $*"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+
+ensure_postgres() {
+  if command -v pg_isready >/dev/null && pg_up; then
+    return
+  fi
+  local installed_now=no
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+    installed_now=yes
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -n | tail -n 1)
+  if [ "$installed_now" = yes ]; then
+    # A cluster made just now for tests: let local connections in without a password.
+    sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/; s/^(local\s+all\s+(postgres|all)\s+)\S+/\1trust/' \
+      "/etc/postgresql/$version/main/pg_hba.conf"
+  fi
+  if is_root; then
+    say "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+  else
+    say "PostgreSQL is stopped; start it (sudo pg_ctlcluster $version main start) and run again"
+    exit 1
+  fi
+  for _ in $(seq 1 30); do pg_up && return; sleep 1; done
+  say "PostgreSQL did not come up on 127.0.0.1:5432"
+  exit 1
+}
+
+redis_up() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+
+ensure_redis() {
+  if command -v redis-cli >/dev/null && redis_up; then
+    return
+  fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  say "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir "$( [ -w /var/lib/redis ] && echo /var/lib/redis || echo /tmp )" \
+    --logfile "$( [ -w /var/log/redis ] && echo /var/log/redis/muster.log || echo /tmp/muster-redis.log )"
+  for _ in $(seq 1 30); do redis_up && return; sleep 0.5; done
+  say "Redis did not come up on 127.0.0.1:6379"
+  exit 1
+}
+
+case "$want" in
+  all) ensure_postgres; ensure_redis ;;
+  postgres) ensure_postgres ;;
+  redis) ensure_redis ;;
+  *) say "unknown service $want (all, postgres, redis)"; exit 2 ;;
+esac

@@ -68,4 +68,3 @@ func TestPrivateClusterStartsAndStops(t *testing.T) {
 	}
 	stop()
 }
-

@@ -13,6 +13,11 @@ type Config struct {
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
+	// ProxyHeader names the header that carries the client address when
+	// muster runs behind a load balancer (X-Forwarded-For); it is believed
+	// only from TrustedProxies (addresses or CIDR ranges).
+	ProxyHeader    string
+	TrustedProxies []string
 }
 
 // New returns a fiber app with Muster's middleware chain in place: request
@@ -20,15 +25,19 @@ type Config struct {
 // error including fiber's own (404, 405, 413).
 func New(cfg Config, log *slog.Logger, m *Metrics) *fiber.App {
 	app := fiber.New(fiber.Config{
-		AppName:               "muster",
-		BodyLimit:             cfg.BodyLimit,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		ErrorHandler:          errorHandler(log),
-		DisableStartupMessage: true,
-		StrictRouting:         false,
-		ReadBufferSize:        8192,
+		AppName:                 "muster",
+		BodyLimit:               cfg.BodyLimit,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+		IdleTimeout:             cfg.IdleTimeout,
+		ErrorHandler:            errorHandler(log),
+		DisableStartupMessage:   true,
+		StrictRouting:           false,
+		ReadBufferSize:          8192,
+		ProxyHeader:             cfg.ProxyHeader,
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		EnableIPValidation:      true,
 	})
 	app.Use(requestID(), observe(log, m), recoverPanic(log))
 	return app

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +38,34 @@ type Config struct {
 	OutboxPoll        time.Duration
 	DataDir           string
 	DevPostgres       string
+	Env               string
+	TrustedProxies    string
+	ProxyHeader       string
+
+	SecretKey           string
+	AuthIssuer          string
+	AuthAudience        string
+	AccessTTL           time.Duration
+	RefreshTTL          time.Duration
+	BcryptCost          int
+	DisplayNameCooldown time.Duration
+	ResetTTL            time.Duration
+
+	SteamAPIURL        string
+	SteamAPIKey        string
+	SteamAppID         string
+	SteamIdentity      string
+	SteamTimeout       time.Duration
+	SteamDenyVAC       bool
+	SteamDenyPublisher bool
+
+	RateLoginIP      rule
+	RateLoginAccount rule
+	RateRegisterIP   rule
+	RateRefreshIP    rule
+	RateResetIP      rule
+	RateResetAccount rule
+	RateAccountEdits rule
 }
 
 // setting is one documented configuration entry.
@@ -79,6 +108,34 @@ func settings(cfg *Config) []setting {
 		dur(&cfg.OutboxPoll, "outbox-poll", time.Second, "how often the outbox relay looks for due events without a wake-up"),
 		str(&cfg.DataDir, "data-dir", ".muster", "where dev keeps its private PostgreSQL cluster", false),
 		str(&cfg.DevPostgres, "dev-postgres", "auto", "dev's PostgreSQL: auto (database-url, else 127.0.0.1:5432, else private) or private", false),
+		str(&cfg.Env, "env", "production", "production or development (dev sets development: reset tokens are logged)", false),
+		str(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated load balancer addresses or CIDRs whose proxy-header is believed", false),
+		str(&cfg.ProxyHeader, "proxy-header", "X-Forwarded-For", "header carrying the client address from a trusted proxy", false),
+
+		str(&cfg.SecretKey, "secret-key", "", "base64 of 32 random bytes sealing signing keys at rest (required by auth; dev uses a fixed development key)", true),
+		str(&cfg.AuthIssuer, "auth-issuer", "muster", "iss of access tokens", false),
+		str(&cfg.AuthAudience, "auth-audience", "muster-game", "aud of access tokens", false),
+		dur(&cfg.AccessTTL, "access-ttl", 15*time.Minute, "lifetime of an access token"),
+		dur(&cfg.RefreshTTL, "refresh-ttl", 720*time.Hour, "how long an unused session lasts (each refresh extends it)"),
+		num(&cfg.BcryptCost, "bcrypt-cost", 10, "bcrypt cost of password hashes (at least 10; logins rehash when it changes)"),
+		dur(&cfg.DisplayNameCooldown, "display-name-cooldown", 720*time.Hour, "shortest time between display name changes"),
+		dur(&cfg.ResetTTL, "reset-ttl", time.Hour, "lifetime of a password reset token"),
+
+		str(&cfg.SteamAPIURL, "steam-api-url", "https://partner.steam-api.com", "base URL of Steam's Web API", false),
+		str(&cfg.SteamAPIKey, "steam-api-key", "", "Steam publisher Web API key (Steam login is off without it)", true),
+		str(&cfg.SteamAppID, "steam-app-id", "", "Steam app id of the game", false),
+		str(&cfg.SteamIdentity, "steam-identity", "", "identity string the client passed to GetAuthTicketForWebApi", false),
+		dur(&cfg.SteamTimeout, "steam-timeout", 5*time.Second, "longest wait for Steam"),
+		flg(&cfg.SteamDenyVAC, "steam-deny-vac-banned", false, "refuse Steam logins of VAC-banned players"),
+		flg(&cfg.SteamDenyPublisher, "steam-deny-publisher-banned", true, "refuse Steam logins of publisher-banned players"),
+
+		lim(&cfg.RateLoginIP, "rate-login-ip", "20/1m", "logins per client IP"),
+		lim(&cfg.RateLoginAccount, "rate-login-account", "10/1m", "logins per email or Steam id"),
+		lim(&cfg.RateRegisterIP, "rate-register-ip", "10/1h", "registrations per client IP"),
+		lim(&cfg.RateRefreshIP, "rate-refresh-ip", "120/1m", "token refreshes per client IP"),
+		lim(&cfg.RateResetIP, "rate-reset-ip", "10/1h", "password reset requests and confirmations per client IP"),
+		lim(&cfg.RateResetAccount, "rate-reset-account", "3/1h", "password reset mails per email"),
+		lim(&cfg.RateAccountEdits, "rate-account-edits", "10/1h", "password changes and identity links per account"),
 	}
 }
 
@@ -127,6 +184,24 @@ func (c Config) validate() error {
 	case "auto", "json", "text":
 	default:
 		return fmt.Errorf("log-format %q is invalid: want auto, json or text", c.LogFormat)
+	}
+	switch c.Env {
+	case "production", "development":
+	default:
+		return fmt.Errorf("env %q is invalid: want production or development", c.Env)
+	}
+	if c.BcryptCost < 10 || c.BcryptCost > 31 {
+		return fmt.Errorf("bcrypt-cost must be between 10 and 31, got %d", c.BcryptCost)
+	}
+	if c.SecretKey != "" {
+		if _, err := decodeSecretKey(c.SecretKey); err != nil {
+			return err
+		}
+	}
+	for name, v := range map[string]time.Duration{"access-ttl": c.AccessTTL, "refresh-ttl": c.RefreshTTL, "reset-ttl": c.ResetTTL, "steam-timeout": c.SteamTimeout} {
+		if v <= 0 {
+			return fmt.Errorf("%s must be positive, got %s", name, v)
+		}
 	}
 	switch c.DevPostgres {
 	case "auto", "private":
@@ -186,6 +261,79 @@ func maskValue(s setting, v string) string {
 		return u.Redacted()
 	}
 	return "xxxxx"
+}
+
+// decodeSecretKey reads the base64 secret key, which must hold 32 bytes.
+func decodeSecretKey(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return nil, errors.New("secret-key must be the base64 of 32 random bytes (openssl rand -base64 32)")
+	}
+	return b, nil
+}
+
+// rule is a rate limit written N/duration, such as 20/1m.
+type rule struct {
+	N   int
+	Per time.Duration
+}
+
+type ruleValue struct{ p *rule }
+
+func (v ruleValue) Set(s string) error {
+	n, per, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(n)
+	if !ok || err != nil || count < 0 {
+		return errors.New("want N/duration such as 20/1m (0/1s turns the limit off)")
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return errors.New("want N/duration such as 20/1m (0/1s turns the limit off)")
+	}
+	*v.p = rule{N: count, Per: d}
+	return nil
+}
+
+func (v ruleValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	per := v.p.Per.String()
+	switch {
+	case v.p.Per%time.Hour == 0:
+		per = strconv.Itoa(int(v.p.Per/time.Hour)) + "h"
+	case v.p.Per%time.Minute == 0:
+		per = strconv.Itoa(int(v.p.Per/time.Minute)) + "m"
+	}
+	return strconv.Itoa(v.p.N) + "/" + per
+}
+
+type boolValue struct{ p *bool }
+
+func (v boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*v.p = b
+	return nil
+}
+func (v boolValue) String() string {
+	if v.p == nil {
+		return "false"
+	}
+	return strconv.FormatBool(*v.p)
+}
+
+// IsBoolFlag lets --flag stand for --flag=true.
+func (v boolValue) IsBoolFlag() bool { return true }
+
+func flg(p *bool, name string, def bool, usage string) setting {
+	return setting{name: name, usage: usage, value: boolValue{p}, def: strconv.FormatBool(def)}
+}
+
+func lim(p *rule, name, def, usage string) setting {
+	return setting{name: name, usage: usage, value: ruleValue{p}, def: def}
 }
 
 type stringValue struct{ p *string }

@@ -74,3 +74,24 @@ func TestConfigLogMasksSecrets(t *testing.T) {
 		t.Fatalf("configuration log lacks settings: %s", out)
 	}
 }
+
+func TestRuleAndBoolSettings(t *testing.T) {
+	cfg, _, err := parseConfig("serve", []string{"--rate-login-ip=5/30s", "--steam-deny-vac-banned"}, envOf(map[string]string{
+		"MUSTER_RATE_REFRESH_IP":             "1000/1s",
+		"MUSTER_STEAM_DENY_PUBLISHER_BANNED": "false",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RateLoginIP != (rule{5, 30 * time.Second}) || cfg.RateRefreshIP != (rule{1000, time.Second}) || cfg.RateRegisterIP != (rule{10, time.Hour}) {
+		t.Fatalf("rules: %+v %+v %+v", cfg.RateLoginIP, cfg.RateRefreshIP, cfg.RateRegisterIP)
+	}
+	if !cfg.SteamDenyVAC || cfg.SteamDenyPublisher {
+		t.Fatalf("bools: vac %v publisher %v", cfg.SteamDenyVAC, cfg.SteamDenyPublisher)
+	}
+	for _, bad := range []string{"--rate-login-ip=5", "--rate-login-ip=x/1m", "--rate-login-ip=5/-1s", "--secret-key=short", "--bcrypt-cost=4", "--env=staging"} {
+		if _, _, err := parseConfig("serve", []string{bad}, envOf(nil), io.Discard); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}

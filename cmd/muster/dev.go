@@ -35,6 +35,11 @@ func cmdDev(ctx context.Context, registry *modules, args []string, getenv func(s
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	cfg.Env = "development"
+	if cfg.SecretKey == "" {
+		cfg.SecretKey = devSecretKey()
+		log.Warn("using the public development secret key; production must set MUSTER_SECRET_KEY")
+	}
 	dbURL, stop, err := devDatabase(ctx, cfg, log)
 	if err != nil {
 		return err

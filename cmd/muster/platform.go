@@ -16,6 +16,7 @@ import (
 
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/web"
 )
@@ -43,6 +44,9 @@ type platform struct {
 	state  sharedState
 	public *fiber.App // nil unless a module serves player or console HTTP
 	relay  *outbox.Relay
+	keys   *session.Keys
+	deny   *session.DenyList
+	tokens *session.Tokens
 
 	runners []runner
 	closers []func() error
@@ -59,7 +63,10 @@ func newPlatform(cfg Config, log *slog.Logger, dev bool) *platform {
 }
 
 func (p *platform) webConfig() web.Config {
-	return web.Config{BodyLimit: p.cfg.BodyLimit, ReadTimeout: p.cfg.ReadTimeout, WriteTimeout: p.cfg.WriteTimeout, IdleTimeout: p.cfg.IdleTimeout}
+	return web.Config{
+		BodyLimit: p.cfg.BodyLimit, ReadTimeout: p.cfg.ReadTimeout, WriteTimeout: p.cfg.WriteTimeout, IdleTimeout: p.cfg.IdleTimeout,
+		ProxyHeader: p.cfg.ProxyHeader, TrustedProxies: splitList(p.cfg.TrustedProxies),
+	}
 }
 
 // registerModules is the binary's module registry. Later targets (auth,
@@ -70,7 +77,9 @@ func registerModules() *modules {
 	m.internal("database", initDatabase)
 	m.internal("state", initState)
 	m.internal("server", initServer)
+	m.internal("tokens", initTokens, "database", "state")
 	m.target("worker", initWorker, "database", "state")
+	m.target("auth", initAuth, "tokens", "server")
 	return m
 }
 

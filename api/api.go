@@ -1,0 +1,69 @@
+// Package api is Muster's player REST API: JSON over HTTP under /v1, one
+// error shape, documented in openapi.yaml. Handlers decode and validate the
+// request, call the domain, and map its errors; rules live in domain/.
+package api
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/session"
+)
+
+// Verifier checks access tokens; every target verifies them locally.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (session.Claims, error)
+}
+
+// Auth holds what the identity routes need.
+type Auth struct {
+	Service  *auth.Service
+	Verifier Verifier
+	JWKS     func() []byte
+	Log      *slog.Logger
+}
+
+// MountAuth adds the identity routes to app.
+func MountAuth(app fiber.Router, a Auth) {
+	h := &authHandlers{svc: a.Service, log: a.Log}
+	app.Get("/.well-known/jwks.json", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderCacheControl, "public, max-age=60")
+		c.Set(fiber.HeaderContentType, "application/jwk-set+json")
+		return c.Send(a.JWKS())
+	})
+
+	v1 := app.Group("/v1")
+	v1.Post("/auth/register", h.register)
+	v1.Post("/auth/login", h.loginEmail)
+	v1.Post("/auth/steam", h.loginSteam)
+	v1.Post("/auth/refresh", h.refresh)
+	v1.Post("/auth/logout", h.logout)
+	v1.Post("/auth/password-reset", h.requestReset)
+	v1.Post("/auth/password-reset/confirm", h.confirmReset)
+
+	me := v1.Group("/me", RequirePlayer(a.Verifier))
+	me.Get("", h.me)
+	me.Delete("", h.deleteMe)
+	me.Put("/display-name", h.changeDisplayName)
+	me.Put("/password", h.changePassword)
+	me.Get("/sessions", h.sessions)
+	me.Delete("/sessions", h.revokeAllSessions)
+	me.Delete("/sessions/:id", h.revokeSession)
+	me.Get("/logins", h.logins)
+	me.Post("/identities/steam", h.linkSteam)
+	me.Post("/identities/email", h.linkEmail)
+	me.Delete("/identities/:provider", h.unlink)
+}
+
+type authHandlers struct {
+	svc *auth.Service
+	log *slog.Logger
+}
+
+// client describes the caller for rate limits and the login history.
+func client(c *fiber.Ctx) auth.Client {
+	return auth.Client{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
+}

@@ -1,0 +1,82 @@
+package api
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/musterhq/muster/domain/account"
+	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/session"
+	"github.com/musterhq/muster/web"
+)
+
+// domainErrors maps each domain error to its status and stable code. The
+// message shown is the error's own text, which domain packages keep fit for
+// players.
+var domainErrors = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{auth.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials"},
+	{auth.ErrRateLimited, http.StatusTooManyRequests, web.CodeRateLimited},
+	{auth.ErrBanned, http.StatusForbidden, "account_banned"},
+	{auth.ErrSteamBanned, http.StatusForbidden, "steam_banned"},
+	{auth.ErrSteamTicketInvalid, http.StatusUnauthorized, "steam_ticket_invalid"},
+	{auth.ErrSteamUnavailable, http.StatusServiceUnavailable, "steam_unavailable"},
+	{auth.ErrSteamNotConfigured, http.StatusNotImplemented, "steam_not_configured"},
+	{account.ErrWeakPassword, http.StatusBadRequest, "weak_password"},
+	{account.ErrInvalidEmail, http.StatusBadRequest, "invalid_email"},
+	{account.ErrInvalidDisplayName, http.StatusBadRequest, "invalid_display_name"},
+	{account.ErrEmailTaken, http.StatusConflict, "email_taken"},
+	{account.ErrDisplayNameTaken, http.StatusConflict, "display_name_taken"},
+	{account.ErrDisplayNameTooSoon, http.StatusConflict, "display_name_cooldown"},
+	{account.ErrSteamTaken, http.StatusConflict, "steam_taken"},
+	{account.ErrAlreadyLinked, http.StatusConflict, "already_linked"},
+	{account.ErrNotLinked, http.StatusNotFound, "not_linked"},
+	{account.ErrLastIdentity, http.StatusConflict, "last_identity"},
+	{account.ErrInvalidResetToken, http.StatusBadRequest, "invalid_reset_token"},
+	{account.ErrNotFound, http.StatusNotFound, web.CodeNotFound},
+	{session.ErrInvalidRefresh, http.StatusUnauthorized, "invalid_refresh_token"},
+	{session.ErrRefreshReused, http.StatusUnauthorized, "refresh_token_reused"},
+	{session.ErrNotFound, http.StatusNotFound, "session_not_found"},
+	{session.ErrInvalidToken, http.StatusUnauthorized, "invalid_token"},
+	{session.ErrExpiredToken, http.StatusUnauthorized, "token_expired"},
+	{session.ErrRevoked, http.StatusUnauthorized, "session_revoked"},
+}
+
+// fail answers a domain error with its status and code; an error it does
+// not know goes on to the error handler as an internal error. A rate limit
+// also sets Retry-After.
+func fail(c *fiber.Ctx, err error) error {
+	var limited *auth.RateLimitError
+	if errors.As(err, &limited) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
+	}
+	for _, m := range domainErrors {
+		if errors.Is(err, m.err) {
+			return web.NewError(m.status, m.code, publicMessage(err))
+		}
+	}
+	return err
+}
+
+// publicMessage is the error text for the player, without wrapping detail
+// from lower layers that the player has no use for.
+func publicMessage(err error) string {
+	var pe *account.PasswordPolicyError
+	if errors.As(err, &pe) {
+		return "password " + pe.Reason
+	}
+	switch {
+	case errors.Is(err, auth.ErrSteamUnavailable):
+		return "Steam did not answer; try again shortly"
+	case errors.Is(err, auth.ErrSteamTicketInvalid):
+		return "Steam rejected the auth ticket; get a new one and try again"
+	}
+	return err.Error()
+}

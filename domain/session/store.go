@@ -1,0 +1,98 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Store keeps sessions and refresh tokens in PostgreSQL and issues their
+// access tokens. Safe for concurrent use.
+type Store struct {
+	conn   *sqlx.DB
+	db     prepared
+	tokens *Tokens
+	deny   *DenyList
+	cfg    Config
+}
+
+// Meta describes the client a session was started or refreshed from.
+type Meta struct {
+	IP        string
+	UserAgent string
+	Method    string // how the player logged in ("email", "steam"); kept from Start
+}
+
+// Issued is what a client receives on login and on every refresh.
+type Issued struct {
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	SessionID        string
+}
+
+// Session is one live login, as shown to its player.
+type Session struct {
+	ID         string    `db:"id"`
+	Method     string    `db:"method"`
+	IP         string    `db:"ip"`
+	UserAgent  string    `db:"user_agent"`
+	CreatedAt  time.Time `db:"created_at"`
+	LastUsedAt time.Time `db:"last_used_at"`
+	ExpiresAt  time.Time `db:"expires_at"`
+}
+
+// NewStore returns a Store in conn that signs with tokens and announces
+// revocations on deny.
+func NewStore(conn *sqlx.DB, tokens *Tokens, deny *DenyList, cfg Config) *Store {
+	return &Store{conn: conn, db: prepared{conn: conn}, tokens: tokens, deny: deny, cfg: cfg.withDefaults()}
+}
+
+// Start begins a session for the account whose public id is playerID and
+// returns its first access and refresh tokens.
+func (s *Store) Start(ctx context.Context, accountID int64, playerID string, meta Meta) (Issued, error) {
+	id := newUUID()
+	access, accessExp, err := s.tokens.Sign(Claims{AccountID: accountID, PlayerID: playerID, SessionID: id})
+	if err != nil {
+		return Issued{}, fmt.Errorf("start session: %w", err)
+	}
+	refresh, hash := newRefreshToken()
+	const q = `
+WITH s AS (
+    INSERT INTO auth_sessions (id, account_id, method, ip, user_agent, expires_at)
+    VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 microsecond')
+    RETURNING id, expires_at
+), t AS (
+    INSERT INTO auth_refresh_tokens (token_hash, session_id, expires_at)
+    SELECT $7, id, expires_at FROM s
+)
+SELECT expires_at FROM s`
+	var refreshExp time.Time
+	err = s.db.get(ctx, &refreshExp, q, id, accountID, meta.Method, meta.IP, meta.UserAgent,
+		s.cfg.RefreshTTL.Microseconds(), hash)
+	if err != nil {
+		return Issued{}, fmt.Errorf("start session: %w", err)
+	}
+	return Issued{
+		AccessToken: access, AccessExpiresAt: accessExp,
+		RefreshToken: refresh, RefreshExpiresAt: refreshExp,
+		SessionID: id,
+	}, nil
+}
+
+// List returns the account's live sessions, newest first.
+func (s *Store) List(ctx context.Context, accountID int64) ([]Session, error) {
+	const q = `
+SELECT id, method, ip, user_agent, created_at, last_used_at, expires_at
+FROM auth_sessions
+WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > now()
+ORDER BY created_at DESC, id`
+	out := []Session{}
+	if err := s.db.sel(ctx, &out, q, accountID); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}

@@ -30,7 +30,7 @@ func TestRegisterLoginRefreshLogout(t *testing.T) {
 
 	me := n.get(t, "/v1/me", access)
 	expect(t, me, http.StatusOK, "")
-	if me.str("id") != reg.str("player", "id") || !strings.Contains(me.raw, `"provider":"email"`) {
+	if me.str("id") != reg.str("player", "id") || !strings.Contains(me.raw, `"provider":"email"`) || me.body["last_login_at"] == nil {
 		t.Fatalf("me: %s", me.raw)
 	}
 

@@ -26,18 +26,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"math/bits"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/musterhq/muster/bench/loadgen"
 )
 
 const (
@@ -87,7 +85,7 @@ func check(target string, conns int, dur time.Duration, maxReq int64, warmup tim
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("-url %q: scheme must be http or https", target)
 	}
-	if !loopbackHost(u.Hostname()) {
+	if !loadgen.LoopbackHost(u.Hostname()) {
 		return fmt.Errorf("refusing -url %q: host %q is not a loopback address (127.0.0.0/8, ::1 or localhost); httpload only loads this machine", target, u.Hostname())
 	}
 	switch {
@@ -103,17 +101,9 @@ func check(target string, conns int, dur time.Duration, maxReq int64, warmup tim
 	return nil
 }
 
-func loopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // worker is one connection's loop and its private counters.
 type worker struct {
-	hist      histogram
+	hist      loadgen.Histogram
 	non2xx    int64
 	transport int64
 	firstErr  error
@@ -141,30 +131,8 @@ type result struct {
 
 func run(ctx context.Context, target string, conns int, dur time.Duration, maxReq int64, warmup time.Duration) result {
 	var dialled atomic.Int64
-	dialer := &net.Dialer{
-		Timeout: requestTimeout,
-		// Check the address actually dialled, whatever localhost resolves to.
-		Control: func(_, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil || !loopbackHost(host) {
-				return fmt.Errorf("refusing to dial non-loopback address %s", address)
-			}
-			dialled.Add(1)
-			return nil
-		},
-	}
-	client := &http.Client{
-		Timeout: requestTimeout,
-		Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         dialer.DialContext,
-			MaxConnsPerHost:     conns,
-			MaxIdleConnsPerHost: conns,
-			MaxIdleConns:        conns,
-			DisableCompression:  true,
-			IdleConnTimeout:     time.Minute,
-		},
-	}
+	// Dials only loopback addresses, whatever localhost resolves to.
+	client := loadgen.NewClient(conns, requestTimeout, &dialled)
 	defer client.CloseIdleConnections()
 
 	var budget *atomic.Int64
@@ -186,9 +154,9 @@ func run(ctx context.Context, target string, conns int, dur time.Duration, maxRe
 	end := time.Now()
 
 	r := result{URL: target, Connections: conns, Dialled: dialled.Load(), WarmupSeconds: warmup.Seconds()}
-	var all histogram
+	var all loadgen.Histogram
 	for _, w := range workers {
-		all.merge(&w.hist)
+		all.Merge(&w.hist)
 		r.Non2xx += w.non2xx
 		r.TransportErrors += w.transport
 		if r.FirstError == "" && w.firstErr != nil {
@@ -197,15 +165,13 @@ func run(ctx context.Context, target string, conns int, dur time.Duration, maxRe
 	}
 	elapsed := max(end.Sub(measureFrom), 0)
 	r.Seconds = elapsed.Seconds()
-	r.Requests = all.count
+	r.Requests = all.Count
 	if elapsed > 0 {
-		r.RPS = float64(all.count) / elapsed.Seconds()
+		r.RPS = float64(all.Count) / elapsed.Seconds()
 	}
-	r.P50, r.P90, r.P99, r.P999 = ms(all.quantile(0.50)), ms(all.quantile(0.90)), ms(all.quantile(0.99)), ms(all.quantile(0.999))
-	r.Max = ms(all.max)
-	if all.count > 0 {
-		r.Mean = ms(time.Duration(all.sum / all.count))
-	}
+	r.P50, r.P90, r.P99, r.P999 = ms(all.Quantile(0.50)), ms(all.Quantile(0.90)), ms(all.Quantile(0.99)), ms(all.Quantile(0.999))
+	r.Max = ms(all.Max)
+	r.Mean = ms(all.Mean())
 	return r
 }
 
@@ -231,7 +197,7 @@ func (w *worker) loop(ctx context.Context, client *http.Client, target string, m
 		if ctx.Err() != nil || !measured {
 			continue
 		}
-		w.hist.record(elapsed)
+		w.hist.Record(elapsed)
 		switch {
 		case err != nil:
 			w.transport++
@@ -272,72 +238,4 @@ func (r result) print(out io.Writer) {
 		r.P50, r.P90, r.P99, r.P999, r.Max, r.Mean)
 }
 
-func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
-
-// histogram counts nanosecond latencies in log-linear buckets: exact below
-// 256ns, then 128 buckets per power of two (at most 0.8% wide). Values from
-// 2^40ns (about 18 minutes) up share the last bucket; max is kept exactly.
-type histogram struct {
-	counts [nBuckets]int64
-	count  int64
-	sum    int64
-	max    time.Duration
-}
-
-const (
-	subBits  = 8
-	half     = 1 << (subBits - 1)
-	topBits  = 40
-	nBuckets = (topBits-subBits)*half + 2*half
-)
-
-func bucketOf(v int64) int {
-	if v < 2*half {
-		return int(max(v, 0))
-	}
-	v = min(v, 1<<topBits-1)
-	shift := bits.Len64(uint64(v)) - subBits
-	return shift*half + int(v>>shift)
-}
-
-// upper is the largest value bucket i holds.
-func upper(i int) int64 {
-	if i < 2*half {
-		return int64(i)
-	}
-	shift := i/half - 1
-	return int64(i-shift*half+1)<<shift - 1
-}
-
-func (h *histogram) record(d time.Duration) {
-	h.counts[bucketOf(int64(d))]++
-	h.count++
-	h.sum += int64(d)
-	h.max = max(h.max, d)
-}
-
-func (h *histogram) merge(o *histogram) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.count += o.count
-	h.sum += o.sum
-	h.max = max(h.max, o.max)
-}
-
-// quantile returns the upper bound of the bucket holding the q-th value,
-// never more than the largest value recorded.
-func (h *histogram) quantile(q float64) time.Duration {
-	if h.count == 0 {
-		return 0
-	}
-	rank := int64(math.Ceil(q * float64(h.count)))
-	var seen int64
-	for i, c := range h.counts {
-		seen += c
-		if seen >= max(rank, 1) {
-			return min(time.Duration(upper(i)), h.max)
-		}
-	}
-	return h.max
-}
+var ms = loadgen.MS

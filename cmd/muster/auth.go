@@ -76,8 +76,12 @@ func initAuth(p *platform) error {
 		p.log.Info("steam login is off: set steam-api-key and steam-app-id to turn it on")
 	}
 	c := p.cfg
+	accounts := account.NewStore(p.db)
+	if p.dev {
+		p.seeds = append(p.seeds, func(ctx context.Context) error { return seedDemoPlayer(ctx, accounts, hasher) })
+	}
 	svc := auth.NewService(
-		account.NewStore(p.db),
+		accounts,
 		session.NewStore(p.db, p.tokens, p.deny, p.sessionConfig()),
 		hasher, steamAuth, p.state,
 		auth.LogMailer{Log: p.log, RevealTokens: c.Env == "development"},

@@ -27,6 +27,7 @@ commands:
   dev              run every target in one process with demo data, finding or starting PostgreSQL
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
+  keys rotate      make a new access-token signing key active (nobody is logged out)
   version          print the version
 
 Run "muster <command> -h" for the command's flags. Every flag can also be set
@@ -57,6 +58,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdDev(ctx, registry, rest, getenv, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		err = cmdKeys(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muster", version)
 		return 0
@@ -64,7 +67,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, version\n", cmd)
 		return 2
 	}
 	switch {

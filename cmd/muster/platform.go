@@ -49,6 +49,7 @@ type platform struct {
 	tokens *session.Tokens
 
 	runners []runner
+	seeds   []func(context.Context) error // demo content, run by dev after start-up
 	closers []func() error
 }
 
@@ -167,6 +168,17 @@ func (p *platform) serve(ctx context.Context, mods []module) (err error) {
 		if err := m.init(p); err != nil {
 			return fmt.Errorf("start %s: %w", m.name, err)
 		}
+	}
+	for _, seed := range p.seeds {
+		seedCtx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := seed(seedCtx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("seed demo content: %w", err)
+		}
+	}
+	if len(p.seeds) > 0 {
+		p.log.Info("demo content ready (see README: demo player)", "demo_player", demoEmail)
 	}
 
 	ops := web.New(p.webConfig(), p.log, p.metrics)

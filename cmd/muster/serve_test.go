@@ -283,3 +283,33 @@ func waitReady(t *testing.T, client *http.Client, url string, exited chan error,
 	}
 	t.Fatalf("not ready within 30s:\n%s", out.String())
 }
+
+func TestKeysRotate(t *testing.T) {
+	dbURL := testenv.DBURL(t)
+	var out, stderr bytes.Buffer
+	args := []string{"keys", "rotate", "--database-url=" + dbURL, "--secret-key=" + devSecretKey()}
+	for i := range 2 {
+		out.Reset()
+		if code := run(context.Background(), registerModules(), args, envOf(nil), &out, &stderr); code != 0 {
+			t.Fatalf("rotate %d: %d %s", i, code, stderr.String())
+		}
+		if !strings.Contains(out.String(), "is now active") {
+			t.Fatalf("rotate output: %s", out.String())
+		}
+	}
+	var active, retired int
+	conn := testenv.DB(t)
+	if err := conn.Get(&active, `SELECT count(*) FROM auth_signing_keys WHERE retired_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Get(&retired, `SELECT count(*) FROM auth_signing_keys WHERE retired_at IS NOT NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if active != 1 || retired < 1 {
+		t.Fatalf("active %d retired %d after two rotations", active, retired)
+	}
+	code := run(context.Background(), registerModules(), []string{"keys", "rotate", "--database-url=" + dbURL}, envOf(nil), &out, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "secret-key is required") {
+		t.Fatalf("rotate without secret: %d %s", code, stderr.String())
+	}
+}

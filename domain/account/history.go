@@ -55,40 +55,47 @@ type AnomalyRules struct {
 	ManyAccountsWindow time.Duration // over this window
 }
 
-// RecordLogin appends a login attempt to the history and returns its flags.
-// A flagged login also becomes an auth.login_flagged outbox event in the
-// same transaction, for staff tools and alerts.
+// RecordLogin appends a login attempt to the history, stamps a successful
+// one on the account, and returns its flags. A flagged login also becomes an
+// auth.login_flagged outbox event in the same transaction, for staff tools
+// and alerts.
 func (s *Store) RecordLogin(ctx context.Context, ev LoginEvent, rules AnomalyRules) ([]string, error) {
-	var flags []string
+	// One statement computes the flags, appends the event and stamps the
+	// account; the busy-IP count stops at the threshold so it stays cheap
+	// for addresses with long histories.
+	const q = `
+WITH prior AS (
+    SELECT
+      $1::bigint IS NOT NULL AND $4 = 'success'
+        AND EXISTS (SELECT 1 FROM login_events WHERE account_id = $1 AND outcome = 'success')
+        AND NOT EXISTS (SELECT 1 FROM login_events WHERE account_id = $1 AND outcome = 'success' AND ip = $2::inet) AS new_ip,
+      $1::bigint IS NOT NULL AND $4 = 'success' AND $6 > 0 AND (
+        SELECT count(*) FROM (
+          SELECT DISTINCT account_id FROM login_events
+          WHERE ip = $2::inet AND outcome = 'success' AND at > now() - $7 * interval '1 millisecond' AND account_id <> $1
+          LIMIT GREATEST($6 - 1, 0)
+        ) d) + 1 >= $6 AS busy_ip
+), ins AS (
+    INSERT INTO login_events (account_id, ip, method, outcome, user_agent, flags)
+    SELECT $1, $2::inet, $3, $4, $5, array_remove(ARRAY[
+        CASE WHEN prior.new_ip THEN '` + FlagNewIP + `' END,
+        CASE WHEN prior.busy_ip THEN '` + FlagIPManyAccounts + `' END], NULL)
+    FROM prior
+    RETURNING flags
+), touch AS (
+    UPDATE accounts SET last_login_at = now() WHERE id = $1 AND $4 = 'success'
+)
+SELECT flags FROM ins`
+	var flags pq.StringArray
 	err := db.InTx(ctx, s.db, nil, func(tx *sqlx.Tx) error {
 		flags = nil
-		if ev.Outcome == OutcomeSuccess && ev.AccountID != nil {
-			const q = `
-SELECT
-  EXISTS (SELECT 1 FROM login_events WHERE account_id = $1 AND outcome = 'success')
-    AND NOT EXISTS (SELECT 1 FROM login_events WHERE account_id = $1 AND outcome = 'success' AND ip = $2::inet) AS new_ip,
-  (SELECT count(DISTINCT account_id) FROM login_events
-     WHERE ip = $2::inet AND outcome = 'success' AND at > now() - $3 * interval '1 millisecond' AND account_id <> $1) + 1 AS accounts`
-			var row struct {
-				NewIP    bool `db:"new_ip"`
-				Accounts int  `db:"accounts"`
-			}
-			if err := tx.GetContext(ctx, &row, q, *ev.AccountID, ev.IP, rules.ManyAccountsWindow.Milliseconds()); err != nil {
-				return fmt.Errorf("check login anomalies: %w", err)
-			}
-			if row.NewIP {
-				flags = append(flags, FlagNewIP)
-			}
-			if rules.ManyAccountsPerIP > 0 && row.Accounts >= rules.ManyAccountsPerIP {
-				flags = append(flags, FlagIPManyAccounts)
-			}
-		}
-		const ins = `INSERT INTO login_events (account_id, ip, method, outcome, user_agent, flags) VALUES ($1, $2::inet, $3, $4, $5, $6)`
-		if _, err := tx.ExecContext(ctx, ins, ev.AccountID, ev.IP, ev.Method, ev.Outcome, truncate(ev.UserAgent, 512), pq.StringArray(append([]string{}, flags...))); err != nil {
+		err := tx.GetContext(ctx, &flags, q, ev.AccountID, ev.IP, ev.Method, ev.Outcome, truncate(ev.UserAgent, 512),
+			rules.ManyAccountsPerIP, rules.ManyAccountsWindow.Milliseconds())
+		if err != nil {
 			return fmt.Errorf("record login: %w", err)
 		}
 		if len(flags) > 0 {
-			payload := map[string]any{"account_id": *ev.AccountID, "ip": ev.IP, "method": ev.Method, "flags": flags, "user_agent": truncate(ev.UserAgent, 512)}
+			payload := map[string]any{"account_id": *ev.AccountID, "ip": ev.IP, "method": ev.Method, "flags": []string(flags), "user_agent": truncate(ev.UserAgent, 512)}
 			if _, err := outbox.Enqueue(ctx, tx, TopicLoginFlagged, payload); err != nil {
 				return err
 			}

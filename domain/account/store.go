@@ -91,18 +91,26 @@ func (s *Store) FindOrCreateSteam(ctx context.Context, steamID, ownerSteamID str
 		owner = ""
 	}
 	for attempt := 0; attempt < 5; attempt++ {
-		const find = `SELECT ` + accountColumns + ` FROM accounts a
+		const find = `SELECT ` + accountColumns + `, i.owner_subject FROM accounts a
 JOIN account_identities i ON i.account_id = a.id AND i.provider = 'steam' WHERE i.subject = $1`
-		a, err := s.one(ctx, s.db, find, steamID)
+		var row struct {
+			Account
+			OwnerSubject string `db:"owner_subject"`
+		}
+		err := s.db.GetContext(ctx, &row, find, steamID)
 		if err == nil {
-			if _, err := s.db.ExecContext(ctx, `UPDATE account_identities SET owner_subject = $2 WHERE provider = 'steam' AND subject = $1 AND owner_subject <> $2`, steamID, owner); err != nil {
-				return Account{}, false, fmt.Errorf("record steam owner: %w", err)
+			if row.OwnerSubject != owner {
+				const q = `UPDATE account_identities SET owner_subject = $2 WHERE provider = 'steam' AND subject = $1`
+				if _, err := s.db.ExecContext(ctx, q, steamID, owner); err != nil {
+					return Account{}, false, fmt.Errorf("record steam owner: %w", err)
+				}
 			}
-			return a, false, nil
+			return row.Account, false, nil
 		}
-		if !errors.Is(err, ErrNotFound) {
-			return Account{}, false, err
+		if !isNoRows(err) {
+			return Account{}, false, fmt.Errorf("load account by steam id: %w", err)
 		}
+		var a Account
 		err = db.InTx(ctx, s.db, nil, func(tx *sqlx.Tx) error {
 			name := generatedName()
 			var err error

@@ -51,7 +51,8 @@ const (
 	BadBody
 )
 
-// Server is a fake Steam Web API. Create it with NewServer.
+// Server is a fake Steam Web API. Create it with NewServer in tests, or
+// with Start elsewhere (load tools).
 type Server struct {
 	srv           *httptest.Server
 	apiKey, appID string
@@ -85,11 +86,22 @@ var (
 // when the test ends.
 func NewServer(t testing.TB, apiKey, appID string) *Server {
 	t.Helper()
-	s := &Server{apiKey: apiKey, appID: appID, tickets: map[string][]byte{}, slow: time.Second}
-	s.srv = httptest.NewServer(s)
-	t.Cleanup(s.srv.Close)
+	s := Start(apiKey, appID)
+	t.Cleanup(s.Close)
 	return s
 }
+
+// Start starts a fake that accepts only apiKey and appID on a loopback
+// port, outside of a test. The caller must Close it.
+func Start(apiKey, appID string) *Server {
+	s := &Server{apiKey: apiKey, appID: appID, tickets: map[string][]byte{}, slow: time.Second}
+	s.srv = httptest.NewServer(s)
+	return s
+}
+
+// Close shuts the fake down, waiting for requests in flight. It may be
+// called more than once.
+func (s *Server) Close() { s.srv.Close() }
 
 // URL is the base URL to use as steam.Config.BaseURL.
 func (s *Server) URL() string { return s.srv.URL }

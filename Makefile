@@ -21,17 +21,19 @@ build:
 services:
 	deploy/local/services.sh
 
-## lint: formatting, go vet, staticcheck, generated files up to date
-lint: generate
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$')); \
+## lint: generated views up to date, formatting, go vet, staticcheck
+lint:
+	@sums() { find . -name '*_templ.go' -not -path './.muster/*' | sort | xargs -r sha256sum; }; \
+	  before=$$(sums); go tool templ generate >/dev/null 2>&1; after=$$(sums); \
+	  if [ "$$before" != "$$after" ]; then echo "templ generate changed the generated views: run make generate and commit them"; exit 1; fi
+	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -name '*_templ.go' -not -path './.muster/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 	go tool staticcheck ./...
-	@if [ -n "$$(git status --porcelain -- '*_templ.go')" ]; then echo "templ generate changed files: commit them"; exit 1; fi
 
-## generate: regenerate templ views
+## generate: regenerate the templ views (console/**/*_templ.go)
 generate:
-	@if git ls-files '*.templ' | grep -q .; then go tool templ generate; fi
+	go tool templ generate
 
 ## test: lint, then every test against real PostgreSQL and Redis, with the race detector
 test: services lint

@@ -172,7 +172,7 @@ func TestBanAndDeleteEndEverySession(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := time.Now().Add(time.Hour)
-	if err := n.svc.Ban(context.Background(), a.ID, &until, "cheating"); err != nil {
+	if err := n.svc.Ban(context.Background(), a.ID, &until, "cheating", nil); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 2*time.Second, func() bool { return n.get(t, "/v1/me", reg.str("tokens", "access_token")).code() == "session_revoked" })

@@ -18,6 +18,9 @@ type Config struct {
 	// only from TrustedProxies (addresses or CIDR ranges).
 	ProxyHeader    string
 	TrustedProxies []string
+	// ErrorPage, when set, answers errors instead of the JSON error shape
+	// (the console renders HTML pages).
+	ErrorPage func(c *fiber.Ctx, e *Error) error
 }
 
 // New returns a fiber app with Muster's middleware chain in place: request
@@ -30,7 +33,7 @@ func New(cfg Config, log *slog.Logger, m *Metrics) *fiber.App {
 		ReadTimeout:             cfg.ReadTimeout,
 		WriteTimeout:            cfg.WriteTimeout,
 		IdleTimeout:             cfg.IdleTimeout,
-		ErrorHandler:            errorHandler(log),
+		ErrorHandler:            errorHandler(log, cfg.ErrorPage),
 		DisableStartupMessage:   true,
 		StrictRouting:           false,
 		ReadBufferSize:          8192,

@@ -76,11 +76,15 @@ var statusCodes = map[int]string{
 // errorHandler turns any error a handler returns into the error shape. An
 // error that is neither *Error nor *fiber.Error is a bug: it is logged once
 // here and the client sees only "internal".
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+func errorHandler(log *slog.Logger, page func(*fiber.Ctx, *Error) error) fiber.ErrorHandler {
+	write := WriteError
+	if page != nil {
+		write = page
+	}
 	return func(c *fiber.Ctx, err error) error {
 		var we *Error
 		if errors.As(err, &we) {
-			return WriteError(c, we)
+			return write(c, we)
 		}
 		var fe *fiber.Error
 		if errors.As(err, &fe) {
@@ -91,9 +95,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 					code = CodeBadRequest
 				}
 			}
-			return WriteError(c, NewError(fe.Code, code, fe.Message))
+			return write(c, NewError(fe.Code, code, fe.Message))
 		}
 		log.ErrorContext(c.UserContext(), "request failed", "req_id", RequestID(c), "method", c.Method(), "path", c.Path(), "err", err)
-		return WriteError(c, NewError(http.StatusInternalServerError, CodeInternal, "internal error"))
+		return write(c, NewError(http.StatusInternalServerError, CodeInternal, "internal error"))
 	}
 }

@@ -66,7 +66,7 @@ func recoverPanic(log *slog.Logger) fiber.Handler {
 				log.ErrorContext(c.UserContext(), "panic serving request",
 					"req_id", RequestID(c), "method", c.Method(), "path", c.Path(),
 					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				err = WriteError(c, NewError(http.StatusInternalServerError, CodeInternal, "internal error"))
+				err = NewError(http.StatusInternalServerError, CodeInternal, "internal error")
 			}
 		}()
 		return c.Next()

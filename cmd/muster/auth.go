@@ -52,10 +52,11 @@ func initTokens(p *platform) error {
 	return nil
 }
 
-// initAuth serves registration, login, sessions and account identity.
-func initAuth(p *platform) error {
+// initIdentity builds the identity use cases that the auth target serves to
+// players and the console serves to staff.
+func initIdentity(p *platform) error {
 	if p.cfg.SecretKey == "" {
-		return errors.New("secret-key is required by the auth target: set --secret-key or MUSTER_SECRET_KEY (openssl rand -base64 32)")
+		return errors.New("secret-key is required by the auth and console targets: set --secret-key or MUSTER_SECRET_KEY (openssl rand -base64 32)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -105,7 +106,13 @@ func initAuth(p *platform) error {
 			Anomaly:                  account.AnomalyRules{ManyAccountsPerIP: 5, ManyAccountsWindow: 24 * time.Hour},
 		},
 	)
-	api.MountAuth(p.public, api.Auth{Service: svc, Verifier: p.tokens, JWKS: p.keys.JWKS, Log: p.log})
+	p.hasher, p.auth = hasher, svc
+	return nil
+}
+
+// initAuth serves registration, login, sessions and account identity.
+func initAuth(p *platform) error {
+	api.MountAuth(p.public, api.Auth{Service: p.auth, Verifier: p.tokens, JWKS: p.keys.JWKS, Log: p.log})
 	return nil
 }
 

@@ -20,6 +20,7 @@ type Config struct {
 	Target            string
 	HTTPAddr          string
 	OpsAddr           string
+	ConsoleAddr       string
 	DatabaseURL       string
 	DBMaxOpen         int
 	DBMaxIdle         int
@@ -90,6 +91,7 @@ func settings(cfg *Config) []setting {
 		str(&cfg.Target, "target", "all", "comma-separated targets to run, or all", false),
 		str(&cfg.HTTPAddr, "http-addr", ":8080", "listen address of the player and console HTTP APIs", false),
 		str(&cfg.OpsAddr, "ops-addr", ":9090", "listen address of /healthz, /readyz and /metrics", false),
+		str(&cfg.ConsoleAddr, "console-addr", ":8081", "listen address of the staff console (keep it inside the studio's network; serve it over TLS)", false),
 		str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (required by serve and migrate; dev finds or starts one)", true),
 		num(&cfg.DBMaxOpen, "db-max-open", 20, "most open PostgreSQL connections"),
 		num(&cfg.DBMaxIdle, "db-max-idle", 10, "most idle PostgreSQL connections kept"),

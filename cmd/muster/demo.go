@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 
 	"github.com/musterhq/muster/domain/account"
+	"github.com/musterhq/muster/domain/rbac"
+	"github.com/musterhq/muster/domain/staff"
 )
 
 // Demo content that `muster dev` seeds, so a new studio engineer can log in
@@ -30,5 +34,25 @@ func seedDemoPlayer(ctx context.Context, accounts *account.Store, hasher *accoun
 	if _, err := accounts.CreateWithEmail(ctx, demoEmail, hash, demoDisplayName); err != nil && !errors.Is(err, account.ErrEmailTaken) {
 		return fmt.Errorf("seed demo player: %w", err)
 	}
+	return nil
+}
+
+// demoStaffPassword is the password of every demo staff account.
+const demoStaffPassword = "muster demo staff"
+
+// seedDemoStaff creates one staff account per role, named for the role
+// (owner@muster.dev, support@muster.dev, ...), and logs their credentials.
+func seedDemoStaff(ctx context.Context, st *staff.Store, log *slog.Logger) error {
+	for _, role := range rbac.Roles {
+		email := role + "@muster.dev"
+		if _, err := st.ByEmail(ctx, email); err == nil {
+			continue
+		}
+		name := strings.ToUpper(role[:1]) + role[1:] + " (demo)"
+		if _, err := st.Create(ctx, email, name, role, demoStaffPassword); err != nil && !errors.Is(err, staff.ErrEmailTaken) {
+			return fmt.Errorf("seed demo staff %s: %w", email, err)
+		}
+	}
+	log.Info("demo staff accounts: <role>@muster.dev for owner, admin, designer, support, analyst", "password", demoStaffPassword)
 	return nil
 }

@@ -28,6 +28,7 @@ commands:
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
   keys rotate      make a new access-token signing key active (nobody is logged out)
+  audit verify     check the audit log's hash chain
   version          print the version
 
 Run "muster <command> -h" for the command's flags. Every flag can also be set
@@ -60,6 +61,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		err = cmdAudit(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muster", version)
 		return 0
@@ -67,7 +70,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, staff, version\n", cmd)
 		return 2
 	}
 	switch {

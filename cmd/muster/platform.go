@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/musterhq/muster/domain/account"
+	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/session"
@@ -42,15 +44,25 @@ type platform struct {
 
 	db     *sqlx.DB
 	state  sharedState
-	public *fiber.App // nil unless a module serves player or console HTTP
+	public *fiber.App // nil unless a module serves the player API
+	apps   []served   // listeners besides ops: the player API, the console
 	relay  *outbox.Relay
 	keys   *session.Keys
 	deny   *session.DenyList
 	tokens *session.Tokens
+	hasher *account.Hasher
+	auth   *auth.Service
 
 	runners []runner
 	seeds   []func(context.Context) error // demo content, run by dev after start-up
 	closers []func() error
+}
+
+// served is a fiber app on its own listen address.
+type served struct {
+	name, addr string
+	app        *fiber.App
+	ln         net.Listener
 }
 
 type runner struct {
@@ -80,7 +92,9 @@ func registerModules() *modules {
 	m.internal("server", initServer)
 	m.internal("tokens", initTokens, "database", "state")
 	m.target("worker", initWorker, "database", "state")
-	m.target("auth", initAuth, "tokens", "server")
+	m.internal("identity", initIdentity, "tokens")
+	m.target("auth", initAuth, "identity", "server")
+	m.target("console", initConsole, "identity")
 	return m
 }
 
@@ -148,6 +162,7 @@ func initState(p *platform) error {
 func initServer(p *platform) error {
 	p.public = web.New(p.webConfig(), p.log, p.metrics)
 	p.public.Use(p.health.CloseWhenDraining())
+	p.apps = append(p.apps, served{name: "http", addr: p.cfg.HTTPAddr, app: p.public})
 	return nil
 }
 
@@ -188,18 +203,21 @@ func (p *platform) serve(ctx context.Context, mods []module) (err error) {
 	if err != nil {
 		return fmt.Errorf("ops-addr %s: %w", p.cfg.OpsAddr, err)
 	}
-	var publicLn net.Listener
-	if p.public != nil {
-		if publicLn, err = net.Listen("tcp", p.cfg.HTTPAddr); err != nil {
+	for i := range p.apps {
+		a := &p.apps[i]
+		if a.ln, err = net.Listen("tcp", a.addr); err != nil {
 			opsLn.Close()
-			return fmt.Errorf("http-addr %s: %w", p.cfg.HTTPAddr, err)
+			for _, b := range p.apps[:i] {
+				b.ln.Close()
+			}
+			return fmt.Errorf("%s listen address %s: %w", a.name, a.addr, err)
 		}
 	}
 
-	failed := make(chan error, 2+len(p.runners))
+	failed := make(chan error, 1+len(p.apps)+len(p.runners))
 	go func() { failed <- listen("ops", ops, opsLn) }()
-	if p.public != nil {
-		go func() { failed <- listen("http", p.public, publicLn) }()
+	for _, a := range p.apps {
+		go func() { failed <- listen(a.name, a.app, a.ln) }()
 	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -214,8 +232,8 @@ func (p *platform) serve(ctx context.Context, mods []module) (err error) {
 		}()
 	}
 	attrs := []any{"ops_addr", opsLn.Addr().String()}
-	if publicLn != nil {
-		attrs = append(attrs, "http_addr", publicLn.Addr().String())
+	for _, a := range p.apps {
+		attrs = append(attrs, a.name+"_addr", a.ln.Addr().String())
 	}
 	p.log.Info("muster is up", attrs...)
 
@@ -233,9 +251,9 @@ func (p *platform) serve(ctx context.Context, mods []module) (err error) {
 	deadline, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
-	if p.public != nil {
-		if e := p.public.ShutdownWithContext(deadline); e != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", e))
+	for _, a := range p.apps {
+		if e := a.app.ShutdownWithContext(deadline); e != nil {
+			errs = append(errs, fmt.Errorf("%s shutdown: %w", a.name, e))
 		}
 	}
 	stopWork()

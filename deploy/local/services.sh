@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Makes sure the services Muster's tests need are up on this machine:
-# PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and Redis on
-# 127.0.0.1:6379. A service that is installed but stopped is started; one that
-# is missing is installed with apt-get when running as root.
+# Makes sure what Muster's tests need is on this machine: PostgreSQL on
+# 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379, and
+# Chromium for the console's browser tests. A service that is installed but
+# stopped is started; one that is missing is installed with apt-get when
+# running as root.
 #
-#   deploy/local/services.sh            check, start or install both
+#   deploy/local/services.sh            check, start or install all three
 #   deploy/local/services.sh postgres   only PostgreSQL
 #   deploy/local/services.sh redis      only Redis
+#   deploy/local/services.sh chromium   only Chromium
 set -euo pipefail
 
 want=${1:-all}
@@ -71,9 +73,14 @@ ensure_redis() {
   exit 1
 }
 
+ensure_chromium() {
+  [ -x "${MUSTER_CHROMIUM:-/usr/bin/chromium}" ] || apt_install chromium
+}
+
 case "$want" in
-  all) ensure_postgres; ensure_redis ;;
+  all) ensure_postgres; ensure_redis; ensure_chromium ;;
+  chromium) ensure_chromium ;;
   postgres) ensure_postgres ;;
   redis) ensure_redis ;;
-  *) say "unknown service $want (all, postgres, redis)"; exit 2 ;;
+  *) say "unknown service $want (all, postgres, redis, chromium)"; exit 2 ;;
 esac

@@ -43,6 +43,7 @@ var (
 	ErrDisplayNameTooSoon = errors.New("display name was changed too recently")
 	ErrInvalidEmail       = errors.New("invalid email address")
 	ErrInvalidResetToken  = errors.New("password reset token is invalid or expired")
+	ErrNotBanned          = errors.New("account is not banned")
 )
 
 // Account is a player account.

@@ -210,16 +210,54 @@ RETURNING ` + accountColumns
 	return a, err
 }
 
-// Ban bans the account until the given time (nil: permanently) with a reason.
-func (s *Store) Ban(ctx context.Context, id int64, until *time.Time, reason string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET status = 'banned', banned_until = $2, ban_reason = $3 WHERE id = $1 AND status <> 'deleted'`, id, until, reason)
-	return oneRow(res, err, "ban account")
+// Change is what an account looked like before and after a change, for
+// whoever must record it in the same transaction (the console's audit log).
+type Change func(tx *sqlx.Tx, before, after Account) error
+
+// Ban bans the account until the given time (nil: permanently) with a
+// reason. record, when not nil, runs in the same transaction.
+func (s *Store) Ban(ctx context.Context, id int64, until *time.Time, reason string, record Change) error {
+	const q = `UPDATE accounts a SET status = 'banned', banned_until = $2, ban_reason = $3 WHERE a.id = $1 RETURNING ` + accountColumns
+	return s.change(ctx, id, record, func(tx *sqlx.Tx, before Account) (Account, error) {
+		if before.Status == StatusDeleted {
+			return Account{}, ErrNotFound
+		}
+		var after Account
+		err := tx.GetContext(ctx, &after, q, id, until, reason)
+		return after, err
+	})
 }
 
-// Unban lifts a ban.
-func (s *Store) Unban(ctx context.Context, id int64) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE accounts SET status = 'active', banned_until = NULL, ban_reason = '' WHERE id = $1 AND status = 'banned'`, id)
-	return oneRow(res, err, "unban account")
+// Unban lifts a ban. record, when not nil, runs in the same transaction.
+func (s *Store) Unban(ctx context.Context, id int64, record Change) error {
+	const q = `UPDATE accounts a SET status = 'active', banned_until = NULL, ban_reason = '' WHERE a.id = $1 RETURNING ` + accountColumns
+	return s.change(ctx, id, record, func(tx *sqlx.Tx, before Account) (Account, error) {
+		if before.Status != StatusBanned {
+			return Account{}, ErrNotBanned
+		}
+		var after Account
+		err := tx.GetContext(ctx, &after, q, id)
+		return after, err
+	})
+}
+
+// change locks the account, applies fn and hands both versions to record,
+// all in one transaction.
+func (s *Store) change(ctx context.Context, id int64, record Change, fn func(tx *sqlx.Tx, before Account) (Account, error)) error {
+	return db.InTx(ctx, s.db, nil, func(tx *sqlx.Tx) error {
+		before, err := s.one(ctx, tx, `SELECT `+accountColumns+` FROM accounts a WHERE a.id = $1 FOR UPDATE`, id)
+		if err != nil {
+			return err
+		}
+		after, err := fn(tx, before)
+		if err != nil {
+			return err
+		}
+		if record != nil {
+			return record(tx, before, after)
+		}
+		return nil
+	})
 }
 
 // Delete marks the account deleted and removes its identities and pending

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/session"
@@ -174,13 +177,57 @@ func (s *Service) ChangeDisplayName(ctx context.Context, id int64, name string) 
 	return s.accounts.ChangeDisplayName(ctx, id, name, s.cfg.DisplayNameCooldown)
 }
 
-// Ban bans the account and ends every session it has. until nil is permanent.
-func (s *Service) Ban(ctx context.Context, id int64, until *time.Time, reason string) error {
-	if err := s.accounts.Ban(ctx, id, until, reason); err != nil {
+// Ban bans the account and ends every session it has. until nil is
+// permanent. record, when not nil, runs in the ban's transaction (the
+// console writes its audit row there).
+func (s *Service) Ban(ctx context.Context, id int64, until *time.Time, reason string, record account.Change) error {
+	if strings.TrimSpace(reason) == "" {
+		return ErrReasonRequired
+	}
+	if until != nil && !until.After(time.Now()) {
+		return ErrBanEndsInPast
+	}
+	if err := s.accounts.Ban(ctx, id, until, reason, record); err != nil {
 		return err
 	}
 	_, err := s.sessions.RevokeAll(ctx, id, reasonBanned)
 	return err
+}
+
+// Unban lifts a ban; record, when not nil, runs in its transaction.
+func (s *Service) Unban(ctx context.Context, id int64, record account.Change) error {
+	return s.accounts.Unban(ctx, id, record)
+}
+
+// EndSessions ends every session of the account on behalf of staff; record
+// runs in the same transaction with the ids of the ended sessions.
+func (s *Service) EndSessions(ctx context.Context, id int64, record func(tx *sqlx.Tx, ids []string) error) (int, error) {
+	return s.sessions.RevokeAllWith(ctx, id, "staff_revoked", record)
+}
+
+// Stats returns the figures of the console's dashboard.
+func (s *Service) Stats(ctx context.Context) (account.Stats, int, error) {
+	st, err := s.accounts.Stats(ctx)
+	if err != nil {
+		return account.Stats{}, 0, err
+	}
+	live, err := s.sessions.ActiveCount(ctx)
+	return st, live, err
+}
+
+// Search finds players for support staff.
+func (s *Service) Search(ctx context.Context, q account.Query) ([]account.Account, int, error) {
+	return s.accounts.Search(ctx, q)
+}
+
+// Player returns an account by public id with its identities.
+func (s *Service) Player(ctx context.Context, publicID string) (account.Account, []account.Identity, error) {
+	a, err := s.accounts.ByPublicID(ctx, publicID)
+	if err != nil {
+		return account.Account{}, nil, err
+	}
+	ids, err := s.accounts.Identities(ctx, a.ID)
+	return a, ids, err
 }
 
 // Delete closes the account for good and ends every session it has.

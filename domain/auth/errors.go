@@ -17,6 +17,10 @@ var (
 	// ErrSteamBanned: Steam reports a VAC or publisher ban that this
 	// deployment's policy refuses.
 	ErrSteamBanned = errors.New("steam reports a ban that this game does not accept")
+	// ErrReasonRequired: bans need a reason players and staff can read.
+	ErrReasonRequired = errors.New("a reason is required")
+	// ErrBanEndsInPast: a ban's end must be in the future.
+	ErrBanEndsInPast = errors.New("the ban must end in the future")
 )
 
 // BannedError is ErrBanned with the ban's end and reason.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/musterhq/muster/domain/db"
 )
 
 // Logout revokes the session of refreshToken (any token of the session,
@@ -105,4 +107,32 @@ func (s *Store) denyAll(ctx context.Context, what string, ids []string) error {
 		return fmt.Errorf("%s: revoked, but access tokens may work until they expire: %w", what, err)
 	}
 	return nil
+}
+
+// RevokeAllWith ends every live session of the account inside a
+// transaction that also runs inTx, so that whatever inTx records (an audit
+// row) commits with the revocation or not at all. The deny list learns of
+// the sessions after the commit.
+func (s *Store) RevokeAllWith(ctx context.Context, accountID int64, reason string, inTx func(tx *sqlx.Tx, ids []string) error) (int, error) {
+	var ids []string
+	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
+		var err error
+		if ids, err = RevokeAllTx(ctx, tx, accountID, reason); err != nil {
+			return err
+		}
+		return inTx(tx, ids)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(ids), s.denyAll(ctx, "revoke sessions", ids)
+}
+
+// ActiveCount counts live sessions, for the console's dashboard.
+func (s *Store) ActiveCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.conn.GetContext(ctx, &n, `SELECT count(*) FROM auth_sessions WHERE revoked_at IS NULL AND expires_at > now()`); err != nil {
+		return 0, fmt.Errorf("count sessions: %w", err)
+	}
+	return n, nil
 }

@@ -1,0 +1,246 @@
+package console_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/musterhq/muster/domain/rbac"
+)
+
+// browser starts headless Chromium (Debian's chromium, which `make test`
+// installs) with a fresh profile and returns a context to drive it.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("MUSTER_CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := exec.LookPath(path); err != nil {
+		t.Fatalf("chromium not found at %s (make test installs it; or set MUSTER_CHROMIUM): %v", path, err)
+	}
+	dir, err := os.MkdirTemp("", "muster-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(dir),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc() // waits for Chromium to exit
+		_ = os.RemoveAll(dir)
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// signIn signs the browser in as the staff member of role.
+func (s *site) signIn(t *testing.T, ctx context.Context, role string) {
+	t.Helper()
+	var who string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(s.url+"/login"),
+		chromedp.WaitVisible("#email", chromedp.ByID),
+		chromedp.SendKeys("#email", s.email(role), chromedp.ByID),
+		chromedp.SendKeys("#password", staffPassword, chromedp.ByID),
+		chromedp.Click("#sign-in", chromedp.ByID),
+		chromedp.WaitVisible("#role", chromedp.ByID),
+		chromedp.Text("#role", &who, chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatalf("sign in as %s: %v", role, err)
+	}
+	if who != role {
+		t.Fatalf("signed in as %q, want %q", who, role)
+	}
+}
+
+// post submits a form from the page with fetch, as a forged or hand-made
+// request would, and returns the status. withToken adds the page's CSRF
+// token.
+func post(t *testing.T, ctx context.Context, path, body string, withToken bool) int {
+	t.Helper()
+	script := `(async () => {
+		const params = new URLSearchParams(` + jsString(body) + `);
+		if (` + map[bool]string{true: "true", false: "false"}[withToken] + `) {
+			params.set("_csrf", document.querySelector("input[name=_csrf]").value);
+		}
+		const r = await fetch(` + jsString(path) + `, {method: "POST", body: params, redirect: "manual"});
+		return r.type === "opaqueredirect" ? 303 : r.status;
+	})()`
+	var status int
+	await := func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+	if err := chromedp.Run(ctx, chromedp.Evaluate(script, &status, await)); err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	return status
+}
+
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
+}
+
+func TestEachRoleSignsIn(t *testing.T) {
+	s := newSite(t)
+	ctx := browser(t)
+	for _, role := range rbac.Roles {
+		s.signIn(t, ctx, role)
+		var nav string
+		if err := chromedp.Run(ctx, chromedp.Text("nav", &nav, chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(nav, "Dashboard") {
+			t.Errorf("%s sees nav %q", role, nav)
+		}
+		if canStaff := strings.Contains(nav, "Staff"); canStaff != (role == rbac.RoleOwner || role == rbac.RoleAdmin) {
+			t.Errorf("%s: Staff in nav = %v", role, canStaff)
+		}
+		if err := chromedp.Run(ctx, chromedp.Click("nav button[type=submit]", chromedp.ByQuery), chromedp.WaitVisible("#sign-in", chromedp.ByID)); err != nil {
+			t.Fatalf("%s signs out: %v", role, err)
+		}
+	}
+}
+
+func TestSupportBansWhileDesignerAndAnalystCannot(t *testing.T) {
+	s := newSite(t)
+	target := s.player(t, "Cheater"+s.suffix)
+
+	// Support finds the player by display name and bans them.
+	support := browser(t)
+	s.signIn(t, support, rbac.RoleSupport)
+	var status, flash string
+	err := chromedp.Run(support,
+		chromedp.Navigate(s.url+"/players"),
+		chromedp.SendKeys("#q", "cheater"+s.suffix, chromedp.ByID),
+		chromedp.Click("#search", chromedp.ByID),
+		chromedp.WaitVisible(`a[href="/players/`+target.PublicID+`"]`, chromedp.ByQuery),
+		chromedp.Click(`a[href="/players/`+target.PublicID+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#ban-form", chromedp.ByID),
+		// Without a reason the form comes back with the error beside the field.
+		chromedp.Click("#ban", chromedp.ByID),
+		chromedp.WaitVisible("#reason-error", chromedp.ByID),
+		chromedp.SetValue("#duration", "168h", chromedp.ByID),
+		chromedp.SendKeys("#reason", "aimbot confirmed by replay review", chromedp.ByID),
+		chromedp.Click("#ban", chromedp.ByID),
+		chromedp.WaitVisible(".flash.ok", chromedp.ByQuery),
+		chromedp.Text(".flash.ok", &flash, chromedp.ByQuery),
+		chromedp.Text("#player-status", &status, chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatalf("support bans: %v", err)
+	}
+	if status != "banned" || !strings.Contains(flash, "is banned") {
+		t.Fatalf("after ban: status %q, flash %q", status, flash)
+	}
+
+	// A form post without the CSRF token is refused, even for support.
+	other := s.player(t, "Other"+s.suffix)
+	if got := post(t, support, "/players/"+other.PublicID+"/ban", "duration=24h&reason=test", false); got != 403 {
+		t.Fatalf("ban without CSRF token: %d, want 403", got)
+	}
+
+	// Designer and analyst can look but not ban, even with a valid token.
+	for _, role := range []string{rbac.RoleDesigner, rbac.RoleAnalyst} {
+		ctx := browser(t)
+		s.signIn(t, ctx, role)
+		var html string
+		if err := chromedp.Run(ctx, chromedp.Navigate(s.url+"/players/"+other.PublicID), chromedp.WaitVisible("#player-id", chromedp.ByID),
+			chromedp.OuterHTML("main", &html, chromedp.ByQuery)); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(html, "ban-form") {
+			t.Errorf("%s is shown the ban form", role)
+		}
+		if got := post(t, ctx, "/players/"+other.PublicID+"/ban", "duration=24h&reason=test", true); got != 403 {
+			t.Errorf("%s bans: %d, want 403", role, got)
+		}
+	}
+	a, err := s.accounts.ByID(context.Background(), other.ID)
+	if err != nil || a.Status != "active" {
+		t.Fatalf("the other player changed: %+v %v", a, err)
+	}
+
+	// The ban is in the audit log, with who, why and what changed.
+	var row string
+	err = chromedp.Run(support,
+		chromedp.Navigate(s.url+"/audit?player="+target.PublicID),
+		chromedp.WaitVisible("#audit", chromedp.ByID),
+		chromedp.Text("#audit tbody", &row, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"player.ban", s.email(rbac.RoleSupport), "aimbot confirmed by replay review", `"banned"`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("audit row lacks %q: %s", want, row)
+		}
+	}
+}
+
+func TestOwnerManagesStaffAndEveryChangeIsAudited(t *testing.T) {
+	s := newSite(t)
+	ctx := browser(t)
+	s.signIn(t, ctx, rbac.RoleOwner)
+	newEmail := "newhire-" + s.suffix + "@studio.test"
+	var created string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(s.url+"/staff"),
+		chromedp.WaitVisible("#create-staff", chromedp.ByID),
+		chromedp.SendKeys("#create-staff #email", newEmail, chromedp.ByQuery),
+		chromedp.SendKeys("#create-staff #display_name", "New Hire", chromedp.ByQuery),
+		chromedp.SetValue("#create-staff #role", rbac.RoleAnalyst, chromedp.ByQuery),
+		chromedp.Submit("#create-staff", chromedp.ByID),
+		chromedp.WaitVisible("#new-password", chromedp.ByID),
+		chromedp.Text("#new-password", &created, chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatalf("create staff: %v", err)
+	}
+	if !strings.Contains(created, newEmail) {
+		t.Fatalf("create confirmation: %q", created)
+	}
+	// Analyst loses audit:view; the owner cannot be stripped of everything.
+	if got := post(t, ctx, "/roles/analyst", "perm=dashboard:view&perm=players:view&reason=least privilege", true); got != 303 {
+		t.Fatalf("set analyst permissions: %d", got)
+	}
+	if got := post(t, ctx, "/roles/owner", "perm=dashboard:view&reason=oops", true); got != 303 {
+		t.Fatalf("set owner permissions: %d", got)
+	}
+	var flash string
+	if err := chromedp.Run(ctx, chromedp.Navigate(s.url+"/roles"), chromedp.Navigate(s.url+"/audit?action=role."),
+		chromedp.WaitVisible("#audit", chromedp.ByID), chromedp.Text("#audit tbody", &flash, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(flash, "role.permissions") || !strings.Contains(flash, "least privilege") {
+		t.Fatalf("audit lacks the role change: %s", flash)
+	}
+	var staffAudit string
+	if err := chromedp.Run(ctx, chromedp.Navigate(s.url+"/audit?action=staff.create"),
+		chromedp.WaitVisible("#audit", chromedp.ByID), chromedp.Text("#audit tbody", &staffAudit, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(staffAudit, newEmail) {
+		t.Fatalf("audit lacks the new staff member: %s", staffAudit)
+	}
+}

@@ -181,7 +181,25 @@ func TestSupportBansWhileDesignerAndAnalystCannot(t *testing.T) {
 		t.Fatalf("the other player changed: %+v %v", a, err)
 	}
 
-	// The ban is in the audit log, with who, why and what changed.
+	// Support lifts the ban and ends the player's sessions.
+	err = chromedp.Run(support,
+		chromedp.Navigate(s.url+"/players/"+target.PublicID),
+		chromedp.WaitVisible("#unban", chromedp.ByID),
+		chromedp.SendKeys("#unban-reason", "appeal accepted", chromedp.ByID),
+		chromedp.Click("#unban", chromedp.ByID),
+		chromedp.WaitVisible(".flash.ok", chromedp.ByQuery),
+		chromedp.Click("#revoke-sessions", chromedp.ByID),
+		chromedp.WaitVisible(".flash.ok", chromedp.ByQuery),
+		chromedp.Text("#player-status", &status, chromedp.ByID),
+	)
+	if err != nil {
+		t.Fatalf("support unbans: %v", err)
+	}
+	if status != "active" {
+		t.Fatalf("after unban: status %q", status)
+	}
+
+	// Each action is in the audit log, with who, why and what changed.
 	var row string
 	err = chromedp.Run(support,
 		chromedp.Navigate(s.url+"/audit?player="+target.PublicID),
@@ -191,7 +209,8 @@ func TestSupportBansWhileDesignerAndAnalystCannot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"player.ban", s.email(rbac.RoleSupport), "aimbot confirmed by replay review", `"banned"`} {
+	for _, want := range []string{"player.ban", "player.unban", "player.sessions.revoke", s.email(rbac.RoleSupport),
+		"aimbot confirmed by replay review", "appeal accepted", `"banned"`} {
 		if !strings.Contains(row, want) {
 			t.Errorf("audit row lacks %q: %s", want, row)
 		}

@@ -28,6 +28,7 @@ commands:
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
   keys rotate      make a new access-token signing key active (nobody is logged out)
+  staff create     create a console staff account: --email ADDRESS --role ROLE
   audit verify     check the audit log's hash chain
   version          print the version
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdDev(ctx, registry, rest, getenv, stderr)
 	case "migrate":
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "staff":
+		err = cmdStaff(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, rest, getenv, stdout, stderr)
 	case "audit":

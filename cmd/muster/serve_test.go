@@ -313,3 +313,21 @@ func TestKeysRotate(t *testing.T) {
 		t.Fatalf("rotate without secret: %d %s", code, stderr.String())
 	}
 }
+
+func TestStaffCreate(t *testing.T) {
+	dbURL := testenv.DBURL(t)
+	email := fmt.Sprintf("owner-%d@studio.test", time.Now().UnixNano())
+	var out, stderr bytes.Buffer
+	code := run(context.Background(), registerModules(), []string{"staff", "create", "--email=" + email, "--role", "owner", "--database-url=" + dbURL}, envOf(nil), &out, &stderr)
+	if code != 0 || !strings.Contains(out.String(), "password: ") {
+		t.Fatalf("staff create: %d %s %s", code, out.String(), stderr.String())
+	}
+	code = run(context.Background(), registerModules(), []string{"staff", "create", "--email=" + email, "--role=owner", "--database-url=" + dbURL}, envOf(nil), &out, &stderr)
+	if code == 0 {
+		t.Fatal("a second account with the same email was created")
+	}
+	code = run(context.Background(), registerModules(), []string{"staff", "create", "--email=x@studio.test", "--role=janitor", "--database-url=" + dbURL}, envOf(nil), &out, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "one of owner, admin") {
+		t.Fatalf("bad role: %d %s", code, stderr.String())
+	}
+}

@@ -359,3 +359,32 @@ func sum(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return total
 }
+
+func TestPruneKeepsWhatIsNotDone(t *testing.T) {
+	e := newEnv(t, outbox.Config{MaxAttempts: 1, Retention: time.Hour})
+	e.consumer("ok", nil)
+	done := e.enqueue(true)
+	e.deliverAll()
+	failing := newEnv(t, outbox.Config{MaxAttempts: 1, Retention: time.Hour})
+	failing.topic = e.topic + ".dead"
+	failing.consumer("broken", func(int) error { return errors.New("no") })
+	dead := failing.enqueue(true)
+	failing.deliverAll()
+	unrouted := newEnv(t, outbox.Config{Retention: time.Hour})
+	unrouted.topic = e.topic + ".nobody"
+	orphan := unrouted.enqueue(true)
+	// Age every event of this test past the retention.
+	if _, err := e.conn.Exec(`UPDATE outbox_events SET created_at = now() - interval '2 hours' WHERE id IN ($1, $2, $3)`, done, dead, orphan); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.relay.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	if err := e.conn.Select(&left, `SELECT id::text FROM outbox_events WHERE id IN ($1, $2, $3)`, done, dead, orphan); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0] != dead {
+		t.Fatalf("after prune %v remain, want only the dead event %s", left, dead)
+	}
+}

@@ -34,6 +34,7 @@ type Config struct {
 	BaseBackoff    time.Duration // wait after the first failure, doubling after each: 1s
 	MaxBackoff     time.Duration // longest wait between attempts: 10m
 	HandlerTimeout time.Duration // longest a handler may run: 30s
+	Retention      time.Duration // how long delivered events and their dedup records are kept: 7 days
 }
 
 func (c Config) withDefaults() Config {
@@ -51,6 +52,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HandlerTimeout <= 0 {
 		c.HandlerTimeout = 30 * time.Second
+	}
+	if c.Retention <= 0 {
+		c.Retention = 7 * 24 * time.Hour
 	}
 	return c
 }
@@ -159,8 +163,16 @@ func (r *Relay) Run(ctx context.Context) error {
 
 	tick := time.NewTicker(r.cfg.PollInterval)
 	defer tick.Stop()
-	lastGauge := time.Time{}
+	lastGauge, lastPrune := time.Time{}, time.Time{}
 	for {
+		if time.Since(lastPrune) > time.Hour {
+			if n, err := r.Prune(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("outbox prune", "err", err)
+			} else if n > 0 {
+				r.log.Info("outbox pruned", "events", n)
+			}
+			lastPrune = time.Now()
+		}
 		if _, err := r.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			r.log.Error("outbox delivery pass", "err", err)
 		}
@@ -325,4 +337,24 @@ func (r *Relay) updateBacklog(ctx context.Context) {
 	for _, row := range rows {
 		r.backlog.WithLabelValues(row.Consumer, row.State).Set(float64(row.N))
 	}
+}
+
+// Prune deletes events older than the retention whose every delivery is
+// done (dead ones are kept for staff to see), and the dedup records of the
+// same age. It returns how many events it deleted.
+func (r *Relay) Prune(ctx context.Context) (int64, error) {
+	const events = `
+DELETE FROM outbox_events e
+WHERE e.created_at < now() - $1 * interval '1 millisecond'
+  AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.event_id = e.id AND d.state <> 'delivered')`
+	res, err := r.db.ExecContext(ctx, events, r.cfg.Retention.Milliseconds())
+	if err != nil {
+		return 0, fmt.Errorf("prune outbox events: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	const processed = `DELETE FROM outbox_processed WHERE processed_at < now() - $1 * interval '1 millisecond'`
+	if _, err := r.db.ExecContext(ctx, processed, r.cfg.Retention.Milliseconds()); err != nil {
+		return n, fmt.Errorf("prune outbox dedup records: %w", err)
+	}
+	return n, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
@@ -72,7 +71,7 @@ func initIdentity(p *platform) error {
 		steamAuth = steam.New(steam.Config{
 			BaseURL: p.cfg.SteamAPIURL, APIKey: p.cfg.SteamAPIKey, AppID: p.cfg.SteamAppID,
 			Identity: p.cfg.SteamIdentity, Timeout: p.cfg.SteamTimeout,
-		}, &http.Client{Timeout: p.cfg.SteamTimeout})
+		}, nil) // the client's own pooled transport
 	} else {
 		p.log.Info("steam login is off: set steam-api-key and steam-app-id to turn it on")
 	}

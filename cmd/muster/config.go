@@ -94,7 +94,7 @@ func settings(cfg *Config) []setting {
 		str(&cfg.ConsoleAddr, "console-addr", ":8081", "listen address of the staff console (keep it inside the studio's network; serve it over TLS)", false),
 		str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (required by serve and migrate; dev finds or starts one)", true),
 		num(&cfg.DBMaxOpen, "db-max-open", 20, "most open PostgreSQL connections"),
-		num(&cfg.DBMaxIdle, "db-max-idle", 10, "most idle PostgreSQL connections kept"),
+		num(&cfg.DBMaxIdle, "db-max-idle", 20, "most idle PostgreSQL connections kept (keep it equal to db-max-open: reconnecting under load is costly)"),
 		dur(&cfg.DBConnMaxLifetime, "db-conn-max-lifetime", 30*time.Minute, "longest a PostgreSQL connection is reused"),
 		str(&cfg.RedisURL, "redis-url", "", "Redis URL (required by serve; dev uses in-process state)", true),
 		str(&cfg.RedisPrefix, "redis-prefix", "muster:", "prefix of every Redis key and channel", false),

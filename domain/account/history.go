@@ -89,7 +89,7 @@ SELECT flags FROM ins`
 	var flags pq.StringArray
 	err := db.InTx(ctx, s.db, nil, func(tx *sqlx.Tx) error {
 		flags = nil
-		err := tx.GetContext(ctx, &flags, q, ev.AccountID, ev.IP, ev.Method, ev.Outcome, truncate(ev.UserAgent, 512),
+		err := s.prep.TxGet(ctx, tx, &flags, q, ev.AccountID, ev.IP, ev.Method, ev.Outcome, truncate(ev.UserAgent, 512),
 			rules.ManyAccountsPerIP, rules.ManyAccountsWindow.Milliseconds())
 		if err != nil {
 			return fmt.Errorf("record login: %w", err)

@@ -16,11 +16,12 @@ import (
 
 // Store reads and writes accounts and identities in PostgreSQL.
 type Store struct {
-	db *sqlx.DB
+	db   *sqlx.DB
+	prep *db.Prepared // statements of the login paths
 }
 
 // NewStore returns a Store over conn.
-func NewStore(conn *sqlx.DB) *Store { return &Store{db: conn} }
+func NewStore(conn *sqlx.DB) *Store { return &Store{db: conn, prep: db.NewPrepared(conn)} }
 
 const accountColumns = `a.id, a.public_id, a.display_name, a.display_name_changed_at, a.status, a.banned_until, a.ban_reason, a.created_at, a.last_login_at`
 
@@ -44,7 +45,7 @@ JOIN account_identities i ON i.account_id = a.id AND i.provider = 'email' WHERE 
 		Account
 		SecretHash string `db:"secret_hash"`
 	}
-	if err := sqlx.GetContext(ctx, s.db, &row, q, email); err != nil {
+	if err := s.prep.Get(ctx, &row, q, email); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Account{}, "", ErrNotFound
 		}
@@ -97,7 +98,7 @@ JOIN account_identities i ON i.account_id = a.id AND i.provider = 'steam' WHERE 
 			Account
 			OwnerSubject string `db:"owner_subject"`
 		}
-		err := s.db.GetContext(ctx, &row, find, steamID)
+		err := s.prep.Get(ctx, &row, find, steamID)
 		if err == nil {
 			if row.OwnerSubject != owner {
 				const q = `UPDATE account_identities SET owner_subject = $2 WHERE provider = 'steam' AND subject = $1`

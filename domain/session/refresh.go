@@ -89,7 +89,7 @@ WITH rot AS (
 SELECT upd.id, upd.account_id, a.public_id, upd.expires_at
 FROM upd JOIN accounts a ON a.id = upd.account_id`
 	var r rotated
-	err := s.db.get(ctx, &r, q, hash, nextHash, s.cfg.RefreshTTL.Microseconds(), meta.IP, meta.UserAgent)
+	err := s.db.Get(ctx, &r, q, hash, nextHash, s.cfg.RefreshTTL.Microseconds(), meta.IP, meta.UserAgent)
 	return r, err
 }
 
@@ -117,7 +117,7 @@ SELECT t.session_id, t.rotated, t.live, EXISTS (SELECT 1 FROM r) AS revoked FROM
 		Live      bool   `db:"live"`
 		Revoked   bool   `db:"revoked"`
 	}
-	err := s.db.get(ctx, &row, q, hash, reuseReason)
+	err := s.db.Get(ctx, &row, q, hash, reuseReason)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrInvalidRefresh

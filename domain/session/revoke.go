@@ -31,7 +31,7 @@ SELECT t.session_id, EXISTS (SELECT 1 FROM r) AS revoked FROM t`
 		SessionID string `db:"session_id"`
 		Revoked   bool   `db:"revoked"`
 	}
-	err := s.db.get(ctx, &row, q, hashRefresh(refreshToken))
+	err := s.db.Get(ctx, &row, q, hashRefresh(refreshToken))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrInvalidRefresh
@@ -55,7 +55,7 @@ UPDATE auth_sessions SET revoked_at = now(), revoke_reason = $3
 WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL AND expires_at > now()
 RETURNING id`
 	var id string
-	err := s.db.get(ctx, &id, q, sessionID, accountID, reason)
+	err := s.db.Get(ctx, &id, q, sessionID, accountID, reason)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound

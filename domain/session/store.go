@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/musterhq/muster/domain/db"
 )
 
 // Store keeps sessions and refresh tokens in PostgreSQL and issues their
 // access tokens. Safe for concurrent use.
 type Store struct {
 	conn   *sqlx.DB
-	db     prepared
+	db     *db.Prepared
 	tokens *Tokens
 	deny   *DenyList
 	cfg    Config
@@ -48,7 +50,7 @@ type Session struct {
 // NewStore returns a Store in conn that signs with tokens and announces
 // revocations on deny.
 func NewStore(conn *sqlx.DB, tokens *Tokens, deny *DenyList, cfg Config) *Store {
-	return &Store{conn: conn, db: prepared{conn: conn}, tokens: tokens, deny: deny, cfg: cfg.withDefaults()}
+	return &Store{conn: conn, db: db.NewPrepared(conn), tokens: tokens, deny: deny, cfg: cfg.withDefaults()}
 }
 
 // Start begins a session for the account whose public id is playerID and
@@ -71,7 +73,7 @@ WITH s AS (
 )
 SELECT expires_at FROM s`
 	var refreshExp time.Time
-	err = s.db.get(ctx, &refreshExp, q, id, accountID, meta.Method, meta.IP, meta.UserAgent,
+	err = s.db.Get(ctx, &refreshExp, q, id, accountID, meta.Method, meta.IP, meta.UserAgent,
 		s.cfg.RefreshTTL.Microseconds(), hash)
 	if err != nil {
 		return Issued{}, fmt.Errorf("start session: %w", err)
@@ -91,7 +93,7 @@ FROM auth_sessions
 WHERE account_id = $1 AND revoked_at IS NULL AND expires_at > now()
 ORDER BY created_at DESC, id`
 	out := []Session{}
-	if err := s.db.sel(ctx, &out, q, accountID); err != nil {
+	if err := s.db.Select(ctx, &out, q, accountID); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	return out, nil

@@ -27,6 +27,12 @@ type Config struct {
 // id, logging and metrics, panic recovery, and the error shape for every
 // error including fiber's own (404, 405, 413).
 func New(cfg Config, log *slog.Logger, m *Metrics) *fiber.App {
+	if len(cfg.TrustedProxies) == 0 {
+		// Without trusted proxies the header would be believed from anyone,
+		// and per-address rate limits could be dodged: use the socket's
+		// address.
+		cfg.ProxyHeader = ""
+	}
 	app := fiber.New(fiber.Config{
 		AppName:                 "muster",
 		BodyLimit:               cfg.BodyLimit,

@@ -229,3 +229,26 @@ func TestOversizedBodyOverTheWire(t *testing.T) {
 		t.Fatalf("code = %q", code)
 	}
 }
+
+// Without trusted proxies, X-Forwarded-For is not believed: a client cannot
+// pick the address its rate limits are counted under.
+func TestProxyHeaderIgnoredWithoutTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		trusted []string
+		want    string
+	}{{nil, "0.0.0.0"}, {[]string{"0.0.0.0"}, "203.0.113.9"}} {
+		app := web.New(web.Config{BodyLimit: 1024, ProxyHeader: "X-Forwarded-For", TrustedProxies: tc.trusted},
+			slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		app.Get("/ip", func(c *fiber.Ctx) error { return c.SendString(c.IP()) })
+		req := httptest.NewRequest(http.MethodGet, "/ip", nil)
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != tc.want {
+			t.Errorf("trusted %v: client address %q, want %q", tc.trusted, body, tc.want)
+		}
+	}
+}

@@ -128,7 +128,10 @@ func initDatabase(p *platform) error {
 	}
 	p.db = conn
 	p.health.AddCheck("database", func(ctx context.Context) error { return conn.PingContext(ctx) })
-	p.health.AddCheck("schema", mig.Check)
+	// Start-up refuses a schema behind or ahead of the binary; readiness
+	// only fails when it is behind, so the migration of a rolling update
+	// does not take the previous release's pods out of service.
+	p.health.AddCheck("schema", mig.CheckNotBehind)
 	return nil
 }
 

@@ -114,3 +114,19 @@ func (m *Migrator) Check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// CheckNotBehind returns ErrSchemaMismatch only when the database lacks
+// migrations this binary needs. A running process stays ready when a newer
+// release has migrated ahead of it: migrations only expand the schema in a
+// way the previous release still works with (see docs/operations.md), so a
+// rolling update keeps the old pods serving until they are replaced.
+func (m *Migrator) CheckNotBehind(ctx context.Context) error {
+	current, latest, err := m.Versions(ctx)
+	if err != nil {
+		return err
+	}
+	if current < latest {
+		return fmt.Errorf("%w: database is at version %d, binary needs %d; run `muster migrate up`", ErrSchemaMismatch, current, latest)
+	}
+	return nil
+}

@@ -100,3 +100,31 @@ func TestOpenBadURLNamesTheProblemWithoutPassword(t *testing.T) {
 		t.Fatalf("error leaks the password: %s", got)
 	}
 }
+
+func TestCheckNotBehindToleratesANewerSchema(t *testing.T) {
+	conn := testenv.DB(t)
+	ctx := context.Background()
+	m, err := db.NewMigrator(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, latest, err := m.Versions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(`INSERT INTO muster_schema_version (version_id, is_applied) VALUES ($1, true)`, latest+100); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(`DELETE FROM muster_schema_version WHERE version_id = $1`, latest+100)
+	if err := m.CheckNotBehind(ctx); err != nil {
+		t.Fatalf("CheckNotBehind with a newer schema = %v, want nil", err)
+	}
+	if err := m.Check(ctx); !errors.Is(err, db.ErrSchemaMismatch) {
+		t.Fatalf("Check with a newer schema = %v, want ErrSchemaMismatch", err)
+	}
+	empty := testenv.EmptyDB(t)
+	me, _ := db.NewMigrator(empty)
+	if err := me.CheckNotBehind(ctx); !errors.Is(err, db.ErrSchemaMismatch) {
+		t.Fatalf("CheckNotBehind on an empty database = %v", err)
+	}
+}

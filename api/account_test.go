@@ -94,6 +94,7 @@ func TestMalformedBodiesAnswer400(t *testing.T) {
 		{"/v1/auth/register", `{"email":"x@example.com","password":"` + goodPassword + `","display_name":"no spaces allowed"}`, "invalid_display_name"},
 		{"/v1/auth/steam", `{}`, "bad_request"},
 		{"/v1/auth/refresh", `{"refresh_token":""}`, "bad_request"},
+		{"/v1/auth/register", `{"email":"nul\u0000@example.com","password":"` + goodPassword + `","display_name":"valid_name"}`, "invalid_email"},
 		{"/v1/auth/password-reset/confirm", `{"token":"x"}`, "bad_request"},
 	}
 	for _, tt := range tests {
@@ -102,6 +103,8 @@ func TestMalformedBodiesAnswer400(t *testing.T) {
 			t.Errorf("POST %s %s: %d %s, want 400 %s", tt.path, tt.body, r.status, r.raw, tt.code)
 		}
 	}
+	// A NUL in the email or a broken user agent is a bad login, not a crash.
+	expect(t, n.post(t, "/v1/auth/login", `{"email":"nul\u0000@example.com","password":"whatever it is"}`), http.StatusUnauthorized, "invalid_credentials")
 	r := n.do(t, call{method: http.MethodPost, path: "/v1/auth/login", body: "email=a"})
 	r2 := n.do(t, call{method: http.MethodPost, path: "/v1/auth/refresh", body: `{"refresh_token":"mrt_forged"}`})
 	expect(t, r2, http.StatusUnauthorized, "invalid_refresh_token")
@@ -190,7 +193,9 @@ func TestBanAndDeleteEndEverySession(t *testing.T) {
 
 func TestCredentialStuffingSlowsStrangersNotThePlayer(t *testing.T) {
 	cl := newCluster(t)
-	n := cl.node(t, defaultConfig(), session.Config{}) // 5 failures from 3 IPs trip the rule
+	cfg := defaultConfig() // 5 failures from 3 IPs trip the stuffing rule
+	cfg.LoginPerAccount = auth.Rule{N: 3, Per: time.Minute}
+	n := cl.node(t, cfg, session.Config{})
 	email, _ := n.register(t)
 	home := "203.0.113.10"
 	expect(t, n.do(t, call{method: http.MethodPost, path: "/v1/auth/login", ip: home,
@@ -230,4 +235,22 @@ func TestLoginHistoryFlagsNewAndBusyAddresses(t *testing.T) {
 	if events == 0 {
 		t.Fatal("no auth.login_flagged outbox event for the busy address")
 	}
+}
+
+// A ban whose session revocation never ran (a crash between the two) still
+// stops the player's sessions: refresh checks the account's standing.
+func TestBannedAccountCannotRefreshEvenIfRevocationWasMissed(t *testing.T) {
+	cl := newCluster(t)
+	n := cl.node(t, defaultConfig(), session.Config{})
+	_, reg := n.register(t)
+	me := n.get(t, "/v1/me", reg.str("tokens", "access_token"))
+	store := account.NewStore(cl.db)
+	a, err := store.ByPublicID(context.Background(), me.str("id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Ban(context.Background(), a.ID, nil, "fraud", nil); err != nil { // no revocation
+		t.Fatal(err)
+	}
+	expect(t, n.post(t, "/v1/auth/refresh", `{"refresh_token":"`+reg.str("tokens", "refresh_token")+`"}`), http.StatusUnauthorized, "invalid_refresh_token")
 }

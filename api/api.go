@@ -11,6 +11,7 @@ import (
 
 	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/session"
+	"github.com/musterhq/muster/web"
 )
 
 // Verifier checks access tokens; every target verifies them locally.
@@ -65,5 +66,5 @@ type authHandlers struct {
 
 // client describes the caller for rate limits and the login history.
 func client(c *fiber.Ctx) auth.Client {
-	return auth.Client{IP: c.IP(), UserAgent: string(c.Request().Header.UserAgent())}
+	return auth.Client{IP: c.IP(), UserAgent: web.CleanText(string(c.Request().Header.UserAgent()), 512)}
 }

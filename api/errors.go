@@ -44,6 +44,7 @@ var domainErrors = []struct {
 	{session.ErrInvalidRefresh, http.StatusUnauthorized, "invalid_refresh_token"},
 	{session.ErrRefreshReused, http.StatusUnauthorized, "refresh_token_reused"},
 	{session.ErrNotFound, http.StatusNotFound, "session_not_found"},
+	{session.ErrAccountBlocked, http.StatusForbidden, "account_banned"},
 	{session.ErrInvalidToken, http.StatusUnauthorized, "invalid_token"},
 	{session.ErrExpiredToken, http.StatusUnauthorized, "token_expired"},
 	{session.ErrRevoked, http.StatusUnauthorized, "session_revoked"},

@@ -1,9 +1,18 @@
 package console_test
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/musterhq/muster/domain/rbac"
 )
 
 // Every console route carries a rule; a route without one would be denied,
@@ -50,5 +59,83 @@ func TestSignedOutVisitorsAreSentToLogin(t *testing.T) {
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Errorf("CSP missing: %q", csp)
+	}
+}
+
+// signInHTTP signs a cookie-jar client in as email, the way a browser does.
+func (s *site) signInHTTP(t *testing.T, email string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: httpClient.CheckRedirect}
+	token := s.csrfFrom(t, c, "/login")
+	resp, err := c.PostForm(s.url+"/login", url.Values{"email": {email}, "password": {staffPassword}, "_csrf": {token}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: %d", email, resp.StatusCode)
+	}
+	return c
+}
+
+var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// csrfFrom loads a page and returns the CSRF token of its forms.
+func (s *site) csrfFrom(t *testing.T, c *http.Client, path string) string {
+	t.Helper()
+	resp, err := c.Get(s.url + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := csrfInput.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token on %s (%d)", path, resp.StatusCode)
+	}
+	return string(m[1])
+}
+
+func (s *site) postForm(t *testing.T, c *http.Client, path string, form url.Values) int {
+	t.Helper()
+	form.Set("_csrf", s.csrfFrom(t, c, "/account"))
+	resp, err := c.PostForm(s.url+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// staff:manage alone must not be a way to become owner.
+func TestOnlyOwnersMakeOrUnmakeOwners(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	owner := s.signInHTTP(t, s.email(rbac.RoleOwner))
+	if got := s.postForm(t, owner, "/roles/admin", url.Values{"perm": {rbac.PermStaffView, rbac.PermStaffManage, rbac.PermDashboardView}, "reason": {"delegate hiring"}}); got != http.StatusSeeOther {
+		t.Fatalf("grant staff:manage: %d", got)
+	}
+	admin := s.signInHTTP(t, s.email(rbac.RoleAdmin))
+	if got := s.postForm(t, admin, "/staff", url.Values{"email": {"climber-" + s.suffix + "@studio.test"}, "display_name": {"Climber"}, "role": {rbac.RoleOwner}}); got != http.StatusForbidden {
+		t.Errorf("admin creates an owner: %d, want 403", got)
+	}
+	ownerAcct, err := s.staff.ByEmail(ctx, s.email(rbac.RoleOwner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(ownerAcct.ID, 10)
+	if got := s.postForm(t, admin, "/staff/"+id+"/role", url.Values{"role": {rbac.RoleAnalyst}}); got != http.StatusForbidden {
+		t.Errorf("admin demotes the owner: %d, want 403", got)
+	}
+	if got := s.postForm(t, admin, "/staff/"+id+"/status", url.Values{"status": {"disabled"}}); got != http.StatusForbidden {
+		t.Errorf("admin disables the owner: %d, want 403", got)
+	}
+	if got := s.postForm(t, admin, "/staff", url.Values{"email": {"hire-" + s.suffix + "@studio.test"}, "display_name": {"Hire"}, "role": {rbac.RoleSupport}}); got != http.StatusCreated {
+		t.Errorf("admin adds support staff: %d, want 201", got)
+	}
+	after, err := s.staff.ByEmail(ctx, s.email(rbac.RoleOwner))
+	if err != nil || after.Role != rbac.RoleOwner || after.Status != "active" {
+		t.Fatalf("owner changed: %+v %v", after, err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -57,4 +59,24 @@ func jsonError(err error) *Error {
 		return NewError(http.StatusBadRequest, CodeUnknownField, "unknown field "+name)
 	}
 	return NewError(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON")
+}
+
+// CleanText makes free text from a client safe to store: valid UTF-8, no
+// control characters but newlines and tabs, at most max bytes without
+// cutting a character in two.
+func CleanText(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return -1
+	}, s)
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
 }

@@ -252,3 +252,21 @@ func TestProxyHeaderIgnoredWithoutTrustedProxies(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanText(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":            "plain",
+		"a\x00b":           "ab",
+		"line\nbreak\ttab": "line\nbreak\ttab",
+		"bad \xff utf8":    "bad \uFFFD utf8",
+		"ééééé":            "éé", // 5 bytes max: never half a character
+	} {
+		max := 100
+		if in == "ééééé" {
+			max = 5
+		}
+		if got := web.CleanText(in, max); got != want {
+			t.Errorf("CleanText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

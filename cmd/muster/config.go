@@ -89,7 +89,7 @@ func (s setting) env() string {
 func settings(cfg *Config) []setting {
 	return []setting{
 		str(&cfg.Target, "target", "all", "comma-separated targets to run, or all", false),
-		str(&cfg.HTTPAddr, "http-addr", ":8080", "listen address of the player and console HTTP APIs", false),
+		str(&cfg.HTTPAddr, "http-addr", ":8080", "listen address of the player REST API", false),
 		str(&cfg.OpsAddr, "ops-addr", ":9090", "listen address of /healthz, /readyz and /metrics", false),
 		str(&cfg.ConsoleAddr, "console-addr", ":8081", "listen address of the staff console (keep it inside the studio's network; serve it over TLS)", false),
 		str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (required by serve and migrate; dev finds or starts one)", true),
@@ -112,7 +112,7 @@ func settings(cfg *Config) []setting {
 		str(&cfg.DevPostgres, "dev-postgres", "auto", "dev's PostgreSQL: auto (database-url, else 127.0.0.1:5432, else private) or private", false),
 		str(&cfg.Env, "env", "production", "production or development (dev sets development: reset tokens are logged)", false),
 		str(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated load balancer addresses or CIDRs whose proxy-header is believed", false),
-		str(&cfg.ProxyHeader, "proxy-header", "X-Forwarded-For", "header carrying the client address from a trusted proxy", false),
+		str(&cfg.ProxyHeader, "proxy-header", "X-Real-IP", "header a trusted proxy overwrites with the client address (its first address is used, so not one clients can prepend to)", false),
 
 		str(&cfg.SecretKey, "secret-key", "", "base64 of 32 random bytes sealing signing keys at rest (required by auth; dev uses a fixed development key)", true),
 		str(&cfg.AuthIssuer, "auth-issuer", "muster", "iss of access tokens", false),

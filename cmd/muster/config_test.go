@@ -95,3 +95,16 @@ func TestRuleAndBoolSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLocalDatabase(t *testing.T) {
+	for u, want := range map[string]bool{
+		"postgres://postgres@127.0.0.1:5432/muster": true,
+		"postgres://postgres@localhost/muster":      true,
+		"postgres://u:p@db.staging.internal/muster": false,
+		"postgres://u:p@10.0.0.5:5432/muster":       false,
+	} {
+		if got := isLocalDatabase(u); got != want {
+			t.Errorf("isLocalDatabase(%s) = %v", u, got)
+		}
+	}
+}

@@ -47,7 +47,27 @@ func cmdDev(ctx context.Context, registry *modules, args []string, getenv func(s
 	defer stop()
 	cfg.DatabaseURL = dbURL
 	logConfig(log, &cfg)
-	return newPlatform(cfg, log, true).serve(ctx, mods)
+	p := newPlatform(cfg, log, true)
+	// Demo accounts have public passwords: seed them only into a database on
+	// this machine, never into one MUSTER_DATABASE_URL points elsewhere.
+	p.seedDemo = isLocalDatabase(dbURL)
+	if !p.seedDemo {
+		log.Warn("not seeding demo accounts: the database is not on this machine", "database", db.Redact(dbURL))
+	}
+	return p.serve(ctx, mods)
+}
+
+// isLocalDatabase reports whether the database URL points at this machine.
+func isLocalDatabase(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	switch u.Hostname() {
+	case "127.0.0.1", "localhost", "::1", "":
+		return true
+	}
+	return false
 }
 
 // devDatabase finds the PostgreSQL dev uses: database-url when set, else the

@@ -35,12 +35,13 @@ type sharedState interface {
 // platform is what modules build a process from: the shared infrastructure
 // and the places where modules mount routes and background work.
 type platform struct {
-	cfg     Config
-	log     *slog.Logger
-	dev     bool // muster dev: migrate on start and use in-process state
-	reg     *prometheus.Registry
-	metrics *web.Metrics
-	health  *web.Health
+	cfg      Config
+	log      *slog.Logger
+	dev      bool // muster dev: migrate on start and use in-process state
+	seedDemo bool // muster dev on a local database: seed demo accounts
+	reg      *prometheus.Registry
+	metrics  *web.Metrics
+	health   *web.Health
 
 	db     *sqlx.DB
 	state  sharedState
@@ -186,6 +187,9 @@ func (p *platform) serve(ctx context.Context, mods []module) (err error) {
 		if err := m.init(p); err != nil {
 			return fmt.Errorf("start %s: %w", m.name, err)
 		}
+	}
+	if !p.seedDemo {
+		p.seeds = nil
 	}
 	for _, seed := range p.seeds {
 		seedCtx, cancel := context.WithTimeout(ctx, time.Minute)

@@ -17,6 +17,7 @@ import (
 	"github.com/musterhq/muster/domain/audit"
 	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/rbac"
+	"github.com/musterhq/muster/web"
 )
 
 type handler struct {
@@ -82,7 +83,7 @@ func (h *handler) ban(c *fiber.Ctx) error {
 	if err != nil {
 		return notFound(c, err)
 	}
-	form := BanForm{Duration: c.FormValue("duration"), Reason: strings.TrimSpace(c.FormValue("reason"))}
+	form := BanForm{Duration: c.FormValue("duration"), Reason: strings.TrimSpace(web.CleanText(c.FormValue("reason"), 1000))}
 	var until *time.Time
 	switch d, err := time.ParseDuration(form.Duration); {
 	case form.Duration == "permanent":
@@ -103,7 +104,7 @@ func (h *handler) ban(c *fiber.Ctx) error {
 			Before: standing(before), After: standing(after), Reason: form.Reason})
 	})
 	if err != nil {
-		return err
+		return notFound(c, err)
 	}
 	return h.f.SetFlash(c, "ok", a.DisplayName+" is banned and every session has ended.", "/players/"+a.PublicID)
 }
@@ -113,7 +114,7 @@ func (h *handler) unban(c *fiber.Ctx) error {
 	if err != nil {
 		return notFound(c, err)
 	}
-	reason := strings.TrimSpace(c.FormValue("reason"))
+	reason := strings.TrimSpace(web.CleanText(c.FormValue("reason"), 1000))
 	if reason == "" {
 		return h.f.SetFlash(c, "error", "Give a reason for lifting the ban.", "/players/"+a.PublicID)
 	}
@@ -125,7 +126,7 @@ func (h *handler) unban(c *fiber.Ctx) error {
 		return h.f.SetFlash(c, "error", a.DisplayName+" is not banned.", "/players/"+a.PublicID)
 	}
 	if err != nil {
-		return err
+		return notFound(c, err)
 	}
 	return h.f.SetFlash(c, "ok", "The ban on "+a.DisplayName+" is lifted.", "/players/"+a.PublicID)
 }
@@ -137,7 +138,7 @@ func (h *handler) revokeSessions(c *fiber.Ctx) error {
 	}
 	n, err := h.svc.EndSessions(c.UserContext(), a.ID, func(tx *sqlx.Tx, ids []string) error {
 		return frame.Audit(c, tx, audit.Entry{Action: "player.sessions.revoke", TargetType: "player", TargetID: a.PublicID, AccountID: &a.ID,
-			After: map[string]any{"revoked_sessions": ids}, Reason: strings.TrimSpace(c.FormValue("reason"))})
+			After: map[string]any{"revoked_sessions": ids}, Reason: strings.TrimSpace(web.CleanText(c.FormValue("reason"), 1000))})
 	})
 	if err != nil {
 		return err

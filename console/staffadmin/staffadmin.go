@@ -22,6 +22,7 @@ import (
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/domain/staff"
+	"github.com/musterhq/muster/web"
 )
 
 type handler struct {
@@ -58,10 +59,14 @@ func (h *handler) renderList(c *fiber.Ctx, status int, form CreateForm) error {
 }
 
 func (h *handler) create(c *fiber.Ctx) error {
-	form := CreateForm{Email: strings.TrimSpace(c.FormValue("email")), DisplayName: strings.TrimSpace(c.FormValue("display_name")), Role: c.FormValue("role")}
+	form := CreateForm{Email: strings.TrimSpace(c.FormValue("email")), DisplayName: strings.TrimSpace(web.CleanText(c.FormValue("display_name"), 200)), Role: c.FormValue("role")}
 	if !rbac.IsRole(form.Role) {
 		form.RoleErr = "Choose a role."
 		return h.renderList(c, http.StatusBadRequest, form)
+	}
+	if form.Role == rbac.RoleOwner && !isOwner(c) {
+		form.RoleErr = "Only an owner can make an owner."
+		return h.renderList(c, http.StatusForbidden, form)
 	}
 	password := newPassword()
 	err := db.InTx(c.UserContext(), h.db, nil, func(tx *sqlx.Tx) error {
@@ -96,10 +101,16 @@ func (h *handler) setRole(c *fiber.Ctx) error {
 	if me, _ := frame.StaffOf(c); me.ID == id {
 		return h.f.SetFlash(c, "error", "You cannot change your own role.", "/staff")
 	}
+	if target, err := h.staff.ByID(c.UserContext(), id); err == nil && (target.Role == rbac.RoleOwner || role == rbac.RoleOwner) && !isOwner(c) {
+		return h.staffError(c, errOnlyOwner)
+	}
 	err = db.InTx(c.UserContext(), h.db, nil, func(tx *sqlx.Tx) error {
 		before, after, err := h.staff.SetRoleTx(c.UserContext(), tx, id, role)
 		if err != nil {
 			return err
+		}
+		if (before.Role == rbac.RoleOwner || after.Role == rbac.RoleOwner) && !isOwner(c) {
+			return errOnlyOwner
 		}
 		return frame.Audit(c, tx, audit.Entry{Action: "staff.role", TargetType: "staff", TargetID: itoa(id),
 			Before: map[string]string{"role": before.Role}, After: map[string]string{"role": after.Role}})
@@ -119,10 +130,16 @@ func (h *handler) setStatus(c *fiber.Ctx) error {
 	if me, _ := frame.StaffOf(c); me.ID == id {
 		return h.f.SetFlash(c, "error", "You cannot disable yourself.", "/staff")
 	}
+	if target, err := h.staff.ByID(c.UserContext(), id); err == nil && target.Role == rbac.RoleOwner && !isOwner(c) {
+		return h.staffError(c, errOnlyOwner)
+	}
 	err = db.InTx(c.UserContext(), h.db, nil, func(tx *sqlx.Tx) error {
 		before, after, err := h.staff.SetStatusTx(c.UserContext(), tx, id, status)
 		if err != nil {
 			return err
+		}
+		if before.Role == rbac.RoleOwner && !isOwner(c) {
+			return errOnlyOwner
 		}
 		return frame.Audit(c, tx, audit.Entry{Action: "staff.status", TargetType: "staff", TargetID: itoa(id),
 			Before: map[string]string{"status": before.Status}, After: map[string]string{"status": after.Status}})
@@ -133,8 +150,19 @@ func (h *handler) setStatus(c *fiber.Ctx) error {
 	return h.f.SetFlash(c, "ok", "Staff member is now "+status+".", "/staff")
 }
 
+// errOnlyOwner: granting, removing or disabling an owner takes an owner,
+// so staff:manage alone cannot be used to climb to owner.
+var errOnlyOwner = errors.New("only an owner can change an owner or make one")
+
+func isOwner(c *fiber.Ctx) bool {
+	me, _ := frame.StaffOf(c)
+	return me.Role == rbac.RoleOwner
+}
+
 func (h *handler) staffError(c *fiber.Ctx, err error) error {
 	switch {
+	case errors.Is(err, errOnlyOwner):
+		return fiber.NewError(http.StatusForbidden, err.Error())
 	case errors.Is(err, staff.ErrNotFound):
 		return fiber.NewError(http.StatusNotFound, "no such staff member")
 	case errors.Is(err, staff.ErrInvalidRole), errors.Is(err, staff.ErrInvalidStatus):
@@ -166,7 +194,7 @@ func (h *handler) setPermissions(c *fiber.Ctx) error {
 	before := h.rbac.Permissions(role)
 	err := h.rbac.SetRolePermissionsWith(c.UserContext(), role, perms, func(tx *sqlx.Tx) error {
 		return frame.Audit(c, tx, audit.Entry{Action: "role.permissions", TargetType: "role", TargetID: role,
-			Before: before, After: perms, Reason: strings.TrimSpace(c.FormValue("reason"))})
+			Before: before, After: perms, Reason: strings.TrimSpace(web.CleanText(c.FormValue("reason"), 1000))})
 	})
 	switch {
 	case errors.Is(err, rbac.ErrOwnerLockout):
@@ -186,6 +214,9 @@ func (h *handler) account(c *fiber.Ctx) error {
 func (h *handler) enroll(c *fiber.Ctx) error {
 	me, _ := frame.StaffOf(c)
 	secret, url, err := h.staff.EnrollTOTP(c.UserContext(), me.ID)
+	if errors.Is(err, staff.ErrTOTPAlreadyEnabled) {
+		return h.f.SetFlash(c, "error", "Two-factor sign-in is already on.", "/account")
+	}
 	if err != nil {
 		return err
 	}
@@ -201,6 +232,8 @@ func (h *handler) confirm(c *fiber.Ctx) error {
 		return frame.Audit(c, tx, audit.Entry{Action: "staff.totp.enable", TargetType: "staff", TargetID: itoa(me.ID)})
 	})
 	switch {
+	case errors.Is(err, staff.ErrTOTPAlreadyEnabled):
+		return h.f.SetFlash(c, "error", "Two-factor sign-in is already on.", "/account")
 	case errors.Is(err, staff.ErrInvalidCode), errors.Is(err, staff.ErrTOTPNotEnrolled):
 		return h.f.SetFlash(c, "error", "That code did not match; set up again and enter a fresh code.", "/account")
 	case err != nil:

@@ -78,7 +78,8 @@ func NormalizeEmail(s string) (string, error) {
 	e := strings.ToLower(strings.TrimSpace(s))
 	at := strings.LastIndexByte(e, '@')
 	if len(e) > 254 || at < 1 || at == len(e)-1 || !strings.Contains(e[at:], ".") ||
-		strings.ContainsAny(e, " \t\r\n<>()[]\\,;:\"") || strings.Count(e, "@") != 1 || strings.HasSuffix(e, ".") {
+		strings.ContainsAny(e, " <>()[]\\,;:\"") || strings.IndexFunc(e, unicode.IsControl) >= 0 || !utf8.ValidString(e) ||
+		strings.Count(e, "@") != 1 || strings.HasSuffix(e, ".") {
 		return "", ErrInvalidEmail
 	}
 	return e, nil

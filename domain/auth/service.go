@@ -26,7 +26,7 @@ type Config struct {
 	SteamDenyPublisherBanned bool
 
 	LoginPerIP      Rule
-	LoginPerAccount Rule // keyed by the email or Steam id tried, known or not
+	LoginPerAccount Rule // keyed by the email or Steam id tried (known or not) and the address
 	RegisterPerIP   Rule
 	RefreshPerIP    Rule
 	ResetPerIP      Rule
@@ -155,7 +155,9 @@ func (s *Service) LoginEmail(ctx context.Context, c Client, email, password stri
 		s.hasher.Dummy(password)
 		return fail(ErrInvalidCredentials)
 	}
-	if err := s.allow(ctx, "login:email:"+norm, s.cfg.LoginPerAccount); err != nil {
+	// Keyed by address too, so guesses from elsewhere cannot lock the player
+	// out; guessing from many addresses meets the stuffing rule instead.
+	if err := s.allow(ctx, "login:email:"+norm+":"+c.IP, s.cfg.LoginPerAccount); err != nil {
 		return fail(err)
 	}
 	a, hash, err := s.accounts.ByEmail(ctx, norm)
@@ -223,7 +225,7 @@ func (s *Service) LoginSteam(ctx context.Context, c Client, ticket string) (acco
 	if err != nil {
 		return fail(err)
 	}
-	if err := s.allow(ctx, "login:steam:"+t.SteamID, s.cfg.LoginPerAccount); err != nil {
+	if err := s.allow(ctx, "login:steam:"+t.SteamID+":"+c.IP, s.cfg.LoginPerAccount); err != nil {
 		return fail(err)
 	}
 	a, created, err := s.accounts.FindOrCreateSteam(ctx, t.SteamID, t.OwnerSteamID)

@@ -21,6 +21,9 @@ var (
 	ErrRefreshReused = errors.New("refresh token reused; session revoked")
 	// ErrNotFound: the account has no such live session.
 	ErrNotFound = errors.New("session not found")
+	// ErrAccountBlocked: the account is banned or deleted, so no session
+	// may start.
+	ErrAccountBlocked = errors.New("account is banned or closed")
 	// ErrNoSigningKey: this process has no private signing key (no secret
 	// key configured, or Ensure was never run).
 	ErrNoSigningKey = errors.New("no signing key")

@@ -74,6 +74,7 @@ WITH rot AS (
     FROM auth_sessions s
     WHERE t.token_hash = $1 AND t.rotated_at IS NULL AND t.expires_at > now()
       AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
+      AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id AND ` + inGoodStanding + `)
     RETURNING t.session_id
 ), upd AS (
     UPDATE auth_sessions s

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,6 +55,12 @@ func NewStore(conn *sqlx.DB, tokens *Tokens, deny *DenyList, cfg Config) *Store 
 	return &Store{conn: conn, db: db.NewPrepared(conn), tokens: tokens, deny: deny, cfg: cfg.withDefaults()}
 }
 
+// inGoodStanding is the SQL condition, on accounts a, for an account that
+// may hold a session: not deleted, and not under a ban that is still on.
+// Starting and refreshing a session check it, so a session cannot outlive
+// a ban or deletion even if the revocation after it failed or raced a login.
+const inGoodStanding = `(a.status = 'active' OR (a.status = 'banned' AND a.banned_until IS NOT NULL AND a.banned_until <= now()))`
+
 // Start begins a session for the account whose public id is playerID and
 // returns its first access and refresh tokens.
 func (s *Store) Start(ctx context.Context, accountID int64, playerID string, meta Meta) (Issued, error) {
@@ -65,7 +73,8 @@ func (s *Store) Start(ctx context.Context, accountID int64, playerID string, met
 	const q = `
 WITH s AS (
     INSERT INTO auth_sessions (id, account_id, method, ip, user_agent, expires_at)
-    VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 microsecond')
+    SELECT $1, a.id, $3, $4, $5, now() + $6 * interval '1 microsecond'
+    FROM accounts a WHERE a.id = $2 AND ` + inGoodStanding + `
     RETURNING id, expires_at
 ), t AS (
     INSERT INTO auth_refresh_tokens (token_hash, session_id, expires_at)
@@ -75,6 +84,9 @@ SELECT expires_at FROM s`
 	var refreshExp time.Time
 	err = s.db.Get(ctx, &refreshExp, q, id, accountID, meta.Method, meta.IP, meta.UserAgent,
 		s.cfg.RefreshTTL.Microseconds(), hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Issued{}, ErrAccountBlocked
+	}
 	if err != nil {
 		return Issued{}, fmt.Errorf("start session: %w", err)
 	}

@@ -254,3 +254,10 @@ func TestBannedAccountCannotRefreshEvenIfRevocationWasMissed(t *testing.T) {
 	}
 	expect(t, n.post(t, "/v1/auth/refresh", `{"refresh_token":"`+reg.str("tokens", "refresh_token")+`"}`), http.StatusUnauthorized, "invalid_refresh_token")
 }
+
+func TestPasswordResetWithoutMailerIsNotOffered(t *testing.T) {
+	cl := newCluster(t)
+	cl.mail = nil
+	n := cl.node(t, defaultConfig(), session.Config{})
+	expect(t, n.post(t, "/v1/auth/password-reset", `{"email":"someone@example.com"}`), http.StatusNotImplemented, "reset_not_configured")
+}

@@ -29,6 +29,7 @@ var domainErrors = []struct {
 	{auth.ErrSteamTicketInvalid, http.StatusUnauthorized, "steam_ticket_invalid"},
 	{auth.ErrSteamUnavailable, http.StatusServiceUnavailable, "steam_unavailable"},
 	{auth.ErrSteamNotConfigured, http.StatusNotImplemented, "steam_not_configured"},
+	{auth.ErrResetNotConfigured, http.StatusNotImplemented, "reset_not_configured"},
 	{account.ErrWeakPassword, http.StatusBadRequest, "weak_password"},
 	{account.ErrInvalidEmail, http.StatusBadRequest, "invalid_email"},
 	{account.ErrInvalidDisplayName, http.StatusBadRequest, "invalid_display_name"},

@@ -115,8 +115,12 @@ func (cl *cluster) node(t *testing.T, cfg auth.Config, scfg session.Config) *nod
 		t.Fatal(err)
 	}
 	steamClient := steam.New(steam.Config{BaseURL: cl.steam.URL(), APIKey: "steam-key", AppID: "480", Timeout: 300 * time.Millisecond}, nil)
+	var mail auth.Mailer // a nil *mailbox must stay a nil Mailer
+	if cl.mail != nil {
+		mail = cl.mail
+	}
 	svc := auth.NewService(account.NewStore(cl.db), session.NewStore(cl.db, tokens, deny, scfg), hasher, steamClient,
-		shared, cl.mail, log, cfg)
+		shared, mail, log, cfg)
 	reg := web.NewRegistry()
 	// app.Test connects from 0.0.0.0; trusting it as a proxy lets tests
 	// choose the client address with X-Forwarded-For.

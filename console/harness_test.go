@@ -63,7 +63,7 @@ func newSite(t *testing.T) *site {
 	}
 	accounts := account.NewStore(conn)
 	svc := auth.NewService(accounts, session.NewStore(conn, tokens, deny, scfg), hasher, nil, shared,
-		auth.LogMailer{Log: log}, log, auth.Config{DisplayNameCooldown: time.Hour, ResetTTL: time.Hour})
+		nil, log, auth.Config{DisplayNameCooldown: time.Hour, ResetTTL: time.Hour})
 	enf, err := rbac.New(ctx, conn, shared, log)
 	if err != nil {
 		t.Fatal(err)

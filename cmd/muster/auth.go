@@ -84,7 +84,7 @@ func initIdentity(p *platform) error {
 		accounts,
 		session.NewStore(p.db, p.tokens, p.deny, p.sessionConfig()),
 		hasher, steamAuth, p.state,
-		auth.LogMailer{Log: p.log, RevealTokens: c.Env == "development"},
+		mailer(p),
 		p.log,
 		auth.Config{
 			DisplayNameCooldown:      c.DisplayNameCooldown,
@@ -123,4 +123,15 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// mailer delivers account mail. Development logs it; a production
+// deployment has no mail service yet, so password reset answers 501 there
+// rather than promise a mail that never comes.
+func mailer(p *platform) auth.Mailer {
+	if p.cfg.Env == "development" {
+		return auth.LogMailer{Log: p.log, RevealTokens: true}
+	}
+	p.log.Warn("password reset is off: no mail service is configured")
+	return nil
 }

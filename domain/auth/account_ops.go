@@ -82,6 +82,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, id int64, curren
 // RequestReset mails a one-time reset token when email belongs to an
 // account. It answers the same whether or not it does.
 func (s *Service) RequestReset(ctx context.Context, c Client, email string) error {
+	if s.mailer == nil {
+		return ErrResetNotConfigured
+	}
 	if err := s.allow(ctx, "reset:ip:"+c.IP, s.cfg.ResetPerIP); err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ var (
 	// ErrSteamBanned: Steam reports a VAC or publisher ban that this
 	// deployment's policy refuses.
 	ErrSteamBanned = errors.New("steam reports a ban that this game does not accept")
+	// ErrResetNotConfigured: no mailer, so there is no way to deliver a
+	// reset token.
+	ErrResetNotConfigured = errors.New("password reset is not available: this deployment sends no mail")
 	// ErrReasonRequired: bans need a reason players and staff can read.
 	ErrReasonRequired = errors.New("a reason is required")
 	// ErrBanEndsInPast: a ban's end must be in the future.

@@ -11,7 +11,7 @@ type Mailer interface {
 }
 
 // LogMailer writes mail to the log instead of sending it, for development.
-// With RevealTokens false (production) the token itself is never logged.
+// With RevealTokens false the token itself is never logged.
 type LogMailer struct {
 	Log          *slog.Logger
 	RevealTokens bool

@@ -7,6 +7,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// MaxRows is how deep a table pages: past the first 10,000 rows, staff
+// narrow the search or reverse the sort instead. Offset paging costs grow
+// with depth, and no one reads page 1,000 of a player list.
+const MaxRows = 10_000
+
 // Paging is the page of a table a request asks for.
 type Paging struct {
 	Page, Size, Total int
@@ -19,6 +24,7 @@ type Paging struct {
 // allowed (the first is the default).
 func PagingOf(c *fiber.Ctx, allowed ...string) Paging {
 	p := Paging{Page: max(c.QueryInt("page", 1), 1), Size: min(max(c.QueryInt("size", 50), 10), 200)}
+	p.Page = min(p.Page, MaxRows/p.Size)
 	p.Sort = allowed[0]
 	for _, s := range allowed {
 		if c.Query("sort") == s {
@@ -37,8 +43,8 @@ func (p Paging) Offset() int { return (p.Page - 1) * p.Size }
 // HasPrev reports whether there is an earlier page.
 func (p Paging) HasPrev() bool { return p.Page > 1 }
 
-// HasNext reports whether there is a later page.
-func (p Paging) HasNext() bool { return p.Page*p.Size < p.Total }
+// HasNext reports whether there is a later page within MaxRows.
+func (p Paging) HasNext() bool { return p.Page*p.Size < min(p.Total, MaxRows) }
 
 // PrevURL links to the earlier page.
 func (p Paging) PrevURL() string { return p.with("page", strconv.Itoa(p.Page-1)) }
@@ -68,7 +74,11 @@ func (p Paging) Summary() string {
 		return "No results"
 	}
 	first, last := p.Offset()+1, min(p.Offset()+p.Size, p.Total)
-	return strconv.Itoa(first) + "–" + strconv.Itoa(last) + " of " + strconv.Itoa(p.Total)
+	s := strconv.Itoa(first) + "–" + strconv.Itoa(last) + " of " + strconv.Itoa(p.Total)
+	if p.Total > MaxRows && !p.HasNext() {
+		s += " (the first 10,000 are listed: narrow the search or reverse the sort)"
+	}
+	return s
 }
 
 func (p Paging) with(key, value string) string {

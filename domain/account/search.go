@@ -41,21 +41,39 @@ func (s *Store) Search(ctx context.Context, q Query) ([]Account, int, error) {
 	default:
 		where, args = "a.display_name_key LIKE $1", []any{"%" + escapeLike(strings.ToLower(text)) + "%"}
 	}
-	order := map[SearchSort]string{SortCreated: "a.created_at", SortName: "a.display_name_key", SortLastLogin: "a.last_login_at"}[q.Sort]
-	if order == "" {
-		order = "a.created_at"
+	column := map[SearchSort]string{SortCreated: "a.created_at", SortName: "a.display_name_key", SortLastLogin: "a.last_login_at"}[q.Sort]
+	if column == "" {
+		column = "a.created_at"
 	}
-	dir := " ASC NULLS FIRST"
-	if q.Desc {
-		dir = " DESC NULLS LAST"
+	// The id breaks ties in the same direction, so the two orders are exact
+	// reverses and one index, (column NULLS FIRST, id), serves both
+	// (migrations/00004_console_indexes.sql).
+	orderBy := func(desc bool) string {
+		if desc {
+			return column + " DESC NULLS LAST, a.id DESC"
+		}
+		return column + " ASC NULLS FIRST, a.id ASC"
 	}
 	var total int
 	if err := s.db.GetContext(ctx, &total, `SELECT count(*) FROM accounts a WHERE `+where, args...); err != nil {
 		return nil, 0, fmt.Errorf("count players: %w", err)
 	}
-	limit := min(max(q.Limit, 1), 200)
-	query := `SELECT ` + accountColumns + ` FROM accounts a WHERE ` + where + ` ORDER BY ` + order + dir + `, a.id LIMIT ` +
-		fmt.Sprint(limit) + ` OFFSET ` + fmt.Sprint(max(q.Offset, 0))
+	limit, offset := min(max(q.Limit, 1), 200), max(q.Offset, 0)
+	if offset >= total {
+		return nil, total, nil
+	}
+	// A page past the middle is read from the other end, so no page walks
+	// more than half the matches: rows offset to offset+limit-1 are, counted
+	// from the end, rows total-offset-limit to total-offset-1.
+	pageDesc := q.Desc
+	if rest := total - offset - limit; offset > 0 && rest < offset {
+		pageDesc, limit, offset = !q.Desc, min(limit, total-offset), max(rest, 0)
+	}
+	// The page's ids come first, from the sort index alone when there is
+	// no filter; only the page's rows are read from the table.
+	query := `SELECT ` + accountColumns + ` FROM accounts a JOIN (SELECT a.id FROM accounts a WHERE ` + where +
+		` ORDER BY ` + orderBy(pageDesc) + ` LIMIT ` + fmt.Sprint(limit) + ` OFFSET ` + fmt.Sprint(offset) +
+		`) page USING (id) ORDER BY ` + orderBy(q.Desc)
 	var out []Account
 	if err := s.db.SelectContext(ctx, &out, query, args...); err != nil {
 		return nil, 0, fmt.Errorf("search players: %w", err)
@@ -89,10 +107,13 @@ type Stats struct {
 	RegisteredDay int `db:"registered_day"`
 }
 
-// Stats counts players and recent logins.
+// Stats counts players and recent logins. Players are every account less
+// the deleted ones: counting all rows is the cheapest full count there is,
+// and the few deleted, banned and recent rows come from the indexes of
+// migrations/00004_console_indexes.sql.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	const q = `SELECT
-  (SELECT count(*) FROM accounts WHERE status <> 'deleted') AS players,
+  (SELECT count(*) FROM accounts) - (SELECT count(*) FROM accounts WHERE status = 'deleted') AS players,
   (SELECT count(*) FROM accounts WHERE status = 'banned') AS banned,
   (SELECT count(*) FROM accounts WHERE created_at > now() - interval '1 day') AS registered_day,
   (SELECT count(*) FROM login_events WHERE at > now() - interval '1 hour' AND outcome = 'success') AS logins_hour,

@@ -191,8 +191,7 @@ func (h *handler) setPermissions(c *fiber.Ctx) error {
 	for _, v := range args.PeekMulti("perm") {
 		perms = append(perms, string(v))
 	}
-	before := h.rbac.Permissions(role)
-	err := h.rbac.SetRolePermissionsWith(c.UserContext(), role, perms, func(tx *sqlx.Tx) error {
+	err := h.rbac.SetRolePermissionsWith(c.UserContext(), role, perms, func(tx *sqlx.Tx, before []string) error {
 		return frame.Audit(c, tx, audit.Entry{Action: "role.permissions", TargetType: "role", TargetID: role,
 			Before: before, After: perms, Reason: strings.TrimSpace(web.CleanText(c.FormValue("reason"), 1000))})
 	})

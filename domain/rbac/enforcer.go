@@ -118,12 +118,14 @@ func (e *Enforcer) SetRolePermissions(ctx context.Context, role string, perms []
 }
 
 // SetRolePermissionsWith is SetRolePermissions with a callback: also, when
-// not nil, runs in the same transaction after the rules are written, so
-// that the console's audit row commits with the change or not at all. An error
+// not nil, runs in the same transaction after the rules are written, with
+// the role's permissions as they were in the database under the rules lock,
+// so that the console's audit row records the true before and commits with
+// the change or not at all. An error
 // from also rolls the change back and is returned as is. The transaction
 // is retried after a serialization failure, so also may run more than once
 // and must not have effects outside tx.
-func (e *Enforcer) SetRolePermissionsWith(ctx context.Context, role string, perms []string, also func(tx *sqlx.Tx) error) error {
+func (e *Enforcer) SetRolePermissionsWith(ctx context.Context, role string, perms []string, also func(tx *sqlx.Tx, before []string) error) error {
 	if !IsRole(role) {
 		return fmt.Errorf("%w: %q", ErrUnknownRole, role)
 	}
@@ -148,6 +150,11 @@ func (e *Enforcer) SetRolePermissionsWith(ctx context.Context, role string, perm
 		if err := lockRules(ctx, tx); err != nil {
 			return err
 		}
+		var before []string
+		const q = `SELECT v1 || ':' || v2 FROM rbac_rules WHERE ptype = 'p' AND v0 = $1 ORDER BY 1`
+		if err := tx.SelectContext(ctx, &before, q, role); err != nil {
+			return fmt.Errorf("read %s permissions: %w", role, err)
+		}
 		if _, err := removeFiltered(ctx, tx, "p", 0, role); err != nil {
 			return err
 		}
@@ -161,7 +168,7 @@ func (e *Enforcer) SetRolePermissionsWith(ctx context.Context, role string, perm
 			}
 		}
 		if also != nil {
-			if err := also(tx); err != nil {
+			if err := also(tx, before); err != nil {
 				return errAlso{err}
 			}
 		}

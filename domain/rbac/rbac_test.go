@@ -266,8 +266,11 @@ func TestSetRolePermissionsWithRunsInTheTransaction(t *testing.T) {
 	}
 	perms := []string{PermDashboardView, PermAuditView, PermStaffView}
 	calls := 0
-	err := e.SetRolePermissionsWith(ctx, RoleDesigner, perms, func(tx *sqlx.Tx) error {
+	err := e.SetRolePermissionsWith(ctx, RoleDesigner, perms, func(tx *sqlx.Tx, before []string) error {
 		calls++
+		if want := DefaultPolicy()[RoleDesigner]; !slices.Equal(before, slices.Sorted(slices.Values(want))) {
+			t.Errorf("callback's before = %v, want the seeded %v", before, want)
+		}
 		var n int
 		if err := tx.Get(&n, `SELECT count(*) FROM rbac_rules WHERE ptype = 'p' AND v0 = $1`, RoleDesigner); err != nil {
 			return err
@@ -282,7 +285,7 @@ func TestSetRolePermissionsWithRunsInTheTransaction(t *testing.T) {
 	}
 
 	errAudit := errors.New("audit log unavailable")
-	err = e.SetRolePermissionsWith(ctx, RoleDesigner, []string{PermPlayersBan}, func(*sqlx.Tx) error { return errAudit })
+	err = e.SetRolePermissionsWith(ctx, RoleDesigner, []string{PermPlayersBan}, func(*sqlx.Tx, []string) error { return errAudit })
 	if err != errAudit {
 		t.Fatalf("err = %v, want the callback's error as is", err)
 	}

@@ -61,15 +61,21 @@ func fail(c *fiber.Ctx, err error) error {
 	}
 	for _, m := range domainErrors {
 		if errors.Is(err, m.err) {
-			return web.NewError(m.status, m.code, publicMessage(err))
+			return web.NewError(m.status, m.code, publicMessage(err, m.err))
 		}
 	}
 	return err
 }
 
+// detailed are the errors whose wrapping detail is written for players (a
+// ban's end and reason, when a rename is allowed again, what a display name
+// may hold); any other error shows only its sentinel's text, so detail from
+// lower layers (a Redis or database message) never reaches a client.
+var detailed = []error{auth.ErrBanned, auth.ErrRateLimited, account.ErrDisplayNameTooSoon, account.ErrInvalidDisplayName}
+
 // publicMessage is the error text for the player, without wrapping detail
 // from lower layers that the player has no use for.
-func publicMessage(err error) string {
+func publicMessage(err, sentinel error) string {
 	var pe *account.PasswordPolicyError
 	if errors.As(err, &pe) {
 		return "password " + pe.Reason
@@ -80,5 +86,10 @@ func publicMessage(err error) string {
 	case errors.Is(err, auth.ErrSteamTicketInvalid):
 		return "Steam rejected the auth ticket; get a new one and try again"
 	}
-	return err.Error()
+	for _, d := range detailed {
+		if errors.Is(err, d) {
+			return err.Error()
+		}
+	}
+	return sentinel.Error()
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -19,16 +17,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/musterhq/muster/console"
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/audit"
-	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/rbac"
-	"github.com/musterhq/muster/domain/session"
-	"github.com/musterhq/muster/domain/staff"
-	"github.com/musterhq/muster/domain/state"
-	"github.com/musterhq/muster/test/testenv"
-	"github.com/musterhq/muster/web"
 )
 
 // The benchmark's player base. The seed is written once per test process,
@@ -70,7 +61,7 @@ var seedOnce struct {
 //
 //	go test -run='^$' -bench=ConsoleRoutes -benchtime=200x ./console/
 func BenchmarkConsoleRoutes(b *testing.B) {
-	s := newBenchSite(b)
+	s := newSite(b)
 	seedOnce.Do(func() { seedOnce.seed, seedOnce.err = seedPlayers(s) })
 	if seedOnce.err != nil {
 		b.Fatalf("seed: %v", seedOnce.err)
@@ -250,60 +241,6 @@ func signInHTTP(tb testing.TB, c *http.Client, s *site, email string) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		tb.Fatalf("POST /login: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-}
-
-// newBenchSite is newSite for a benchmark: the same console, services and
-// staff (newSite takes a *testing.T).
-func newBenchSite(tb testing.TB) *site {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	tb.Cleanup(cancel)
-	conn := testenv.DB(tb)
-	client, prefix := testenv.Redis(tb)
-	shared := state.NewRedis(client, prefix)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	scfg := session.Config{SecretKey: secret}
-	keys := session.NewKeys(conn, scfg)
-	if err := keys.Ensure(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	deny := session.NewDenyList(shared, shared, scfg.DenyTTL())
-	tokens := session.NewTokens(keys, deny, scfg)
-	hasher, err := account.NewHasher(4)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	accounts := account.NewStore(conn)
-	svc := auth.NewService(accounts, session.NewStore(conn, tokens, deny, scfg), hasher, nil, shared,
-		auth.LogMailer{Log: log}, log, auth.Config{DisplayNameCooldown: time.Hour, ResetTTL: time.Hour})
-	enf, err := rbac.New(ctx, conn, shared, log)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := enf.Seed(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	st := staff.NewStore(conn, hasher, secret, staff.Config{})
-	d := console.Deps{DB: conn, Auth: svc, Staff: st, RBAC: enf, Limiter: shared, Log: log}
-	f := console.NewFrame(d)
-	app := web.New(web.Config{BodyLimit: 1 << 20, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, ErrorPage: console.ErrorPage(f)},
-		log, web.NewMetrics(web.NewRegistry()))
-	console.Mount(app, f, d)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	tb.Cleanup(func() { _ = app.Shutdown() })
-	s := &site{url: "http://" + ln.Addr().String(), db: conn, app: app, frame: f, accounts: accounts, staff: st, auth: svc,
-		suffix: fmt.Sprintf("b%d", time.Now().UnixNano()%1e9)}
-	for _, role := range rbac.Roles {
-		if _, err := st.Create(ctx, s.email(role), role+" tester", role, staffPassword); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return s
 }
 
 // seedPlayers writes the player base with set-based SQL on one connection

@@ -41,7 +41,7 @@ type site struct {
 	suffix   string // makes this test's emails and names unique
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

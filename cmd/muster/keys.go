@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
-	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/session"
 )
 
@@ -17,35 +15,20 @@ import (
 // so nobody is logged out. Running processes pick the new key up within 30 s
 // (at once when they meet a token signed by it).
 func cmdKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var verbs []string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		verbs, args = args[:1], args[1:]
-	}
-	cfg, rest, err := parseConfig("keys", args, getenv, stderr)
+	_, cfg, err := parseVerb("keys", args, getenv, stderr, "rotate")
 	if err != nil {
 		return err
-	}
-	verbs = append(verbs, rest...)
-	if len(verbs) != 1 || verbs[0] != "rotate" {
-		return fmt.Errorf("want `muster keys rotate`, got %q", strings.Join(verbs, " "))
 	}
 	if err := require(&cfg, "database-url", "secret-key"); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	conn, err := db.Open(ctx, cfg.DatabaseURL, db.Pool{MaxOpen: 2})
+	conn, err := openCurrent(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	mig, err := db.NewMigrator(conn)
-	if err != nil {
-		return err
-	}
-	if err := mig.Check(ctx); err != nil {
-		return err
-	}
 	secret, err := decodeSecretKey(cfg.SecretKey)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -12,18 +11,9 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	// The verb may come before or after the flags.
-	var verbs []string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		verbs, args = args[:1], args[1:]
-	}
-	cfg, rest, err := parseConfig("migrate", args, getenv, stderr)
+	verb, cfg, err := parseVerb("migrate", args, getenv, stderr, "up", "status")
 	if err != nil {
 		return err
-	}
-	verbs = append(verbs, rest...)
-	if len(verbs) != 1 || (verbs[0] != "up" && verbs[0] != "status") {
-		return fmt.Errorf("want `muster migrate up` or `muster migrate status`, got %q", strings.Join(verbs, " "))
 	}
 	if err := require(&cfg, "database-url"); err != nil {
 		return err
@@ -39,7 +29,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if verbs[0] == "up" {
+	if verb == "up" {
 		applied, err := mig.Up(ctx)
 		if err != nil {
 			return err

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/domain/account"
-	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/domain/staff"
 )
@@ -56,23 +55,13 @@ func cmdStaff(ctx context.Context, args []string, getenv func(string) string, st
 	if *name == "" {
 		*name, _, _ = strings.Cut(*email, "@")
 	}
-	if err := require(&cfg, "database-url"); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	conn, err := db.Open(ctx, cfg.DatabaseURL, db.Pool{MaxOpen: 2})
+	conn, err := openCurrent(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	mig, err := db.NewMigrator(conn)
-	if err != nil {
-		return err
-	}
-	if err := mig.Check(ctx); err != nil {
-		return err
-	}
 	hasher, err := account.NewHasher(cfg.BcryptCost)
 	if err != nil {
 		return err

@@ -139,3 +139,18 @@ func TestOnlyOwnersMakeOrUnmakeOwners(t *testing.T) {
 		t.Fatalf("owner changed: %+v %v", after, err)
 	}
 }
+
+func TestStaffChangesTheirPassword(t *testing.T) {
+	s := newSite(t)
+	c := s.signInHTTP(t, s.email(rbac.RoleAnalyst))
+	if got := s.postForm(t, c, "/account/password", url.Values{"current_password": {"wrong"}, "new_password": {"a brand new passphrase"}}); got != http.StatusBadRequest {
+		t.Fatalf("wrong current password: %d", got)
+	}
+	if got := s.postForm(t, c, "/account/password", url.Values{"current_password": {staffPassword}, "new_password": {"a brand new passphrase"}}); got != http.StatusSeeOther {
+		t.Fatalf("change password: %d", got)
+	}
+	var n int
+	if err := s.db.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'staff.password' AND staff_email = $1`, s.email(rbac.RoleAnalyst)); err != nil || n != 1 {
+		t.Fatalf("audit rows for the change: %d %v", n, err)
+	}
+}

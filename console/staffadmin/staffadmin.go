@@ -42,6 +42,7 @@ func Mount(rt *frame.Router, f *frame.Frame, conn *sqlx.DB, st *staff.Store, enf
 	rt.Get("/roles", rbac.PermRolesManage, h.roles)
 	rt.Post("/roles/:role", rbac.PermRolesManage, h.setPermissions)
 	rt.Get("/account", frame.Authenticated, h.account)
+	rt.Post("/account/password", frame.Authenticated, h.changePassword)
 	rt.Post("/account/totp", frame.Authenticated, h.enroll)
 	rt.Post("/account/totp/confirm", frame.Authenticated, h.confirm)
 }
@@ -207,7 +208,7 @@ func (h *handler) setPermissions(c *fiber.Ctx) error {
 }
 
 func (h *handler) account(c *fiber.Ctx) error {
-	return frame.Render(c, http.StatusOK, myAccount(h.f.Page(c, "My account", ""), false, "", "", ""))
+	return frame.Render(c, http.StatusOK, myAccount(h.f.Page(c, "My account", ""), false, "", "", "", PasswordForm{}))
 }
 
 func (h *handler) enroll(c *fiber.Ctx) error {
@@ -219,7 +220,7 @@ func (h *handler) enroll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return frame.Render(c, http.StatusOK, myAccount(h.f.Page(c, "My account", ""), true, secret, url, ""))
+	return frame.Render(c, http.StatusOK, myAccount(h.f.Page(c, "My account", ""), true, secret, url, "", PasswordForm{}))
 }
 
 func (h *handler) confirm(c *fiber.Ctx) error {
@@ -239,6 +240,31 @@ func (h *handler) confirm(c *fiber.Ctx) error {
 		return err
 	}
 	return h.f.SetFlash(c, "ok", "Two-factor sign-in is on.", "/account")
+}
+
+// changePassword sets the signed-in staff member's password, audited, and
+// ends their other console sessions.
+func (h *handler) changePassword(c *fiber.Ctx) error {
+	me, _ := frame.StaffOf(c)
+	err := db.InTx(c.UserContext(), h.db, nil, func(tx *sqlx.Tx) error {
+		if err := h.staff.ChangePasswordTx(c.UserContext(), tx, me.ID, c.FormValue("current_password"), c.FormValue("new_password"), c.Cookies(frame.SessionCookie)); err != nil {
+			return err
+		}
+		return frame.Audit(c, tx, audit.Entry{Action: "staff.password", TargetType: "staff", TargetID: itoa(me.ID)})
+	})
+	var form PasswordForm
+	var weak *account.PasswordPolicyError
+	switch {
+	case err == nil:
+		return h.f.SetFlash(c, "ok", "Password changed; your other console sessions have ended.", "/account")
+	case errors.Is(err, staff.ErrInvalidCredentials):
+		form.CurrentErr = "That is not your current password."
+	case errors.As(err, &weak):
+		form.NewErr = "The new password " + weak.Reason + "."
+	default:
+		return err
+	}
+	return frame.Render(c, http.StatusBadRequest, myAccount(h.f.Page(c, "My account", ""), false, "", "", "", form))
 }
 
 func newPassword() string {

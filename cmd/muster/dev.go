@@ -36,6 +36,13 @@ func cmdDev(ctx context.Context, registry *modules, args []string, getenv func(s
 	}
 	log := newLogger(cfg, stderr)
 	cfg.Env = "development"
+	// Dev's demo accounts have public passwords: listen on this machine only,
+	// unless an address is given.
+	for _, addr := range []*string{&cfg.HTTPAddr, &cfg.OpsAddr, &cfg.ConsoleAddr} {
+		if strings.HasPrefix(*addr, ":") {
+			*addr = "127.0.0.1" + *addr
+		}
+	}
 	if cfg.SecretKey == "" {
 		cfg.SecretKey = devSecretKey()
 		log.Warn("using the public development secret key; production must set MUSTER_SECRET_KEY")

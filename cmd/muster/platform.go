@@ -174,7 +174,7 @@ func initServer(p *platform) error {
 // their consumers on p.relay.
 func initWorker(p *platform) error {
 	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll})
-	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run})
+	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p))
 	return nil
 }
 

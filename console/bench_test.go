@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,9 +70,8 @@ func BenchmarkConsoleRoutes(b *testing.B) {
 	if err := s.db.Get(&accounts, `SELECT count(*) FROM accounts`); err != nil {
 		b.Fatal(err)
 	}
-	owner := benchClient(b)
-	signInHTTP(b, owner, s, s.email(rbac.RoleOwner))
-	anon := benchClient(b)
+	owner := s.signInHTTP(b, s.email(rbac.RoleOwner))
+	anon := httpClient
 
 	routes := []struct {
 		name, path string
@@ -199,14 +196,6 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // benchClient is a plain HTTP client with a cookie jar that follows no
 // redirects.
-func benchClient(tb testing.TB) *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
 
 func benchGet(tb testing.TB, c *http.Client, u string) (int, string) {
 	resp, err := c.Get(u)
@@ -219,28 +208,6 @@ func benchGet(tb testing.TB, c *http.Client, u string) (int, string) {
 		tb.Fatalf("GET %s: %v", u, err)
 	}
 	return resp.StatusCode, string(body)
-}
-
-var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
-
-// signInHTTP signs c in through the login form: GET /login sets the
-// double-submit cookie, and the POST sends it back with the form's token.
-func signInHTTP(tb testing.TB, c *http.Client, s *site, email string) {
-	tb.Helper()
-	status, body := benchGet(tb, c, s.url+"/login")
-	m := csrfField.FindStringSubmatch(body)
-	if status != http.StatusOK || m == nil {
-		tb.Fatalf("GET /login: %d, no _csrf field\n%s", status, body)
-	}
-	form := url.Values{"email": {email}, "password": {staffPassword}, "_csrf": {m[1]}, "next": {"/"}}
-	resp, err := c.PostForm(s.url+"/login", form)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
-		tb.Fatalf("POST /login: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
 }
 
 // seedPlayers writes the player base with set-based SQL on one connection

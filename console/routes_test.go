@@ -63,7 +63,7 @@ func TestSignedOutVisitorsAreSentToLogin(t *testing.T) {
 }
 
 // signInHTTP signs a cookie-jar client in as email, the way a browser does.
-func (s *site) signInHTTP(t *testing.T, email string) *http.Client {
+func (s *site) signInHTTP(t testing.TB, email string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: httpClient.CheckRedirect}
@@ -82,7 +82,7 @@ func (s *site) signInHTTP(t *testing.T, email string) *http.Client {
 var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // csrfFrom loads a page and returns the CSRF token of its forms.
-func (s *site) csrfFrom(t *testing.T, c *http.Client, path string) string {
+func (s *site) csrfFrom(t testing.TB, c *http.Client, path string) string {
 	t.Helper()
 	resp, err := c.Get(s.url + path)
 	if err != nil {

@@ -66,6 +66,12 @@ var (
 // IsUniqueViolation reports whether err is PostgreSQL's unique_violation.
 func IsUniqueViolation(err error) bool { return code(err) == pqerror.UniqueViolation }
 
+// IsForeignKeyViolation reports whether err is PostgreSQL's foreign_key_violation.
+func IsForeignKeyViolation(err error) bool { return code(err) == pqerror.ForeignKeyViolation }
+
+// IsCheckViolation reports whether err is PostgreSQL's check_violation.
+func IsCheckViolation(err error) bool { return code(err) == pqerror.CheckViolation }
+
 // isRetryable reports whether the transaction may succeed when run again:
 // serialization_failure or deadlock_detected.
 func isRetryable(err error) bool {

@@ -30,7 +30,9 @@ func Player(t testing.TB, conn *sqlx.DB) int64 {
 }
 
 // Name returns a catalog id unique within the test run.
-func Name(prefix string) string { return fmt.Sprintf("%s%d_%d", prefix, time.Now().UnixNano()%1e9, seq.Add(1)) }
+func Name(prefix string) string {
+	return fmt.Sprintf("%s%d_%d", prefix, time.Now().UnixNano()%1e9, seq.Add(1))
+}
 
 // Currency defines a currency of kind ("soft" or "premium") and returns its code.
 func Currency(t testing.TB, conn *sqlx.DB, kind string) string {

@@ -224,4 +224,3 @@ func (s *Store) resolveGift(ctx context.Context, giftID int64, status string, al
 	})
 	return g, err
 }
-

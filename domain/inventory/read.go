@@ -62,11 +62,11 @@ func (r *Reader) All(ctx context.Context, accountID int64) ([]Entitlement, error
 
 // Record is a journal line of a player's inventory.
 type Record struct {
-	OpID     int64     `db:"op_id" json:"operation_id"`
-	At       time.Time `db:"at" json:"at"`
-	Kind     string    `db:"kind" json:"kind"`
-	Source   string    `db:"source" json:"source"`
-	Memo     string    `db:"memo" json:"memo"`
+	OpID   int64     `db:"op_id" json:"operation_id"`
+	At     time.Time `db:"at" json:"at"`
+	Kind   string    `db:"kind" json:"kind"`
+	Source string    `db:"source" json:"source"`
+	Memo   string    `db:"memo" json:"memo"`
 	Change
 }
 

@@ -19,7 +19,9 @@ type BreakError struct {
 	Detail string
 }
 
-func (e *BreakError) Error() string { return fmt.Sprintf("ledger does not balance: %s: %s", e.Check, e.Detail) }
+func (e *BreakError) Error() string {
+	return fmt.Sprintf("ledger does not balance: %s: %s", e.Check, e.Detail)
+}
 
 // Is makes a BreakError match ErrBroken.
 func (e *BreakError) Is(target error) bool { return target == ErrBroken }

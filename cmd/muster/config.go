@@ -67,6 +67,12 @@ type Config struct {
 	RateResetIP      rule
 	RateResetAccount rule
 	RateAccountEdits rule
+
+	Trades       bool
+	TradeTTL     time.Duration
+	GiftTTL      time.Duration
+	RateEconomy  rule
+	SweepEvery   time.Duration
 }
 
 // setting is one documented configuration entry.
@@ -138,6 +144,12 @@ func settings(cfg *Config) []setting {
 		lim(&cfg.RateResetIP, "rate-reset-ip", "10/1h", "password reset requests and confirmations per client IP"),
 		lim(&cfg.RateResetAccount, "rate-reset-account", "3/1h", "password reset mails per email"),
 		lim(&cfg.RateAccountEdits, "rate-account-edits", "10/1h", "password changes and identity links per account"),
+
+		flg(&cfg.Trades, "trades", false, "let players trade items with each other (escrowed two-party swaps)"),
+		dur(&cfg.TradeTTL, "trade-ttl", 24*time.Hour, "how long a trade offer stays open"),
+		dur(&cfg.GiftTTL, "gift-ttl", 14*24*time.Hour, "how long a gift waits for its recipient before it returns to the sender"),
+		lim(&cfg.RateEconomy, "rate-economy", "60/1m", "crafts, disenchants, gifts and trades per player"),
+		dur(&cfg.SweepEvery, "sweep-every", 10*time.Second, "how often the worker removes expired items and returns unclaimed gifts"),
 	}
 }
 

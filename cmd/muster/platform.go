@@ -16,6 +16,9 @@ import (
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/catalog"
+	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/session"
@@ -53,6 +56,10 @@ type platform struct {
 	tokens *session.Tokens
 	hasher *account.Hasher
 	auth   *auth.Service
+
+	catalog   *catalog.Store
+	ledger    *ledger.Ledger
+	inventory *inventory.Store
 
 	runners []runner
 	seeds   []func(context.Context) error // demo content, run by dev after start-up
@@ -92,10 +99,12 @@ func registerModules() *modules {
 	m.internal("state", initState)
 	m.internal("server", initServer)
 	m.internal("tokens", initTokens, "database", "state")
-	m.target("worker", initWorker, "database", "state")
+	m.target("worker", initWorker, "database", "state", "economy")
 	m.internal("identity", initIdentity, "tokens")
 	m.target("auth", initAuth, "identity", "server")
-	m.target("console", initConsole, "identity")
+	m.internal("economy", initEconomy, "database")
+	m.target("inventory", initInventory, "economy", "tokens", "server")
+	m.target("console", initConsole, "identity", "economy")
 	return m
 }
 
@@ -174,7 +183,7 @@ func initServer(p *platform) error {
 // their consumers on p.relay.
 func initWorker(p *platform) error {
 	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll})
-	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p))
+	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p), sweeper(p))
 	return nil
 }
 

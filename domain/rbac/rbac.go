@@ -27,19 +27,22 @@ const (
 	RoleOwner = "owner"
 	// RoleAdmin is for live-ops leads who run the game day to day: the
 	// dashboard, every player tool including bans and session revocation, the
-	// audit log, and the staff list (read-only: admins cannot create staff or
-	// change roles).
+	// audit log, the staff list (read-only: admins cannot create staff or
+	// change roles), players' inventories and wallets with grants within
+	// the admin limits, and the catalog (read-only).
 	RoleAdmin = "admin"
-	// RoleDesigner is for game and economy designers who need to look at the
-	// live game: the dashboard and player profiles, nothing that changes a
-	// player.
+	// RoleDesigner is for game and economy designers: they edit the catalog
+	// (items, currencies, recipes) and look at the live game, the dashboard,
+	// player profiles, inventories and wallets, but change no player.
 	RoleDesigner = "designer"
 	// RoleSupport is for customer-support agents who handle player tickets:
-	// player lookup, bans and session revocation (every action is audited),
-	// and the audit log to see what colleagues did to a player.
+	// player lookup, bans and session revocation, grants and removals of
+	// items and currency within the support limits (every action is
+	// audited), and the audit log to see what colleagues did to a player.
 	RoleSupport = "support"
 	// RoleAnalyst is for data and business analysts: read-only access to the
-	// dashboard, player profiles and the audit log.
+	// dashboard, player profiles, inventories and wallets, the catalog and
+	// the audit log.
 	RoleAnalyst = "analyst"
 )
 
@@ -59,6 +62,10 @@ const (
 	PermStaffView      = "staff:view"
 	PermStaffManage    = "staff:manage"
 	PermRolesManage    = "roles:manage"
+	PermCatalogView    = "catalog:view"
+	PermCatalogEdit    = "catalog:edit"
+	PermEconomyView    = "economy:view"  // a player's inventory, wallets and their history
+	PermEconomyGrant   = "economy:grant" // grant or take items and currency, within the role's limits
 	// PermAll grants every action on every resource, including those added
 	// in later versions. The owner role always holds it.
 	PermAll = "*:*"
@@ -69,6 +76,7 @@ const (
 var AllPermissions = []string{
 	PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
 	PermAuditView, PermStaffView, PermStaffManage, PermRolesManage,
+	PermCatalogView, PermCatalogEdit, PermEconomyView, PermEconomyGrant,
 }
 
 // DefaultPolicy returns the permissions each role starts with. Seed writes it
@@ -77,11 +85,11 @@ func DefaultPolicy() map[string][]string {
 	return map[string][]string{
 		RoleOwner: {PermAll},
 		RoleAdmin: {PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
-			PermAuditView, PermStaffView},
-		RoleDesigner: {PermDashboardView, PermPlayersView},
+			PermAuditView, PermStaffView, PermCatalogView, PermEconomyView, PermEconomyGrant},
+		RoleDesigner: {PermDashboardView, PermPlayersView, PermCatalogView, PermCatalogEdit, PermEconomyView},
 		RoleSupport: {PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
-			PermAuditView},
-		RoleAnalyst: {PermDashboardView, PermPlayersView, PermAuditView},
+			PermAuditView, PermEconomyView, PermEconomyGrant},
+		RoleAnalyst: {PermDashboardView, PermPlayersView, PermAuditView, PermCatalogView, PermEconomyView},
 	}
 }
 

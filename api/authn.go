@@ -15,9 +15,15 @@ const localClaims = "muster.claims"
 
 // RequirePlayer admits requests with a valid access token in
 // "Authorization: Bearer ...", verified locally (signature, expiry,
-// audience, revocation), and makes its claims available to handlers.
+// audience, revocation), and makes its claims available to handlers. A
+// request already admitted by an earlier RequirePlayer (the identity and
+// economy routes share the /v1/me prefix when one process serves both) is
+// not verified twice.
 func RequirePlayer(v Verifier) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		if _, ok := c.Locals(localClaims).(session.Claims); ok {
+			return c.Next()
+		}
 		h := c.Get(fiber.HeaderAuthorization)
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || token == "" {

@@ -5,11 +5,14 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/web"
 )
@@ -49,6 +52,26 @@ var domainErrors = []struct {
 	{session.ErrInvalidToken, http.StatusUnauthorized, "invalid_token"},
 	{session.ErrExpiredToken, http.StatusUnauthorized, "token_expired"},
 	{session.ErrRevoked, http.StatusUnauthorized, "session_revoked"},
+	{ledger.ErrInsufficientFunds, http.StatusConflict, "insufficient_funds"},
+	{ledger.ErrKeyReused, http.StatusConflict, "idempotency_key_reused"},
+	{ledger.ErrUnknownCurrency, http.StatusNotFound, "unknown_currency"},
+	{ledger.ErrInvalidTransfer, http.StatusBadRequest, "invalid_transfer"},
+	{inventory.ErrKeyReused, http.StatusConflict, "idempotency_key_reused"},
+	{inventory.ErrUnknownItem, http.StatusNotFound, "unknown_item"},
+	{inventory.ErrRecipeUnknown, http.StatusNotFound, "unknown_recipe"},
+	{inventory.ErrStackFull, http.StatusConflict, "stack_full"},
+	{inventory.ErrAlreadyOwned, http.StatusConflict, "already_owned"},
+	{inventory.ErrNotEnoughItems, http.StatusConflict, "not_enough_items"},
+	{inventory.ErrInvalid, http.StatusBadRequest, "invalid_operation"},
+	{inventory.ErrNotGiftable, http.StatusBadRequest, "not_giftable"},
+	{inventory.ErrNotTradable, http.StatusBadRequest, "not_tradable"},
+	{inventory.ErrNotDisenchant, http.StatusBadRequest, "not_disenchantable"},
+	{inventory.ErrRecipientAbsent, http.StatusNotFound, "recipient_not_found"},
+	{inventory.ErrGiftNotFound, http.StatusNotFound, "gift_not_found"},
+	{inventory.ErrGiftClosed, http.StatusConflict, "gift_closed"},
+	{inventory.ErrTradesDisabled, http.StatusForbidden, "trades_disabled"},
+	{inventory.ErrTradeNotFound, http.StatusNotFound, "trade_not_found"},
+	{inventory.ErrTradeClosed, http.StatusConflict, "trade_closed"},
 }
 
 // fail answers a domain error with its status and code; an error it does
@@ -73,6 +96,16 @@ func fail(c *fiber.Ctx, err error) error {
 // lower layers (a Redis or database message) never reaches a client.
 var detailed = []error{auth.ErrBanned, auth.ErrRateLimited, account.ErrDisplayNameTooSoon, account.ErrInvalidDisplayName}
 
+// detailedFrom are the errors whose domain package writes, after the
+// sentinel's text, which item, recipe or currency the error is about and
+// what the rule is ("unknown or retired item: item.sword"). The player sees
+// the message from the sentinel on, without the context that wraps it.
+var detailedFrom = []error{
+	inventory.ErrUnknownItem, inventory.ErrRecipeUnknown, inventory.ErrStackFull, inventory.ErrAlreadyOwned,
+	inventory.ErrNotEnoughItems, inventory.ErrInvalid, inventory.ErrNotGiftable, inventory.ErrNotTradable,
+	inventory.ErrNotDisenchant, ledger.ErrUnknownCurrency,
+}
+
 // publicMessage is the error text for the player, without wrapping detail
 // from lower layers that the player has no use for.
 func publicMessage(err, sentinel error) string {
@@ -89,6 +122,15 @@ func publicMessage(err, sentinel error) string {
 	for _, d := range detailed {
 		if errors.Is(err, d) {
 			return err.Error()
+		}
+	}
+	for _, d := range detailedFrom {
+		if errors.Is(err, d) {
+			msg := err.Error()
+			if i := strings.Index(msg, d.Error()); i >= 0 {
+				return msg[i:]
+			}
+			return d.Error()
 		}
 	}
 	return sentinel.Error()

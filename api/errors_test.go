@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/session"
 )
 
@@ -20,6 +21,8 @@ func TestPublicMessageHidesLowerLayers(t *testing.T) {
 		{fmt.Errorf("%w (deny list not updated: dial tcp 10.0.0.7:6379: connection refused)", session.ErrRefreshReused), session.ErrRefreshReused, session.ErrRefreshReused.Error()},
 		{fmt.Errorf("load: %w", session.ErrInvalidRefresh), session.ErrInvalidRefresh, session.ErrInvalidRefresh.Error()},
 		{&auth.BannedError{Until: &until, Reason: "cheating"}, auth.ErrBanned, "account is banned until 2030-01-02T03:04:05Z: cheating"},
+		{fmt.Errorf("craft: %w", fmt.Errorf("%w: item.sword", inventory.ErrUnknownItem)), inventory.ErrUnknownItem, "unknown or retired item: item.sword"},
+		{fmt.Errorf("send gift: %w", inventory.ErrGiftNotFound), inventory.ErrGiftNotFound, inventory.ErrGiftNotFound.Error()},
 	}
 	for _, tt := range tests {
 		if got := publicMessage(tt.err, tt.sentinel); got != tt.want {

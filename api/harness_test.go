@@ -20,6 +20,9 @@ import (
 	"github.com/musterhq/muster/api"
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/catalog"
+	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/test/testenv"
@@ -59,13 +62,17 @@ func (m *mailbox) token(t *testing.T, to string) string {
 	return ""
 }
 
-// cluster is what nodes share: the database, Redis and Steam.
+// cluster is what nodes share: the database, Redis and Steam, and the
+// economy's settings.
 type cluster struct {
 	db     *sqlx.DB
 	redis  *redis.Client
 	prefix string
 	steam  *steamtest.Server
 	mail   *mailbox
+
+	trades     bool      // the trades feature flag
+	writeLimit auth.Rule // economy writes per player; 0: generous
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -74,12 +81,17 @@ func newCluster(t *testing.T) *cluster {
 		steam: steamtest.NewServer(t, "steam-key", "480"), mail: &mailbox{tokens: map[string]string{}}}
 }
 
-// node is one muster process serving the auth routes.
+// node is one muster process serving the auth and economy routes.
 type node struct {
-	app    *fiber.App
-	keys   *session.Keys
-	tokens *session.Tokens
-	svc    *auth.Service
+	app      *fiber.App
+	keys     *session.Keys
+	tokens   *session.Tokens
+	svc      *auth.Service
+	db       *sqlx.DB
+	sessions *session.Store
+	accounts *account.Store
+	ledger   *ledger.Ledger
+	inv      *inventory.Store
 }
 
 func defaultConfig() auth.Config {
@@ -119,15 +131,23 @@ func (cl *cluster) node(t *testing.T, cfg auth.Config, scfg session.Config) *nod
 	if cl.mail != nil {
 		mail = cl.mail
 	}
-	svc := auth.NewService(account.NewStore(cl.db), session.NewStore(cl.db, tokens, deny, scfg), hasher, steamClient,
-		shared, mail, log, cfg)
+	accounts, sessions := account.NewStore(cl.db), session.NewStore(cl.db, tokens, deny, scfg)
+	svc := auth.NewService(accounts, sessions, hasher, steamClient, shared, mail, log, cfg)
+	led := ledger.New(cl.db)
+	inv := inventory.NewStore(cl.db, led, inventory.Config{TradesEnabled: cl.trades})
+	writeLimit := cl.writeLimit
+	if writeLimit.N == 0 {
+		writeLimit = auth.Rule{N: 1000, Per: time.Minute}
+	}
 	reg := web.NewRegistry()
 	// app.Test connects from 0.0.0.0; trusting it as a proxy lets tests
 	// choose the client address with X-Forwarded-For.
 	app := web.New(web.Config{BodyLimit: 64 << 10, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 		ProxyHeader: "X-Forwarded-For", TrustedProxies: []string{"0.0.0.0"}}, log, web.NewMetrics(reg))
 	api.MountAuth(app, api.Auth{Service: svc, Verifier: tokens, JWKS: keys.JWKS, Log: log})
-	return &node{app: app, keys: keys, tokens: tokens, svc: svc}
+	api.MountInventory(app, api.Inventory{Catalog: catalog.NewStore(cl.db), Ledger: led, Inventory: inv, Accounts: accounts,
+		Verifier: tokens, Limiter: shared, WriteLimit: writeLimit, Log: log})
+	return &node{app: app, keys: keys, tokens: tokens, svc: svc, db: cl.db, sessions: sessions, accounts: accounts, ledger: led, inv: inv}
 }
 
 // reply is an HTTP answer with its body decoded as JSON.
@@ -156,6 +176,7 @@ func (r reply) str(path ...string) string {
 
 type call struct {
 	method, path, token, body, ip string
+	header                        map[string]string
 }
 
 func (n *node) do(t *testing.T, c call) reply {
@@ -176,6 +197,9 @@ func (n *node) do(t *testing.T, c call) reply {
 		c.ip = "192.0.2.1"
 	}
 	req.Header.Set("X-Forwarded-For", c.ip)
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
 	resp, err := n.app.Test(req, 10000)
 	if err != nil {
 		t.Fatalf("%s %s: %v", c.method, c.path, err)

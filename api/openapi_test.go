@@ -80,10 +80,11 @@ func loadOpenAPI(t *testing.T) *openAPIDocument {
 var fiberParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 
 // TestOpenAPIMatchesRoutes checks that openapi.yaml documents every route
-// MountAuth registers and nothing else.
+// MountAuth and MountInventory register and nothing else.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	app := fiber.New()
 	MountAuth(app, Auth{})
+	MountInventory(app, Inventory{})
 
 	routes := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {
@@ -93,7 +94,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		routes[r.Method+" "+fiberParam.ReplaceAllString(r.Path, "{$1}")] = true
 	}
 	if len(routes) == 0 {
-		t.Fatal("MountAuth registered no routes")
+		t.Fatal("MountAuth and MountInventory registered no routes")
 	}
 
 	documented := loadOpenAPI(t).operations(t)
@@ -114,7 +115,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Errorf("routes missing from api/openapi.yaml:\n\t%s", strings.Join(undocumented, "\n\t"))
 	}
 	if len(unrouted) > 0 {
-		t.Errorf("operations in api/openapi.yaml with no route in MountAuth:\n\t%s", strings.Join(unrouted, "\n\t"))
+		t.Errorf("operations in api/openapi.yaml with no route in MountAuth or MountInventory:\n\t%s", strings.Join(unrouted, "\n\t"))
 	}
 }
 
@@ -217,6 +218,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	for _, m := range domainErrors {
 		codes = append(codes, m.code)
 	}
+	codes = append(codes, handlerCodes...)
 	for _, c := range codes {
 		if !slices.Contains(listed, c) {
 			t.Errorf("error code %q is not in components.schemas.Error code enum", c)

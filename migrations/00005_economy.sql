@@ -56,8 +56,10 @@ CREATE TABLE catalog_revisions (
 );
 
 -- The ledger (domain/ledger): double-entry, append-only. An account is a
--- holder ('player:<id>' or 'system:<name>') in one currency; its balance is
--- a cache of the sum of its entries, which `muster ledger verify` checks.
+-- holder ('player:<id>' or 'system:<name>') in one currency. A player
+-- wallet's balance is a cache of the sum of its entries, which `muster
+-- ledger verify` checks; system accounts keep no cached balance (0), so no
+-- single row serializes every grant, and their balance is their entries' sum.
 CREATE TABLE ledger_accounts (
     id         bigserial   PRIMARY KEY,
     holder     text        NOT NULL,
@@ -66,8 +68,26 @@ CREATE TABLE ledger_accounts (
     balance    bigint      NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (holder, currency),
-    CHECK ((account_id IS NULL) = (holder LIKE 'system:%'))
+    CHECK ((account_id IS NULL) = (holder LIKE 'system:%')),
+    CHECK (account_id IS NOT NULL OR balance = 0)
 );
+
+-- Every currency has every system account from its creation, so a transfer
+-- never has to create one (the list matches ledger.SystemAccounts; a test
+-- checks it).
+-- +goose StatementBegin
+CREATE FUNCTION ledger_open_system_accounts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ledger_accounts (holder, currency)
+    SELECT 'system:' || name, NEW.code
+    FROM unnest(ARRAY['minted', 'rewards', 'store_revenue', 'refunds', 'chargeback_debt', 'crafting', 'support']) AS name
+    ON CONFLICT (holder, currency) DO NOTHING;
+    RETURN NEW;
+END;
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER currencies_open_system_accounts AFTER INSERT ON currencies
+    FOR EACH ROW EXECUTE FUNCTION ledger_open_system_accounts();
 
 CREATE TABLE ledger_transfers (
     id           bigserial   PRIMARY KEY,
@@ -84,7 +104,7 @@ CREATE TABLE ledger_entries (
     transfer_id   bigint      NOT NULL REFERENCES ledger_transfers (id),
     account_id    bigint      NOT NULL REFERENCES ledger_accounts (id),
     amount        bigint      NOT NULL CHECK (amount <> 0),
-    balance_after bigint      NOT NULL,
+    balance_after bigint,      -- the wallet's balance after it; NULL for system accounts
     at            timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, transfer_id)
 );
@@ -198,4 +218,6 @@ DELETE FROM rbac_rules WHERE ptype = 'p' AND v1 IN ('catalog', 'economy');
 DROP TABLE trades, gifts, inventory_changes, inventory_items, inventory_ops;
 DROP TABLE ledger_entries, ledger_transfers, ledger_accounts;
 DROP FUNCTION ledger_append_only();
+DROP TRIGGER currencies_open_system_accounts ON currencies;
+DROP FUNCTION ledger_open_system_accounts();
 DROP TABLE catalog_revisions, recipes, catalog_items, currencies;

@@ -68,11 +68,11 @@ type Config struct {
 	RateResetAccount rule
 	RateAccountEdits rule
 
-	Trades       bool
-	TradeTTL     time.Duration
-	GiftTTL      time.Duration
-	RateEconomy  rule
-	SweepEvery   time.Duration
+	Trades      bool
+	TradeTTL    time.Duration
+	GiftTTL     time.Duration
+	RateEconomy rule
+	SweepEvery  time.Duration
 }
 
 // setting is one documented configuration entry.

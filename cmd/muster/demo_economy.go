@@ -96,7 +96,7 @@ func seedDemoEconomy(ctx context.Context, p *platform) error {
 	}
 	for _, w := range []struct {
 		key, currency, from string
-		amount               int64
+		amount              int64
 	}{{"demo:credits", "credits", ledger.Rewards, 2500}, {"demo:points", "muster_points", ledger.Minted, 1000}} {
 		_, err := p.ledger.Transfer(ctx, ledger.Transfer{Key: w.key, Source: "support", From: ledger.System(w.from),
 			To: ledger.Player(a.ID), Currency: w.currency, Amount: w.amount, Memo: "demo content"})

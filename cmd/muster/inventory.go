@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/musterhq/muster/api"
+	"github.com/musterhq/muster/domain/account"
+	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
@@ -26,6 +29,10 @@ func initEconomy(p *platform) error {
 
 // initInventory serves players their inventory, wallets, crafting and gifts.
 func initInventory(p *platform) error {
+	api.MountInventory(p.public, api.Inventory{
+		Catalog: p.catalog, Ledger: p.ledger, Inventory: p.inventory, Accounts: account.NewStore(p.db),
+		Verifier: p.tokens, Limiter: p.state, WriteLimit: auth.Rule(p.cfg.RateEconomy), Log: p.log,
+	})
 	return nil
 }
 

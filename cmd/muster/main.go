@@ -30,6 +30,7 @@ commands:
   keys rotate      make a new access-token signing key active (nobody is logged out)
   staff create     create a console staff account: --email ADDRESS --role ROLE
   audit verify     check the audit log's hash chain
+  ledger verify    check that every currency transfer balances and every balance matches its entries
   version          print the version
 
 Run "muster <command> -h" for the command's flags. Every flag can also be set
@@ -66,6 +67,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdKeys(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		err = cmdAudit(ctx, rest, getenv, stdout, stderr)
+	case "ledger":
+		err = cmdLedger(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muster", version)
 		return 0
@@ -73,7 +76,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, staff, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, staff, version\n", cmd)
 		return 2
 	}
 	switch {

@@ -12,10 +12,13 @@ import (
 	"github.com/musterhq/muster/domain/ledger"
 )
 
-// playerKey scopes a key a player chose to that player and operation, so
-// two players' keys never collide.
-func playerKey(kind string, accountID int64, key string) string {
-	return fmt.Sprintf("%s:%d:%s", kind, accountID, key)
+// playerKey scopes a key a player chose (1 to 200 bytes) to that player and
+// operation, so two players' keys never collide.
+func playerKey(kind string, accountID int64, key string) (string, error) {
+	if key == "" || len(key) > 200 {
+		return "", fmt.Errorf("%w: the idempotency key must be 1 to 200 bytes", ErrInvalid)
+	}
+	return fmt.Sprintf("%s:%d:%s", kind, accountID, key), nil
 }
 
 // Craft makes a recipe's output from its inputs and currency cost, in one
@@ -32,8 +35,8 @@ func (s *Store) Craft(ctx context.Context, accountID int64, recipeID, key string
 		if err != nil {
 			return err
 		}
-		full := playerKey("craft", accountID, key)
-		if err := checkOp(full, "craft", accountID, ""); err != nil {
+		full, err := playerKey("craft", accountID, key)
+		if err != nil {
 			return err
 		}
 		o, replay, err := begin(ctx, tx, full, accountID, "craft", "craft", "", opHash("craft", accountID, "craft", "", nil, recipeID))
@@ -87,8 +90,8 @@ func (s *Store) Disenchant(ctx context.Context, accountID int64, itemID string, 
 		if it.DisenchantYield == 0 || it.DisenchantCurrency == nil {
 			return fmt.Errorf("%w: %s", ErrNotDisenchant, itemID)
 		}
-		full := playerKey("disenchant", accountID, key)
-		if err := checkOp(full, "disenchant", accountID, ""); err != nil {
+		full, err := playerKey("disenchant", accountID, key)
+		if err != nil {
 			return err
 		}
 		o, replay, err := begin(ctx, tx, full, accountID, "disenchant", "disenchant", "", opHash("disenchant", accountID, "disenchant", "", lines))

@@ -72,7 +72,10 @@ func (s *Store) SendGift(ctx context.Context, sender, recipient int64, items []L
 		if err := checkFlag(ctx, tx, items, "giftable", ErrNotGiftable); err != nil {
 			return err
 		}
-		full := playerKey("gift", sender, key)
+		full, err := playerKey("gift", sender, key)
+		if err != nil {
+			return err
+		}
 		o, replay, err := begin(ctx, tx, full, sender, "gift_send", "gift", message, opHash("gift_send", sender, "gift", message, items, fmt.Sprint(recipient)))
 		if err != nil {
 			return err

@@ -65,7 +65,11 @@ func (s *Store) ProposeTrade(ctx context.Context, proposer, counterparty int64, 
 			return err
 		}
 		reqDoc, _ := json.Marshal(requested)
-		o, replay, err := begin(ctx, tx, playerKey("trade", proposer, key), proposer, "trade_propose", "trade", "",
+		full, err := playerKey("trade", proposer, key)
+		if err != nil {
+			return err
+		}
+		o, replay, err := begin(ctx, tx, full, proposer, "trade_propose", "trade", "",
 			opHash("trade_propose", proposer, "trade", "", offered, fmt.Sprint(counterparty), string(reqDoc)))
 		if err != nil {
 			return err

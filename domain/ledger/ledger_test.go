@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,5 +253,22 @@ func TestVerifyFindsACorruptEntry(t *testing.T) {
 		if _, err := conn.Exec(q); err == nil {
 			t.Errorf("%s was allowed", q)
 		}
+	}
+}
+
+func TestEveryCurrencyHasEverySystemAccount(t *testing.T) {
+	conn := testenv.DB(t)
+	cur := economytest.Currency(t, conn, "soft")
+	var holders []string
+	if err := conn.Select(&holders, `SELECT holder FROM ledger_accounts WHERE currency = $1 ORDER BY holder`, cur); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, name := range ledger.SystemAccounts {
+		want = append(want, string(ledger.System(name)))
+	}
+	slices.Sort(want)
+	if !slices.Equal(holders, want) {
+		t.Fatalf("system accounts of a new currency %v, want %v (migration trigger and ledger.SystemAccounts differ)", holders, want)
 	}
 }

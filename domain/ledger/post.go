@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -15,8 +14,7 @@ import (
 
 // Ledger posts transfers and reads balances.
 type Ledger struct {
-	conn    *sqlx.DB
-	ensured sync.Map // holder+"/"+currency of system accounts known to exist
+	conn *sqlx.DB
 }
 
 // New returns a Ledger over conn.
@@ -35,23 +33,35 @@ func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Receipt, error) {
 // postSQL appends the transfer and, only if its key is new, debits the
 // source (when it holds enough or may go below zero), credits the
 // destination (creating a player's wallet on its first credit) and appends
-// both entries. An empty debit means insufficient funds; the caller's
-// transaction then rolls back the transfer row with everything else.
+// both entries. System accounts keep no cached balance: they are unbounded
+// by design, and one hot row would serialize every grant in the game, so
+// their side only looks up the account and its entry has no balance_after.
+// An empty debit means insufficient funds; the caller's transaction then
+// rolls back the transfer row with everything else.
 const postSQL = `
 WITH t AS (
 	INSERT INTO ledger_transfers (idem_key, request_hash, source, currency, amount, memo)
 	VALUES ($1, $2, $3, $4, $5::bigint, $6)
 	ON CONFLICT (idem_key) DO NOTHING
 	RETURNING id, at
-), d AS (
+), dp AS (
 	UPDATE ledger_accounts SET balance = balance - $5::bigint
-	WHERE holder = $7 AND currency = $4 AND EXISTS (SELECT 1 FROM t) AND (balance >= $5::bigint OR $9::boolean)
+	WHERE holder = $7 AND currency = $4 AND account_id IS NOT NULL AND EXISTS (SELECT 1 FROM t)
+		AND (balance >= $5::bigint OR $9::boolean)
 	RETURNING id, balance
-), c AS (
+), d AS (
+	SELECT id, balance FROM dp
+	UNION ALL
+	SELECT id, NULL FROM ledger_accounts WHERE holder = $7 AND currency = $4 AND account_id IS NULL AND EXISTS (SELECT 1 FROM t)
+), cp AS (
 	INSERT INTO ledger_accounts AS a (holder, account_id, currency, balance)
-	SELECT $8, $10::bigint, $4, $5::bigint FROM d
+	SELECT $8, $10::bigint, $4, $5::bigint FROM d WHERE $10::bigint IS NOT NULL
 	ON CONFLICT (holder, currency) DO UPDATE SET balance = a.balance + EXCLUDED.balance
 	RETURNING id, balance
+), c AS (
+	SELECT id, balance FROM cp
+	UNION ALL
+	SELECT a.id, NULL FROM ledger_accounts a, d WHERE a.holder = $8 AND a.currency = $4 AND $10::bigint IS NULL
 ), e AS (
 	INSERT INTO ledger_entries (transfer_id, account_id, amount, balance_after, at)
 	SELECT t.id, d.id, -$5::bigint, d.balance, t.at FROM t, d
@@ -59,7 +69,8 @@ WITH t AS (
 	SELECT t.id, c.id, $5::bigint, c.balance, t.at FROM t, c
 )
 SELECT (SELECT id FROM t) AS transfer_id, (SELECT at FROM t) AS at,
-	(SELECT balance FROM d) AS from_balance, (SELECT balance FROM c) AS to_balance`
+	(SELECT id FROM d) AS from_id, (SELECT balance FROM d) AS from_balance,
+	(SELECT id FROM c) AS to_id, (SELECT balance FROM c) AS to_balance`
 
 // Post appends t inside tx, which the caller commits with the rest of its
 // use case (a purchase debits, grants and records its order together).
@@ -69,10 +80,8 @@ func (l *Ledger) Post(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, er
 	if err := t.validate(); err != nil {
 		return Receipt{}, err
 	}
-	_, fromPlayer := t.From.AccountID()
-	mayGoNegative := !fromPlayer || t.AllowDebt
-	if mayGoNegative {
-		if err := l.ensure(ctx, t.From, t.Currency); err != nil {
+	if _, fromPlayer := t.From.AccountID(); fromPlayer && t.AllowDebt {
+		if err := openWallet(ctx, tx, t.From, t.Currency); err != nil {
 			return Receipt{}, err
 		}
 	}
@@ -83,11 +92,13 @@ func (l *Ledger) Post(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, er
 	var row struct {
 		TransferID  sql.NullInt64 `db:"transfer_id"`
 		At          sql.NullTime  `db:"at"`
+		FromID      sql.NullInt64 `db:"from_id"`
 		FromBalance sql.NullInt64 `db:"from_balance"`
+		ToID        sql.NullInt64 `db:"to_id"`
 		ToBalance   sql.NullInt64 `db:"to_balance"`
 	}
 	err := tx.GetContext(ctx, &row, postSQL, t.Key, t.hash(), t.Source, t.Currency, t.Amount, t.Memo,
-		string(t.From), string(t.To), mayGoNegative, toAccount)
+		string(t.From), string(t.To), t.AllowDebt, toAccount)
 	if err != nil {
 		if db.IsForeignKeyViolation(err) {
 			return Receipt{}, fmt.Errorf("%w: %s", ErrUnknownCurrency, t.Currency)
@@ -97,7 +108,7 @@ func (l *Ledger) Post(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, er
 	if !row.TransferID.Valid {
 		return l.replay(ctx, tx, t)
 	}
-	if !row.FromBalance.Valid || !row.ToBalance.Valid {
+	if !row.FromID.Valid || !row.ToID.Valid {
 		return Receipt{}, ErrInsufficientFunds
 	}
 	return Receipt{TransferID: row.TransferID.Int64, At: row.At.Time, FromBalance: row.FromBalance.Int64, ToBalance: row.ToBalance.Int64}, nil
@@ -111,11 +122,11 @@ func (l *Ledger) replay(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, 
 			(SELECT e.balance_after FROM ledger_entries e WHERE e.transfer_id = t.id AND e.amount > 0) AS to_balance
 		FROM ledger_transfers t WHERE t.idem_key = $1`
 	var row struct {
-		ID          int64     `db:"id"`
-		At          time.Time `db:"at"`
-		Hash        []byte    `db:"request_hash"`
-		FromBalance int64     `db:"from_balance"`
-		ToBalance   int64     `db:"to_balance"`
+		ID          int64         `db:"id"`
+		At          time.Time     `db:"at"`
+		Hash        []byte        `db:"request_hash"`
+		FromBalance sql.NullInt64 `db:"from_balance"`
+		ToBalance   sql.NullInt64 `db:"to_balance"`
 	}
 	if err := tx.GetContext(ctx, &row, q, t.Key); err != nil {
 		return Receipt{}, fmt.Errorf("load transfer %q: %w", t.Key, err)
@@ -123,32 +134,19 @@ func (l *Ledger) replay(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, 
 	if !bytes.Equal(row.Hash, t.hash()) {
 		return Receipt{}, ErrKeyReused
 	}
-	return Receipt{TransferID: row.ID, At: row.At, FromBalance: row.FromBalance, ToBalance: row.ToBalance, Replayed: true}, nil
+	return Receipt{TransferID: row.ID, At: row.At, FromBalance: row.FromBalance.Int64, ToBalance: row.ToBalance.Int64, Replayed: true}, nil
 }
 
-// ensure creates the account of a holder that may be debited before it was
-// ever credited: a system account, or a player's wallet under a clawback.
-// It commits on its own (an empty account changes no balance), so a system
-// account remembered here exists whatever becomes of the caller's
-// transaction.
-func (l *Ledger) ensure(ctx context.Context, h Holder, currency string) error {
-	key := string(h) + "/" + currency
-	if _, ok := l.ensured.Load(key); ok {
-		return nil
-	}
-	var account *int64
-	if id, ok := h.AccountID(); ok {
-		account = &id
-	}
+// openWallet creates a player's wallet that a clawback may debit before it
+// was ever credited. System accounts exist from their currency's creation.
+func openWallet(ctx context.Context, tx *sqlx.Tx, h Holder, currency string) error {
+	id, _ := h.AccountID()
 	const q = `INSERT INTO ledger_accounts (holder, account_id, currency) VALUES ($1, $2, $3) ON CONFLICT (holder, currency) DO NOTHING`
-	if _, err := l.conn.ExecContext(ctx, q, string(h), account, currency); err != nil {
+	if _, err := tx.ExecContext(ctx, q, string(h), id, currency); err != nil {
 		if db.IsForeignKeyViolation(err) {
 			return fmt.Errorf("%w: %s", ErrUnknownCurrency, currency)
 		}
-		return fmt.Errorf("open account %s: %w", key, err)
-	}
-	if account == nil {
-		l.ensured.Store(key, true)
+		return fmt.Errorf("open wallet %s %s: %w", h, currency, err)
 	}
 	return nil
 }

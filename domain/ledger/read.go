@@ -44,7 +44,7 @@ func (l *Ledger) History(ctx context.Context, h Holder, currency string, before 
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	const q = `SELECT e.transfer_id, e.at, a.currency, e.amount, e.balance_after, t.source, t.memo, o.holder AS counterparty
+	const q = `SELECT e.transfer_id, e.at, a.currency, e.amount, coalesce(e.balance_after, 0) AS balance_after, t.source, t.memo, o.holder AS counterparty
 		FROM ledger_accounts a
 		JOIN LATERAL (SELECT * FROM ledger_entries e WHERE e.account_id = a.id AND e.transfer_id < $3
 			ORDER BY e.transfer_id DESC LIMIT $4) e ON true

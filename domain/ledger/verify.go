@@ -48,7 +48,7 @@ var checks = []struct{ name, q string }{
 	{"balance", `SELECT format('account %s (%s %s): balance %s, entries sum to %s', a.id, a.holder, a.currency, a.balance, coalesce(s.total, 0))
 		FROM ledger_accounts a
 		LEFT JOIN (SELECT account_id, sum(amount) AS total FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
-		WHERE a.balance <> coalesce(s.total, 0)
+		WHERE a.account_id IS NOT NULL AND a.balance <> coalesce(s.total, 0)
 		ORDER BY a.id LIMIT 1`},
 	{"negative wallet", `SELECT format('account %s (%s %s): balance %s without a chargeback', a.id, a.holder, a.currency, a.balance)
 		FROM ledger_accounts a
@@ -56,14 +56,20 @@ var checks = []struct{ name, q string }{
 			SELECT 1 FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id
 			WHERE e.account_id = a.id AND t.source = 'chargeback')
 		ORDER BY a.id LIMIT 1`},
-	{"conservation", `SELECT format('currency %s: balances sum to %s', currency, sum(balance))
-		FROM ledger_accounts GROUP BY currency HAVING sum(balance) <> 0 ORDER BY currency LIMIT 1`},
+	{"conservation", `SELECT format('currency %s: wallets hold %s, system accounts issued %s', a.currency,
+			sum(a.balance) FILTER (WHERE a.account_id IS NOT NULL), -coalesce(sum(e.total) FILTER (WHERE a.account_id IS NULL), 0))
+		FROM ledger_accounts a
+		LEFT JOIN (SELECT account_id, sum(amount) AS total FROM ledger_entries GROUP BY account_id) e ON e.account_id = a.id
+		GROUP BY a.currency
+		HAVING coalesce(sum(a.balance) FILTER (WHERE a.account_id IS NOT NULL), 0) + coalesce(sum(e.total) FILTER (WHERE a.account_id IS NULL), 0) <> 0
+		ORDER BY a.currency LIMIT 1`},
 }
 
 // Verify checks that every transfer is two entries that balance, in its
-// currency and for its amount; that every account's balance equals the sum
+// currency and for its amount; that every wallet's balance equals the sum
 // of its entries; that no player wallet is negative except after a
-// chargeback; and that each currency sums to zero. It reads one consistent
+// chargeback; and that, in each currency, the wallets hold exactly what
+// the system accounts issued. It reads one consistent
 // snapshot and returns the first break as a *BreakError.
 func Verify(ctx context.Context, conn *sqlx.DB) (Summary, error) {
 	var sum Summary

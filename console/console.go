@@ -13,12 +13,16 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/musterhq/muster/console/auditlog"
+	"github.com/musterhq/muster/console/catalog"
 	"github.com/musterhq/muster/console/dashboard"
 	"github.com/musterhq/muster/console/frame"
 	"github.com/musterhq/muster/console/login"
 	"github.com/musterhq/muster/console/players"
 	"github.com/musterhq/muster/console/staffadmin"
 	"github.com/musterhq/muster/domain/auth"
+	content "github.com/musterhq/muster/domain/catalog"
+	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/domain/staff"
 	"github.com/musterhq/muster/domain/state"
@@ -33,8 +37,13 @@ type Deps struct {
 	Staff   *staff.Store
 	RBAC    *rbac.Enforcer
 	Limiter state.Limiter
-	Log     *slog.Logger
-	Secure  bool // Secure cookies; off only in development over plain HTTP
+	// The economy: the catalog editor and the player page's inventory and
+	// wallets.
+	Catalog   *content.Store
+	Ledger    *ledger.Ledger
+	Inventory *inventory.Store
+	Log       *slog.Logger
+	Secure    bool // Secure cookies; off only in development over plain HTTP
 }
 
 // ErrorPage renders errors as console pages rather than JSON.
@@ -60,7 +69,8 @@ func Mount(app *fiber.App, f *frame.Frame, d Deps) {
 	rt := f.Router(app)
 	login.Mount(rt, f, d.Staff, d.Limiter, d.Log)
 	dashboard.Mount(rt, f, d.Auth)
-	players.Mount(rt, f, d.Auth)
+	players.Mount(rt, f, d.Auth, players.Economy{DB: d.DB, Catalog: d.Catalog, Ledger: d.Ledger, Inventory: d.Inventory})
+	catalog.Mount(rt, f, d.Catalog)
 	auditlog.Mount(rt, f, d.DB, d.Auth, d.Staff)
 	staffadmin.Mount(rt, f, d.DB, d.Staff, d.RBAC)
 }

@@ -17,6 +17,9 @@ import (
 	"github.com/musterhq/muster/console/frame"
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/catalog"
+	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/staff"
@@ -38,6 +41,9 @@ type site struct {
 	accounts *account.Store
 	staff    *staff.Store
 	auth     *auth.Service
+	catalog  *catalog.Store
+	ledger   *ledger.Ledger
+	items    *inventory.Store
 	suffix   string // makes this test's emails and names unique
 }
 
@@ -72,7 +78,9 @@ func newSite(t testing.TB) *site {
 		t.Fatal(err)
 	}
 	st := staff.NewStore(conn, hasher, secret, staff.Config{})
-	d := console.Deps{DB: conn, Auth: svc, Staff: st, RBAC: enf, Limiter: shared, Log: log}
+	cat, led := catalog.NewStore(conn), ledger.New(conn)
+	items := inventory.NewStore(conn, led, inventory.Config{})
+	d := console.Deps{DB: conn, Auth: svc, Staff: st, RBAC: enf, Limiter: shared, Log: log, Catalog: cat, Ledger: led, Inventory: items}
 	f := console.NewFrame(d)
 	app := web.New(web.Config{BodyLimit: 1 << 20, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, ErrorPage: console.ErrorPage(f)},
 		log, web.NewMetrics(web.NewRegistry()))
@@ -84,7 +92,7 @@ func newSite(t testing.TB) *site {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &site{url: "http://" + ln.Addr().String(), db: conn, app: app, frame: f, accounts: accounts, staff: st, auth: svc,
-		suffix: fmt.Sprintf("%d", time.Now().UnixNano()%1e9)}
+		catalog: cat, ledger: led, items: items, suffix: fmt.Sprintf("%d", time.Now().UnixNano()%1e9)}
 	for _, role := range rbac.Roles {
 		if _, err := st.Create(ctx, s.email(role), role+" tester", role, staffPassword); err != nil {
 			t.Fatal(err)

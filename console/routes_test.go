@@ -39,7 +39,7 @@ func TestEveryRouteHasARule(t *testing.T) {
 
 func TestSignedOutVisitorsAreSentToLogin(t *testing.T) {
 	s := newSite(t)
-	for _, path := range []string{"/", "/players", "/audit", "/staff", "/roles", "/account"} {
+	for _, path := range []string{"/", "/players", "/catalog", "/catalog/currencies", "/audit", "/staff", "/roles", "/account"} {
 		resp, err := httpClient.Get(s.url + path)
 		if err != nil {
 			t.Fatal(err)

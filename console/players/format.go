@@ -21,3 +21,21 @@ func banEnd(t *time.Time) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// expiry formats when an item expires, or "never".
+func expiry(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return when(t)
+}
+
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// signed formats a change with its sign.
+func signed(n int64) string {
+	if n > 0 {
+		return "+" + i64(n)
+	}
+	return i64(n)
+}

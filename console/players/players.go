@@ -1,6 +1,7 @@
 // Package players is the support agent's player search and player page:
-// account, identities, sessions and login history, bans and session
-// revocation, each action audited.
+// account, identities, sessions and login history, inventory and wallets;
+// bans, session revocation, and grants and removals of items and currency
+// within the role's limits, each action audited.
 package players
 
 import (
@@ -16,23 +17,30 @@ import (
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/audit"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/web"
 )
 
 type handler struct {
-	f   *frame.Frame
-	svc *auth.Service
+	f      *frame.Frame
+	svc    *auth.Service
+	eco    Economy
+	reader *inventory.Reader
 }
 
 // Mount adds the player screens.
-func Mount(rt *frame.Router, f *frame.Frame, svc *auth.Service) {
-	h := &handler{f: f, svc: svc}
+func Mount(rt *frame.Router, f *frame.Frame, svc *auth.Service, eco Economy) {
+	h := &handler{f: f, svc: svc, eco: eco, reader: eco.Inventory.Reader()}
 	rt.Get("/players", rbac.PermPlayersView, h.list)
 	rt.Get("/players/:id", rbac.PermPlayersView, h.show)
 	rt.Post("/players/:id/ban", rbac.PermPlayersBan, h.ban)
 	rt.Post("/players/:id/unban", rbac.PermPlayersBan, h.unban)
 	rt.Post("/players/:id/sessions/revoke", rbac.PermPlayersSession, h.revokeSessions)
+	rt.Post("/players/:id/inventory/grant", rbac.PermEconomyGrant, h.grant)
+	rt.Post("/players/:id/inventory/revoke", rbac.PermEconomyGrant, h.revoke)
+	rt.Post("/players/:id/wallet/credit", rbac.PermEconomyGrant, h.credit)
+	rt.Post("/players/:id/wallet/debit", rbac.PermEconomyGrant, h.debit)
 }
 
 func (h *handler) list(c *fiber.Ctx) error {
@@ -49,10 +57,12 @@ func (h *handler) list(c *fiber.Ctx) error {
 }
 
 func (h *handler) show(c *fiber.Ctx) error {
-	return h.render(c, http.StatusOK, BanForm{Duration: "24h"})
+	return h.render(c, http.StatusOK, nil)
 }
 
-func (h *handler) render(c *fiber.Ctx, status int, form BanForm) error {
+// render shows the player page; set, when not nil, puts the form that was
+// sent, with its errors, in place of a fresh one.
+func (h *handler) render(c *fiber.Ctx, status int, set func(*Forms)) error {
 	a, ids, err := h.svc.Player(c.UserContext(), c.Params("id"))
 	if errors.Is(err, account.ErrNotFound) {
 		return fiber.NewError(http.StatusNotFound, "no player "+c.Params("id"))
@@ -68,8 +78,18 @@ func (h *handler) render(c *fiber.Ctx, status int, form BanForm) error {
 	if err != nil {
 		return err
 	}
-	d := Detail{Account: a, Identities: ids, Sessions: sessions, Logins: logins, BanForm: form,
+	forms := freshForms()
+	if set != nil {
+		set(&forms)
+	}
+	d := Detail{Account: a, Identities: ids, Sessions: sessions, Logins: logins, Forms: forms,
 		CanBan: h.f.Allowed(c, rbac.PermPlayersBan), CanRevoke: h.f.Allowed(c, rbac.PermPlayersSession)}
+	if h.f.Allowed(c, rbac.PermEconomyView) {
+		me, _ := frame.StaffOf(c)
+		if d.Economy, err = h.economy(c.UserContext(), a.ID, h.f.Allowed(c, rbac.PermEconomyGrant), me.Role); err != nil {
+			return err
+		}
+	}
 	return frame.Render(c, status, detail(h.f.Page(c, a.DisplayName, "players"), d))
 }
 
@@ -97,7 +117,7 @@ func (h *handler) ban(c *fiber.Ctx) error {
 		form.ReasonErr = "A reason is required: the player sees it, and the audit log keeps it."
 	}
 	if form.DurationErr != "" || form.ReasonErr != "" {
-		return h.render(c, http.StatusBadRequest, form)
+		return h.render(c, http.StatusBadRequest, func(f *Forms) { f.Ban = form })
 	}
 	err = h.svc.Ban(c.UserContext(), a.ID, until, form.Reason, func(tx *sqlx.Tx, before, after account.Account) error {
 		return frame.Audit(c, tx, audit.Entry{Action: "player.ban", TargetType: "player", TargetID: a.PublicID, AccountID: &a.ID,

@@ -94,16 +94,22 @@ CREATE TABLE ledger_transfers (
     idem_key     text        NOT NULL UNIQUE,
     request_hash bytea       NOT NULL, -- of everything but the key: a reused key must carry the same transfer
     source       text        NOT NULL, -- purchase, reward, craft, gift, trade, support, refund, chargeback, ...
-    currency     text        NOT NULL REFERENCES currencies (code),
+    currency     text        NOT NULL, -- no foreign keys on the hot path: each would lock a shared row
     amount       bigint      NOT NULL CHECK (amount > 0),
     memo         text        NOT NULL DEFAULT '',
     at           timestamptz NOT NULL DEFAULT now()
 );
 
 CREATE TABLE ledger_entries (
-    transfer_id   bigint      NOT NULL REFERENCES ledger_transfers (id),
-    account_id    bigint      NOT NULL REFERENCES ledger_accounts (id),
-    amount        bigint      NOT NULL CHECK (amount <> 0),
+    -- No foreign keys: a key share lock on the system account's row for every
+    -- entry would serialize the game's grants. The transfer statement writes
+    -- entries only for the rows it just wrote or locked, and `muster ledger
+    -- verify` checks that every entry has its transfer and account.
+    transfer_id   bigint      NOT NULL,
+    account_id    bigint      NOT NULL,
+    -- The transfer statement writes a 0 entry when the debit is refused, so
+    -- that this constraint aborts the whole statement (domain/ledger).
+    amount        bigint      NOT NULL CONSTRAINT ledger_entries_refused CHECK (amount <> 0),
     balance_after bigint,      -- the wallet's balance after it; NULL for system accounts
     at            timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, transfer_id)
@@ -154,7 +160,9 @@ CREATE TABLE inventory_changes (
     account_id     bigint      NOT NULL,
     item_id        text        NOT NULL,
     delta          integer     NOT NULL,
-    quantity_after integer     NOT NULL,
+    -- A grant statement writes -1 for an item it could not grant, so that
+    -- this constraint aborts the whole statement (domain/inventory).
+    quantity_after integer     NOT NULL CONSTRAINT inventory_changes_refused CHECK (quantity_after >= 0),
     expires_after  timestamptz,
     -- a duplicate of a unique item converted into its disenchant yield
     converted_currency text,

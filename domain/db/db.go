@@ -69,8 +69,11 @@ func IsUniqueViolation(err error) bool { return code(err) == pqerror.UniqueViola
 // IsForeignKeyViolation reports whether err is PostgreSQL's foreign_key_violation.
 func IsForeignKeyViolation(err error) bool { return code(err) == pqerror.ForeignKeyViolation }
 
-// IsCheckViolation reports whether err is PostgreSQL's check_violation.
-func IsCheckViolation(err error) bool { return code(err) == pqerror.CheckViolation }
+// IsConstraint reports whether err is a violation of the named constraint.
+func IsConstraint(err error, name string) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Constraint == name
+}
 
 // isRetryable reports whether the transaction may succeed when run again:
 // serialization_failure or deadlock_detected.

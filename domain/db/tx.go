@@ -4,24 +4,40 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
 
 // maxAttempts bounds how often a transaction is retried after a
 // serialization failure or deadlock.
-const maxAttempts = 5
+const maxAttempts = 8
 
 // InTx runs fn in a transaction and commits it when fn returns nil. A
 // serialization failure or deadlock reruns fn from the start, so fn must not
 // have effects outside the transaction. Domain packages that must act
 // atomically together accept the *sqlx.Tx that fn receives.
 func InTx(ctx context.Context, conn *sqlx.DB, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) error {
+	return Retry(ctx, func() error { return runTx(ctx, conn, opts, fn) })
+}
+
+// Retry runs fn, an atomic unit of work (a transaction, or one statement
+// outside any), again after a serialization failure or deadlock.
+func Retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = runTx(ctx, conn, opts, fn)
+		err = fn()
 		if err == nil || !isRetryable(err) || ctx.Err() != nil {
 			return err
+		}
+		// Contenders that deadlocked together would meet again at once:
+		// wait a random, growing while.
+		pause := time.Duration(rand.Int64N(int64(attempt) * int64(5*time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
 		}
 	}
 	return fmt.Errorf("gave up after %d attempts: %w", maxAttempts, err)

@@ -39,14 +39,14 @@ func (s *Store) Craft(ctx context.Context, accountID int64, recipeID, key string
 		if err != nil {
 			return err
 		}
-		o, replay, err := begin(ctx, tx, full, accountID, "craft", "craft", "", opHash("craft", accountID, "craft", "", nil, recipeID))
+		o, replay, err := s.begin(ctx, tx, full, accountID, "craft", "craft", "", opHash("craft", accountID, "craft", "", nil, recipeID))
 		if err != nil || replay != nil {
 			res = deref(replay)
 			return err
 		}
 		res.OpID = o.id
 		if len(rec.Inputs) > 0 {
-			used, err := consume(ctx, tx, o, rec.Inputs)
+			used, err := s.consume(ctx, tx, o, rec.Inputs)
 			if err != nil {
 				return err
 			}
@@ -94,12 +94,12 @@ func (s *Store) Disenchant(ctx context.Context, accountID int64, itemID string, 
 		if err != nil {
 			return err
 		}
-		o, replay, err := begin(ctx, tx, full, accountID, "disenchant", "disenchant", "", opHash("disenchant", accountID, "disenchant", "", lines))
+		o, replay, err := s.begin(ctx, tx, full, accountID, "disenchant", "disenchant", "", opHash("disenchant", accountID, "disenchant", "", lines))
 		if err != nil || replay != nil {
 			res = deref(replay)
 			return err
 		}
-		used, err := consume(ctx, tx, o, lines)
+		used, err := s.consume(ctx, tx, o, lines)
 		if err != nil {
 			return err
 		}

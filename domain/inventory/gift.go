@@ -76,7 +76,7 @@ func (s *Store) SendGift(ctx context.Context, sender, recipient int64, items []L
 		if err != nil {
 			return err
 		}
-		o, replay, err := begin(ctx, tx, full, sender, "gift_send", "gift", message, opHash("gift_send", sender, "gift", message, items, fmt.Sprint(recipient)))
+		o, replay, err := s.begin(ctx, tx, full, sender, "gift_send", "gift", message, opHash("gift_send", sender, "gift", message, items, fmt.Sprint(recipient)))
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (s *Store) SendGift(ctx context.Context, sender, recipient int64, items []L
 			g, err = row.gift()
 			return err
 		}
-		if _, err := consume(ctx, tx, o, items); err != nil {
+		if _, err := s.consume(ctx, tx, o, items); err != nil {
 			return err
 		}
 		doc, _ := json.Marshal(items)
@@ -211,7 +211,7 @@ func (s *Store) resolveGift(ctx context.Context, giftID int64, status string, al
 			to, dup = g.Sender, DuplicatesSkip
 		}
 		key := fmt.Sprintf("gift:%d:%s", g.ID, status)
-		o, _, err := begin(ctx, tx, key, to, "gift_"+status, "gift", "", opHash("gift", to, "gift", "", g.Items, status))
+		o, _, err := s.begin(ctx, tx, key, to, "gift_"+status, "gift", "", opHash("gift", to, "gift", "", g.Items, status))
 		if err != nil {
 			return err
 		}

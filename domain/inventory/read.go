@@ -49,12 +49,40 @@ func (r *Reader) List(ctx context.Context, accountID int64, p Page) ([]Entitleme
 	return out, nil
 }
 
-// All returns everything a player holds now, by item id.
+// allSQL reads a whole inventory with times as microseconds since the
+// epoch: for 10,000 items, decoding timestamps as text is most of the cost.
+const allSQL = `SELECT item_id, quantity, (extract(epoch FROM acquired_at) * 1e6)::bigint,
+		coalesce((extract(epoch FROM expires_at) * 1e6)::bigint, 0)
+	FROM inventory_items WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())
+	ORDER BY item_id`
+
+// All returns everything a player holds now, by item id. It is the login
+// path of clients that load the whole inventory, so it scans rows by hand.
 func (r *Reader) All(ctx context.Context, accountID int64) ([]Entitlement, error) {
-	out := []Entitlement{}
-	const q = `SELECT item_id, quantity, acquired_at, expires_at FROM inventory_items
-		WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY item_id`
-	if err := r.stmts.Select(ctx, &out, q, accountID); err != nil {
+	stmt, err := r.stmts.Stmt(ctx, allSQL)
+	if err != nil {
+		return nil, fmt.Errorf("load inventory: %w", err)
+	}
+	rows, err := stmt.QueryContext(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("load inventory: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Entitlement, 0, 64)
+	for rows.Next() {
+		var e Entitlement
+		var acquired, expires int64
+		if err := rows.Scan(&e.ItemID, &e.Quantity, &acquired, &expires); err != nil {
+			return nil, fmt.Errorf("load inventory: %w", err)
+		}
+		e.AcquiredAt = time.UnixMicro(acquired).UTC()
+		if expires != 0 {
+			t := time.UnixMicro(expires).UTC()
+			e.ExpiresAt = &t
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load inventory: %w", err)
 	}
 	return out, nil

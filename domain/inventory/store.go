@@ -25,6 +25,7 @@ type Config struct {
 // Store runs inventory operations in PostgreSQL.
 type Store struct {
 	conn   *sqlx.DB
+	stmts  *db.Prepared // the hot statements: begin, grant, consume
 	ledger *ledger.Ledger
 	cfg    Config
 }
@@ -37,7 +38,7 @@ func NewStore(conn *sqlx.DB, l *ledger.Ledger, cfg Config) *Store {
 	if cfg.TradeTTL <= 0 {
 		cfg.TradeTTL = 24 * time.Hour
 	}
-	return &Store{conn: conn, ledger: l, cfg: cfg}
+	return &Store{conn: conn, stmts: db.NewPrepared(conn), ledger: l, cfg: cfg}
 }
 
 // TradesEnabled reports the trades feature flag.
@@ -54,11 +55,11 @@ type op struct {
 // begin records an operation by its key. When the key was used before it
 // returns the earlier result (same request) or ErrKeyReused; a concurrent
 // operation with the same key waits here until the first one commits.
-func begin(ctx context.Context, tx *sqlx.Tx, key string, accountID int64, kind, source, memo string, hash []byte) (op, *Result, error) {
+func (s *Store) begin(ctx context.Context, tx *sqlx.Tx, key string, accountID int64, kind, source, memo string, hash []byte) (op, *Result, error) {
 	o := op{key: key, accountID: accountID, source: source}
 	const q = `INSERT INTO inventory_ops (idem_key, request_hash, account_id, kind, source, memo)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idem_key) DO NOTHING RETURNING id`
-	err := tx.GetContext(ctx, &o.id, q, key, hash, accountID, kind, source, memo)
+	err := s.stmts.TxGet(ctx, tx, &o.id, q, key, hash, accountID, kind, source, memo)
 	if err == nil {
 		return o, nil, nil
 	}
@@ -104,22 +105,24 @@ func unzip(lines []Line) (pq.StringArray, pq.Int64Array) {
 	return ids, qty
 }
 
-// grantSQL adds each requested item that is defined and not retired, within
-// its stack limit; an item with a lifetime caps its quantity and extends its
-// expiry instead. An expired row still waiting for the sweep starts afresh.
-// The result has a row per requested item: whether it is defined, its
-// stacking facts, and the new quantity when it was granted.
-const grantSQL = `
-WITH req AS (
-	SELECT * FROM unnest($3::text[], $4::int[]) AS r (item_id, qty)
+// grantCTE adds each requested item that is defined and not retired,
+// within its stack limit; an item with a lifetime caps its quantity and
+// extends its expiry instead. An expired row still waiting for the sweep
+// starts afresh. It journals each granted item under the operation of the
+// "op" CTE, which the statements below define. The result has a row per
+// requested item: whether it is defined, its stacking facts, and the new
+// quantity when it was granted.
+const grantCTE = `
+req AS (
+	SELECT * FROM unnest($2::text[], $3::int[]) AS r (item_id, qty)
 ), def AS (
 	SELECT c.id, c.max_stack, c.lifetime_seconds, c.ends_at, r.qty
 	FROM req r JOIN catalog_items c ON c.id = r.item_id AND NOT c.retired
 ), up AS (
 	INSERT INTO inventory_items AS i (account_id, item_id, quantity, expires_at)
-	SELECT $2, d.id, LEAST(d.qty, d.max_stack),
+	SELECT $1, d.id, LEAST(d.qty, d.max_stack),
 		CASE WHEN d.lifetime_seconds IS NOT NULL THEN now() + make_interval(secs => d.lifetime_seconds * d.qty) ELSE d.ends_at END
-	FROM def d
+	FROM def d, op
 	WHERE d.qty <= d.max_stack OR d.lifetime_seconds IS NOT NULL OR d.ends_at IS NOT NULL
 	ON CONFLICT (account_id, item_id) DO UPDATE SET
 		quantity = CASE
@@ -138,11 +141,25 @@ WITH req AS (
 	RETURNING i.item_id, i.quantity, i.expires_at
 ), ch AS (
 	INSERT INTO inventory_changes (op_id, account_id, item_id, delta, quantity_after, expires_after)
-	SELECT $1, $2, u.item_id, r.qty, u.quantity, u.expires_at FROM up u JOIN req r USING (item_id)
+	SELECT op.id, $1, r.item_id, r.qty, %s, u.expires_at FROM op, req r %s up u USING (item_id)
 )
-SELECT r.item_id, d.id IS NOT NULL AS known, coalesce(d.max_stack, 0) AS max_stack,
+SELECT (SELECT id FROM op) AS op_id, r.item_id, d.id IS NOT NULL AS known, coalesce(d.max_stack, 0) AS max_stack,
 	u.quantity AS quantity, u.expires_at AS expires_at
 FROM req r LEFT JOIN def d ON d.id = r.item_id LEFT JOIN up u ON u.item_id = r.item_id`
+
+// grantSQL grants under an operation begun in the caller's transaction
+// ($4), journaling what it granted; the caller handles what did not fit.
+var grantSQL = "WITH op AS (SELECT $4::bigint AS id), " + fmt.Sprintf(grantCTE, "u.quantity", "JOIN")
+
+// grantOnceSQL is a whole grant in one statement: it begins the operation
+// (unless its key exists) and grants every item, or fails as a whole: an
+// item it could not grant is journaled with quantity -1, which the
+// inventory_changes_refused constraint rejects. Grant then takes the
+// transactional path, which converts duplicates and names the refusal.
+var grantOnceSQL = `WITH op AS (
+	INSERT INTO inventory_ops (idem_key, request_hash, account_id, kind, source, memo)
+	VALUES ($4, $5, $1, 'grant', $6, $7) ON CONFLICT (idem_key) DO NOTHING RETURNING id
+), ` + fmt.Sprintf(grantCTE, "coalesce(u.quantity, -1)", "LEFT JOIN")
 
 // GrantTx gives items inside tx, for use cases that do more in the same
 // transaction (a purchase, a craft, a gift). After an error the caller must
@@ -154,7 +171,7 @@ func (s *Store) GrantTx(ctx context.Context, tx *sqlx.Tx, g Grant) (Result, erro
 	if err := checkLines(g.Items); err != nil {
 		return Result{}, err
 	}
-	o, replay, err := begin(ctx, tx, g.Key, g.AccountID, "grant", g.Source, g.Memo, opHash("grant", g.AccountID, g.Source, g.Memo, g.Items, fmt.Sprint(g.Duplicates)))
+	o, replay, err := s.begin(ctx, tx, g.Key, g.AccountID, "grant", g.Source, g.Memo, opHash("grant", g.AccountID, g.Source, g.Memo, g.Items, fmt.Sprint(g.Duplicates)))
 	if err != nil || replay != nil {
 		return deref(replay), err
 	}
@@ -169,10 +186,41 @@ func deref(r *Result) Result {
 	return *r
 }
 
-// Grant gives items in a transaction of its own.
+// Grant gives items atomically. The common case, every item fits, is one
+// statement; anything else (a duplicate to convert, a refusal to explain,
+// a retried key) takes GrantTx in a transaction of its own.
 func (s *Store) Grant(ctx context.Context, g Grant) (Result, error) {
+	if err := checkOp(g.Key, g.Source, g.AccountID, g.Memo); err != nil {
+		return Result{}, err
+	}
+	if err := checkLines(g.Items); err != nil {
+		return Result{}, err
+	}
+	ids, qty := unzip(g.Items)
+	var rows []struct {
+		OpID      *int64     `db:"op_id"`
+		ItemID    string     `db:"item_id"`
+		Known     bool       `db:"known"`
+		MaxStack  int        `db:"max_stack"`
+		Quantity  *int       `db:"quantity"`
+		ExpiresAt *time.Time `db:"expires_at"`
+	}
+	hash := opHash("grant", g.AccountID, g.Source, g.Memo, g.Items, fmt.Sprint(g.Duplicates))
+	err := db.Retry(ctx, func() error {
+		return s.stmts.Select(ctx, &rows, grantOnceSQL, g.AccountID, ids, qty, g.Key, hash, g.Source, g.Memo)
+	})
+	if err == nil && len(rows) > 0 && rows[0].OpID != nil {
+		r := Result{OpID: *rows[0].OpID, Changes: make([]Change, len(rows))}
+		for i, row := range rows {
+			r.Changes[i] = Change{ItemID: row.ItemID, Delta: int(qty[i]), Quantity: *row.Quantity, ExpiresAt: row.ExpiresAt}
+		}
+		return r, nil
+	}
+	if err != nil && !db.IsConstraint(err, "inventory_changes_refused") && !db.IsForeignKeyViolation(err) {
+		return Result{}, fmt.Errorf("grant items: %w", err)
+	}
 	var r Result
-	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) (err error) {
+	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) (err error) {
 		r, err = s.GrantTx(ctx, tx, g)
 		return err
 	})
@@ -183,13 +231,14 @@ func (s *Store) Grant(ctx context.Context, g Grant) (Result, error) {
 func (s *Store) grant(ctx context.Context, tx *sqlx.Tx, o op, lines []Line, dup Duplicates) ([]Change, error) {
 	ids, qty := unzip(lines)
 	var rows []struct {
+		OpID      int64      `db:"op_id"`
 		ItemID    string     `db:"item_id"`
 		Known     bool       `db:"known"`
 		MaxStack  int        `db:"max_stack"`
 		Quantity  *int       `db:"quantity"`
 		ExpiresAt *time.Time `db:"expires_at"`
 	}
-	if err := tx.SelectContext(ctx, &rows, grantSQL, o.id, o.accountID, ids, qty); err != nil {
+	if err := s.stmts.TxSelect(ctx, tx, &rows, grantSQL, o.accountID, ids, qty, o.id); err != nil {
 		return nil, fmt.Errorf("grant items: %w", err)
 	}
 	changes := make([]Change, 0, len(rows))
@@ -284,14 +333,14 @@ WITH req AS (
 SELECT r.item_id, d.quantity, d.expires_at FROM req r LEFT JOIN done d USING (item_id)`
 
 // consume applies an operation's removal of lines; all or nothing.
-func consume(ctx context.Context, tx *sqlx.Tx, o op, lines []Line) ([]Change, error) {
+func (s *Store) consume(ctx context.Context, tx *sqlx.Tx, o op, lines []Line) ([]Change, error) {
 	ids, qty := unzip(lines)
 	var rows []struct {
 		ItemID    string     `db:"item_id"`
 		Quantity  *int       `db:"quantity"`
 		ExpiresAt *time.Time `db:"expires_at"`
 	}
-	if err := tx.SelectContext(ctx, &rows, consumeSQL, o.id, o.accountID, ids, qty); err != nil {
+	if err := s.stmts.TxSelect(ctx, tx, &rows, consumeSQL, o.id, o.accountID, ids, qty); err != nil {
 		return nil, fmt.Errorf("consume items: %w", err)
 	}
 	changes := make([]Change, 0, len(rows))
@@ -312,11 +361,11 @@ func (s *Store) ConsumeTx(ctx context.Context, tx *sqlx.Tx, c Consume) (Result, 
 	if err := checkLines(c.Items); err != nil {
 		return Result{}, err
 	}
-	o, replay, err := begin(ctx, tx, c.Key, c.AccountID, "consume", c.Source, c.Memo, opHash("consume", c.AccountID, c.Source, c.Memo, c.Items))
+	o, replay, err := s.begin(ctx, tx, c.Key, c.AccountID, "consume", c.Source, c.Memo, opHash("consume", c.AccountID, c.Source, c.Memo, c.Items))
 	if err != nil || replay != nil {
 		return deref(replay), err
 	}
-	changes, err := consume(ctx, tx, o, c.Items)
+	changes, err := s.consume(ctx, tx, o, c.Items)
 	return Result{OpID: o.id, Changes: changes}, err
 }
 

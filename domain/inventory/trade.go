@@ -69,7 +69,7 @@ func (s *Store) ProposeTrade(ctx context.Context, proposer, counterparty int64, 
 		if err != nil {
 			return err
 		}
-		o, replay, err := begin(ctx, tx, full, proposer, "trade_propose", "trade", "",
+		o, replay, err := s.begin(ctx, tx, full, proposer, "trade_propose", "trade", "",
 			opHash("trade_propose", proposer, "trade", "", offered, fmt.Sprint(counterparty), string(reqDoc)))
 		if err != nil {
 			return err
@@ -82,7 +82,7 @@ func (s *Store) ProposeTrade(ctx context.Context, proposer, counterparty int64, 
 			t, err = row.trade()
 			return err
 		}
-		if _, err := consume(ctx, tx, o, offered); err != nil {
+		if _, err := s.consume(ctx, tx, o, offered); err != nil {
 			return err
 		}
 		offDoc, _ := json.Marshal(offered)
@@ -175,7 +175,7 @@ func (s *Store) resolveTrade(ctx context.Context, tradeID int64, status string, 
 			return ErrTradeClosed
 		}
 		step := func(who int64, name string) (op, error) {
-			o, _, err := begin(ctx, tx, fmt.Sprintf("trade:%d:%s", t.ID, name), who, "trade_"+name, "trade", "", opHash("trade", who, "trade", "", nil, name))
+			o, _, err := s.begin(ctx, tx, fmt.Sprintf("trade:%d:%s", t.ID, name), who, "trade_"+name, "trade", "", opHash("trade", who, "trade", "", nil, name))
 			return o, err
 		}
 		if status == "completed" {
@@ -183,7 +183,7 @@ func (s *Store) resolveTrade(ctx context.Context, tradeID int64, status string, 
 			if err != nil {
 				return err
 			}
-			if _, err := consume(ctx, tx, give, t.Requested); err != nil {
+			if _, err := s.consume(ctx, tx, give, t.Requested); err != nil {
 				return err
 			}
 			if _, err := s.grant(ctx, tx, give, t.Offered, DuplicatesRefuse); err != nil {

@@ -14,30 +14,23 @@ import (
 
 // Ledger posts transfers and reads balances.
 type Ledger struct {
-	conn *sqlx.DB
+	conn  *sqlx.DB
+	stmts *db.Prepared
 }
 
 // New returns a Ledger over conn.
-func New(conn *sqlx.DB) *Ledger { return &Ledger{conn: conn} }
+func New(conn *sqlx.DB) *Ledger { return &Ledger{conn: conn, stmts: db.NewPrepared(conn)} }
 
-// Transfer posts t in its own transaction.
-func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Receipt, error) {
-	var r Receipt
-	err := db.InTx(ctx, l.conn, nil, func(tx *sqlx.Tx) (err error) {
-		r, err = l.Post(ctx, tx, t)
-		return err
-	})
-	return r, err
-}
-
-// postSQL appends the transfer and, only if its key is new, debits the
-// source (when it holds enough or may go below zero), credits the
-// destination (creating a player's wallet on its first credit) and appends
-// both entries. System accounts keep no cached balance: they are unbounded
-// by design, and one hot row would serialize every grant in the game, so
-// their side only looks up the account and its entry has no balance_after.
-// An empty debit means insufficient funds; the caller's transaction then
-// rolls back the transfer row with everything else.
+// postSQL is a whole transfer in one statement, so that on its own it is
+// one round trip and atomic. It appends the transfer unless its key exists,
+// debits the source when it holds enough (or may go below zero), credits
+// the destination (creating a player's wallet on its first credit) and
+// appends both entries. A refused debit (or an account that does not exist)
+// writes an entry of 0, which the ledger_entries_refused constraint rejects:
+// the statement then fails and writes nothing. System accounts keep no
+// cached balance: they are unbounded by design, and one hot row would
+// serialize every grant in the game, so their side only looks the account
+// up and its entry has no balance_after.
 const postSQL = `
 WITH t AS (
 	INSERT INTO ledger_transfers (idem_key, request_hash, source, currency, amount, memo)
@@ -64,24 +57,41 @@ WITH t AS (
 	SELECT a.id, NULL FROM ledger_accounts a, d WHERE a.holder = $8 AND a.currency = $4 AND $10::bigint IS NULL
 ), e AS (
 	INSERT INTO ledger_entries (transfer_id, account_id, amount, balance_after, at)
-	SELECT t.id, d.id, -$5::bigint, d.balance, t.at FROM t, d
+	SELECT t.id, coalesce(d.id, 0), CASE WHEN d.id IS NULL OR c.id IS NULL THEN 0 ELSE -$5::bigint END, d.balance, t.at
+	FROM t LEFT JOIN d ON true LEFT JOIN c ON true
 	UNION ALL
 	SELECT t.id, c.id, $5::bigint, c.balance, t.at FROM t, c
 )
 SELECT (SELECT id FROM t) AS transfer_id, (SELECT at FROM t) AS at,
-	(SELECT id FROM d) AS from_id, (SELECT balance FROM d) AS from_balance,
-	(SELECT id FROM c) AS to_id, (SELECT balance FROM c) AS to_balance`
+	(SELECT balance FROM d) AS from_balance, (SELECT balance FROM c) AS to_balance`
 
 // Post appends t inside tx, which the caller commits with the rest of its
 // use case (a purchase debits, grants and records its order together).
 // Errors: ErrInvalidTransfer, ErrInsufficientFunds, ErrKeyReused,
 // ErrUnknownCurrency. After an error the caller must roll tx back.
 func (l *Ledger) Post(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, error) {
+	return l.post(ctx, tx, t)
+}
+
+// Transfer posts t on its own: one statement, atomic without a transaction.
+func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Receipt, error) {
+	return l.post(ctx, nil, t)
+}
+
+// get runs q in tx, or on its own (retried after a deadlock) when tx is nil.
+func (l *Ledger) get(ctx context.Context, tx *sqlx.Tx, dest any, q string, args ...any) error {
+	if tx != nil {
+		return l.stmts.TxGet(ctx, tx, dest, q, args...)
+	}
+	return db.Retry(ctx, func() error { return l.stmts.Get(ctx, dest, q, args...) })
+}
+
+func (l *Ledger) post(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, error) {
 	if err := t.validate(); err != nil {
 		return Receipt{}, err
 	}
 	if _, fromPlayer := t.From.AccountID(); fromPlayer && t.AllowDebt {
-		if err := openWallet(ctx, tx, t.From, t.Currency); err != nil {
+		if err := l.openWallet(ctx, tx, t.From, t.Currency); err != nil {
 			return Receipt{}, err
 		}
 	}
@@ -92,13 +102,14 @@ func (l *Ledger) Post(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, er
 	var row struct {
 		TransferID  sql.NullInt64 `db:"transfer_id"`
 		At          sql.NullTime  `db:"at"`
-		FromID      sql.NullInt64 `db:"from_id"`
 		FromBalance sql.NullInt64 `db:"from_balance"`
-		ToID        sql.NullInt64 `db:"to_id"`
 		ToBalance   sql.NullInt64 `db:"to_balance"`
 	}
-	err := tx.GetContext(ctx, &row, postSQL, t.Key, t.hash(), t.Source, t.Currency, t.Amount, t.Memo,
+	err := l.get(ctx, tx, &row, postSQL, t.Key, t.hash(), t.Source, t.Currency, t.Amount, t.Memo,
 		string(t.From), string(t.To), t.AllowDebt, toAccount)
+	if db.IsConstraint(err, "ledger_entries_refused") {
+		return Receipt{}, l.refused(ctx, tx, t.Currency)
+	}
 	if err != nil {
 		if db.IsForeignKeyViolation(err) {
 			return Receipt{}, fmt.Errorf("%w: %s", ErrUnknownCurrency, t.Currency)
@@ -108,10 +119,25 @@ func (l *Ledger) Post(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, er
 	if !row.TransferID.Valid {
 		return l.replay(ctx, tx, t)
 	}
-	if !row.FromID.Valid || !row.ToID.Valid {
-		return Receipt{}, ErrInsufficientFunds
-	}
 	return Receipt{TransferID: row.TransferID.Int64, At: row.At.Time, FromBalance: row.FromBalance.Int64, ToBalance: row.ToBalance.Int64}, nil
+}
+
+// refused explains a refused debit: the currency does not exist (so neither
+// do its accounts), or the wallet holds too little. Inside a transaction,
+// which the failed statement aborted, it cannot look: a currency is checked
+// before use by every caller that runs in one, so it answers insufficient
+// funds.
+func (l *Ledger) refused(ctx context.Context, tx *sqlx.Tx, currency string) error {
+	if tx == nil {
+		var known bool
+		if err := l.stmts.Get(ctx, &known, `SELECT EXISTS (SELECT 1 FROM currencies WHERE code = $1)`, currency); err != nil {
+			return fmt.Errorf("check currency: %w", err)
+		}
+		if !known {
+			return fmt.Errorf("%w: %s", ErrUnknownCurrency, currency)
+		}
+	}
+	return ErrInsufficientFunds
 }
 
 // replay answers a key posted before: the first result when the transfer is
@@ -128,7 +154,7 @@ func (l *Ledger) replay(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, 
 		FromBalance sql.NullInt64 `db:"from_balance"`
 		ToBalance   sql.NullInt64 `db:"to_balance"`
 	}
-	if err := tx.GetContext(ctx, &row, q, t.Key); err != nil {
+	if err := l.get(ctx, tx, &row, q, t.Key); err != nil {
 		return Receipt{}, fmt.Errorf("load transfer %q: %w", t.Key, err)
 	}
 	if !bytes.Equal(row.Hash, t.hash()) {
@@ -139,10 +165,16 @@ func (l *Ledger) replay(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, 
 
 // openWallet creates a player's wallet that a clawback may debit before it
 // was ever credited. System accounts exist from their currency's creation.
-func openWallet(ctx context.Context, tx *sqlx.Tx, h Holder, currency string) error {
+func (l *Ledger) openWallet(ctx context.Context, tx *sqlx.Tx, h Holder, currency string) error {
 	id, _ := h.AccountID()
 	const q = `INSERT INTO ledger_accounts (holder, account_id, currency) VALUES ($1, $2, $3) ON CONFLICT (holder, currency) DO NOTHING`
-	if _, err := tx.ExecContext(ctx, q, string(h), id, currency); err != nil {
+	var err error
+	if tx != nil {
+		_, err = tx.ExecContext(ctx, q, string(h), id, currency)
+	} else {
+		_, err = l.conn.ExecContext(ctx, q, string(h), id, currency)
+	}
+	if err != nil {
 		if db.IsForeignKeyViolation(err) {
 			return fmt.Errorf("%w: %s", ErrUnknownCurrency, currency)
 		}

@@ -36,6 +36,11 @@ type Summary struct {
 // checks run in order; each selects one text describing the first break,
 // or no row.
 var checks = []struct{ name, q string }{
+	{"orphan entry", `SELECT format('entry of transfer %s in account %s: its transfer or account does not exist', e.transfer_id, e.account_id)
+		FROM ledger_entries e
+		WHERE NOT EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.id = e.transfer_id)
+			OR NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = e.account_id)
+		ORDER BY e.transfer_id LIMIT 1`},
 	{"transfer", `SELECT format('transfer %s (%s): %s entries summing to %s, amounts %s, accounts in %s',
 			t.id, t.idem_key, count(e.account_id), coalesce(sum(e.amount), 0), string_agg(e.amount::text, ' '), string_agg(DISTINCT a.currency, ' '))
 		FROM ledger_transfers t

@@ -329,27 +329,151 @@ func addrPort(t *testing.T, addr string) int {
 // ops listener, with the container port name the manifests give each. A
 // target missing here fails the test: add it with its Deployment.
 var listeners = map[string]map[string]string{
-	"auth":    {"http": "MUSTER_HTTP_ADDR"},
-	"console": {"console": "MUSTER_CONSOLE_ADDR"},
-	"worker":  {},
+	"auth":      {"http": "MUSTER_HTTP_ADDR"},
+	"console":   {"console": "MUSTER_CONSOLE_ADDR"},
+	"inventory": {"http": "MUSTER_HTTP_ADDR"},
+	"worker":    {},
 }
 
-// playerRoutes are the Ingress paths that must reach each target.
+// playerRoutes are request paths and the target the Ingress must send them
+// to, resolved as Kubernetes does (longest matching path wins; a Prefix path
+// matches whole segments). Beside api/openapi.yaml's paths (openAPITargets)
+// they pin the prefixes themselves and near misses.
 var playerRoutes = map[string]string{
-	"/v1/auth":     "auth",
-	"/v1/me":       "auth",
-	"/.well-known": "auth",
+	"/v1/auth":                    "auth",
+	"/v1/auth/login":              "auth",
+	"/v1/me":                      "auth",
+	"/v1/me/":                     "auth",
+	"/v1/me/sessions":             "auth",
+	"/v1/me/display-name":         "auth",
+	"/v1/me/identities/steam":     "auth",
+	"/v1/me/inventoryx":           "auth", // a segment, not a string, prefix
+	"/.well-known/jwks.json":      "auth",
+	"/v1/catalog":                 "inventory",
+	"/v1/me/inventory":            "inventory",
+	"/v1/me/inventory/history":    "inventory",
+	"/v1/me/wallets":              "inventory",
+	"/v1/me/wallets/gold/history": "inventory",
+	"/v1/me/craft":                "inventory",
+	"/v1/me/disenchant":           "inventory",
+	"/v1/me/gifts":                "inventory",
+	"/v1/me/gifts/7/accept":       "inventory",
+	"/v1/me/trades":               "inventory",
+	"/v1/me/trades/7/cancel":      "inventory",
+}
+
+// openAPITargets maps each tag of api/openapi.yaml to the target that serves
+// its operations: every documented path must reach that target through the
+// Ingress. A tag missing here fails the test: add it.
+var openAPITargets = map[string]string{
+	"keys":      "auth",
+	"auth":      "auth",
+	"me":        "auth",
+	"catalog":   "inventory",
+	"inventory": "inventory",
+	"wallets":   "inventory",
+	"gifts":     "inventory",
+	"trades":    "inventory",
+}
+
+// openAPIRoutes returns every path of api/openapi.yaml, with its path
+// parameters filled in, and the target its operations' tags name.
+func openAPIRoutes(t *testing.T) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "api", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]map[string]struct {
+			Tags []string `json:"tags"`
+		} `json:"paths"`
+	}
+	if err := yaml.Unmarshal(raw, &spec); err != nil {
+		t.Fatalf("api/openapi.yaml: %v", err)
+	}
+	param := regexp.MustCompile(`\{[^}/]+\}`)
+	routes := map[string]string{}
+	for path, ops := range spec.Paths {
+		for method, op := range ops {
+			if method == "parameters" || strings.HasPrefix(method, "x-") {
+				continue
+			}
+			if len(op.Tags) == 0 {
+				t.Errorf("api/openapi.yaml: %s %s has no tag", method, path)
+			}
+			for _, tag := range op.Tags {
+				target, ok := openAPITargets[tag]
+				if !ok {
+					t.Errorf("api/openapi.yaml: tag %s (%s %s) has no entry in the test's openAPITargets: add the target that serves it", tag, method, path)
+					continue
+				}
+				req := param.ReplaceAllString(path, "x")
+				if other, seen := routes[req]; seen && other != target {
+					t.Errorf("api/openapi.yaml: %s is tagged for targets %s and %s: one path reaches one target", path, other, target)
+				}
+				routes[req] = target
+			}
+		}
+	}
+	if len(routes) < 20 {
+		t.Fatalf("api/openapi.yaml gave only %d paths", len(routes))
+	}
+	return routes
+}
+
+// ingressPath is one path of an Ingress and the target behind it.
+type ingressPath struct {
+	path     string
+	pathType networkingv1.PathType
+	target   string
+}
+
+// matches reports whether a request path matches an Ingress path, as the
+// Ingress API defines it: Exact compares the whole path, Prefix compares
+// whole /-separated segments (a trailing / ignored).
+func (p ingressPath) matches(req string) bool {
+	if p.pathType == networkingv1.PathTypeExact {
+		return req == p.path
+	}
+	prefix, path := strings.Split(strings.Trim(p.path, "/"), "/"), strings.Split(strings.Trim(req, "/"), "/")
+	if p.path == "/" {
+		return true
+	}
+	return len(path) >= len(prefix) && slices.Equal(path[:len(prefix)], prefix)
+}
+
+// resolve returns the target an Ingress sends a request path to: the
+// longest matching path, Exact before Prefix at the same length, else the
+// default backend's ("" when nothing matches).
+func resolve(paths []ingressPath, defaultTarget, req string) string {
+	var best *ingressPath
+	for i := range paths {
+		p := &paths[i]
+		if !p.matches(req) {
+			continue
+		}
+		if best == nil || len(p.path) > len(best.path) ||
+			(len(p.path) == len(best.path) && p.pathType == networkingv1.PathTypeExact && best.pathType != networkingv1.PathTypeExact) {
+			best = p
+		}
+	}
+	if best == nil {
+		return defaultTarget
+	}
+	return best.target
 }
 
 func TestRenderedManifests(t *testing.T) {
 	targets := binaryTargets(t)
 	settings := readmeSettings(t)
+	apiRoutes := openAPIRoutes(t)
 	secretKeys := readEnvFile(t, filepath.Join(k8sDir, "base", "secret.example.env"))
 	runAsUser := dockerUID(t, parseDockerfile(t))
 	for _, dir := range renders {
 		t.Run(strings.ReplaceAll(dir, "/", "-"), func(t *testing.T) {
 			r := render(t, dir)
-			c := checker{t: t, r: r, targets: targets, settings: settings, secretKeys: secretKeys, runAsUser: runAsUser, production: dir == "overlays/production"}
+			c := checker{t: t, r: r, targets: targets, settings: settings, secretKeys: secretKeys, runAsUser: runAsUser, apiRoutes: apiRoutes, production: dir == "overlays/production"}
 			c.configMaps()
 			c.podTemplates()
 			c.deployments()
@@ -367,6 +491,7 @@ type checker struct {
 	targets    map[string]bool
 	settings   map[string]string // README: MUSTER_* -> default
 	secretKeys map[string]string // secret.example.env
+	apiRoutes  map[string]string // api/openapi.yaml: request path -> target
 	runAsUser  int64
 	production bool
 	config     map[string]string // muster-config's data
@@ -720,6 +845,11 @@ func (c *checker) deployments() {
 			c.errorf("HorizontalPodAutoscaler %s: no CPU metric", h.Name)
 		}
 	}
+	for _, target := range sortedKeys(c.targets) {
+		if _, ok := seen[target]; !ok {
+			c.errorf("target %s of the binary has no Deployment (serve --target=%s): add targets/%s.yaml", target, target, target)
+		}
+	}
 	if len(c.r.deployments) > 0 {
 		c.configAccepted(seen)
 	}
@@ -813,20 +943,29 @@ func (c *checker) ingresses() {
 	if len(c.r.ingresses) == 0 {
 		c.errorf("no Ingress")
 	}
-	routed := map[string]string{}
+	var routed []ingressPath
+	defaultTarget := ""
 	opsPort := int32(addrPort(c.t, c.setting("MUSTER_OPS_ADDR")))
 	for _, ing := range c.r.ingresses {
 		var backends []*networkingv1.IngressServiceBackend
 		var paths []string
+		var pathTypes []networkingv1.PathType
 		if b := ing.Spec.DefaultBackend; b != nil {
-			backends, paths = append(backends, b.Service), append(paths, "(default backend)")
+			backends, paths, pathTypes = append(backends, b.Service), append(paths, "(default backend)"), append(pathTypes, "")
 		}
 		for _, rule := range ing.Spec.Rules {
 			if rule.HTTP == nil {
 				continue
 			}
 			for _, p := range rule.HTTP.Paths {
-				backends, paths = append(backends, p.Backend.Service), append(paths, p.Path)
+				pt := networkingv1.PathType("")
+				if p.PathType != nil {
+					pt = *p.PathType
+				}
+				if pt != networkingv1.PathTypeExact && pt != networkingv1.PathTypePrefix {
+					c.errorf("Ingress %s path %s: pathType %q, want Prefix or Exact (ImplementationSpecific matches differently per controller)", ing.Name, p.Path, pt)
+				}
+				backends, paths, pathTypes = append(backends, p.Backend.Service), append(paths, p.Path), append(pathTypes, pt)
 			}
 		}
 		for i, b := range backends {
@@ -867,13 +1006,26 @@ func (c *checker) ingresses() {
 				if containerPort(d.Spec.Template.Spec.Containers[0], tp) == opsPort {
 					c.errorf("%s: routes to the ops port of %s", where, d.Name)
 				}
-				routed[paths[i]] = target
+				if pathTypes[i] == "" {
+					defaultTarget = target
+				} else {
+					routed = append(routed, ingressPath{paths[i], pathTypes[i], target})
+				}
 			}
 		}
 	}
-	for path, target := range playerRoutes {
-		if routed[path] != target {
-			c.errorf("Ingress: %s routes to %q, want target %s", path, routed[path], target)
+	for _, p := range routed {
+		for _, q := range routed {
+			if p.path == q.path && p.pathType == q.pathType && p.target != q.target {
+				c.errorf("Ingress: path %s routes to both %s and %s", p.path, p.target, q.target)
+			}
+		}
+	}
+	for _, routes := range []map[string]string{playerRoutes, c.apiRoutes} {
+		for _, path := range sortedKeys(routes) {
+			if got := resolve(routed, defaultTarget, path); got != routes[path] {
+				c.errorf("Ingress: %s routes to %q, want target %s", path, got, routes[path])
+			}
 		}
 	}
 }
@@ -930,10 +1082,15 @@ func (c *checker) networkPolicies() {
 	}
 }
 
+// cronChecks are the commands the CronJobs run, each in exactly one CronJob.
+var cronChecks = []string{"audit verify", "ledger verify"}
+
 // jobs: the migration Job runs `migrate up` and cleans up after itself; the
-// audit CronJob runs `audit verify` daily, one at a time. No other jobs.
+// audit and ledger CronJobs run `audit verify` and `ledger verify` daily, one
+// at a time. No other jobs.
 func (c *checker) jobs() {
-	var migrate, audit int
+	var migrate int
+	crons := map[string]int{}
 	for _, j := range c.r.jobs {
 		where := "Job " + j.Name
 		ct := j.Spec.Template.Spec.Containers
@@ -952,11 +1109,15 @@ func (c *checker) jobs() {
 	for _, cj := range c.r.cronJobs {
 		where := "CronJob " + cj.Name
 		ct := cj.Spec.JobTemplate.Spec.Template.Spec.Containers
-		if len(ct) != 1 || !slices.Equal(append(slices.Clone(ct[0].Command), ct[0].Args...), []string{"audit", "verify"}) {
-			c.errorf("%s: not the audit check (muster audit verify); the test knows no other CronJob", where)
+		var args string
+		if len(ct) == 1 {
+			args = strings.Join(append(slices.Clone(ct[0].Command), ct[0].Args...), " ")
+		}
+		if !slices.Contains(cronChecks, args) {
+			c.errorf("%s: runs %q, not one of the checks %q; the test knows no other CronJob", where, args, cronChecks)
 			continue
 		}
-		audit++
+		crons[args]++
 		if f := strings.Fields(cj.Spec.Schedule); len(f) != 5 || f[2] != "*" || f[3] != "*" || f[4] != "*" {
 			c.errorf("%s: schedule %q, want daily", where, cj.Spec.Schedule)
 		}
@@ -967,8 +1128,13 @@ func (c *checker) jobs() {
 			c.errorf("%s: keep failed jobs (failedJobsHistoryLimit) so the failure can alert and be read", where)
 		}
 	}
-	if migrate != 1 || audit != 1 {
-		c.errorf("%d migration Jobs and %d audit CronJobs, want 1 and 1", migrate, audit)
+	if migrate != 1 {
+		c.errorf("%d migration Jobs, want 1", migrate)
+	}
+	for _, check := range cronChecks {
+		if crons[check] != 1 {
+			c.errorf("%d CronJobs run muster %s, want 1", crons[check], check)
+		}
 	}
 }
 
@@ -995,7 +1161,7 @@ func TestSecretDocumented(t *testing.T) {
 			t.Errorf("docs/operations.md does not document the Secret key %s", k)
 		}
 	}
-	for _, want := range []string{operatorSecret, "muster-migrate", "muster-audit-verify", "muster keys rotate", "muster staff create", "port-forward", "MUSTER_DRAIN_DELAY"} {
+	for _, want := range []string{operatorSecret, "muster-migrate", "muster-audit-verify", "muster-ledger-verify", "muster ledger verify", "docs/economy.md", "muster-inventory", "MUSTER_TRADES", "muster keys rotate", "muster staff create", "port-forward", "MUSTER_DRAIN_DELAY"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("docs/operations.md does not mention %s", want)
 		}

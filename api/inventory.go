@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -119,11 +117,6 @@ const (
 // the OpenAPI test.
 var handlerCodes = []string{codeIdempotencyKeyRequired}
 
-// maxLiteralKey is the longest Idempotency-Key passed to the domain as it
-// is. The domain prefixes the key with the operation and the player and
-// caps the whole at 200 bytes, so longer keys are passed as their SHA-256.
-const maxLiteralKey = 128
-
 // idempotencyKey returns the request's Idempotency-Key header: 1 to 200
 // printable ASCII characters, required on every economy write.
 func idempotencyKey(c *fiber.Ctx) (string, error) {
@@ -136,11 +129,7 @@ func idempotencyKey(c *fiber.Ctx) (string, error) {
 		return "", web.NewError(http.StatusBadRequest, codeIdempotencyKeyRequired,
 			"send an Idempotency-Key header of 1 to 200 printable ASCII characters: new for each operation, the same when retrying it")
 	}
-	if len(k) > maxLiteralKey {
-		sum := sha256.Sum256([]byte(k))
-		return "sha256:" + hex.EncodeToString(sum[:]), nil
-	}
-	return strings.Clone(k), nil
+	return strings.Clone(k), nil // fiber reuses the header's bytes
 }
 
 // queryInt reads a positive integer query parameter: def when absent, 400

@@ -80,17 +80,21 @@ func (h *handler) economy(ctx context.Context, accountID int64, canGrant bool, r
 	if v.Currencies, err = h.eco.Catalog.Currencies(ctx); err != nil {
 		return nil, err
 	}
-	// The catalog's first 500 items by id give names and suggestions; the
-	// domain has no lookup of many items by id, so items past those show
-	// their id only.
-	defs, err := h.eco.Catalog.Items(ctx, catalog.Filter{IncludeRetired: true})
-	if err != nil {
+	ids := make([]string, 0, len(v.Items)+len(v.History))
+	for _, e := range v.Items {
+		ids = append(ids, e.ItemID)
+	}
+	for _, r := range v.History {
+		ids = append(ids, r.ItemID)
+	}
+	if v.Names, err = h.eco.Catalog.Names(ctx, ids); err != nil {
 		return nil, err
 	}
-	for _, it := range defs {
-		v.Names[it.ID] = it.Name
-		if canGrant && !it.Retired {
-			v.Grantable = append(v.Grantable, it)
+	if canGrant {
+		// The first 500 grantable items by id are suggested in the grant
+		// form; any other id can be typed.
+		if v.Grantable, err = h.eco.Catalog.Items(ctx, catalog.Filter{}); err != nil {
+			return nil, err
 		}
 	}
 	return v, nil

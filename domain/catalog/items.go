@@ -75,6 +75,23 @@ func (s *Store) Item(ctx context.Context, id string) (Item, error) {
 	return r.item(), nil
 }
 
+// Names returns the names of the items with the given ids, retired ones
+// included; ids that are not defined are left out.
+func (s *Store) Names(ctx context.Context, ids []string) (map[string]string, error) {
+	var rows []struct {
+		ID   string `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := s.conn.SelectContext(ctx, &rows, `SELECT id, name FROM catalog_items WHERE id = ANY($1)`, pq.StringArray(ids)); err != nil {
+		return nil, fmt.Errorf("load item names: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
+}
+
 // SaveItem creates or updates an item definition. Its kind is fixed once
 // created, since players' inventories are filtered by it.
 func (s *Store) SaveItem(ctx context.Context, it Item, e Edit) (Item, error) {

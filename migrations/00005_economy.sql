@@ -12,7 +12,9 @@ CREATE TABLE currencies (
 );
 
 CREATE TABLE catalog_items (
-    id                  text        PRIMARY KEY CHECK (id ~ '^[a-z][a-z0-9_.-]{1,63}$'),
+    -- Item ids sort bytewise (COLLATE "C") whatever the database's locale:
+    -- inventories are paged and merged in that order (domain/inventory).
+    id                  text        COLLATE "C" PRIMARY KEY CHECK (id ~ '^[a-z][a-z0-9_.-]{1,63}$'),
     name                text        NOT NULL,
     kind                text        NOT NULL CHECK (kind IN ('weapon', 'operator', 'skin', 'charm', 'emote', 'banner', 'consumable', 'boost', 'currency_pack', 'bundle')),
     rarity              text        NOT NULL CHECK (rarity IN ('common', 'uncommon', 'rare', 'epic', 'legendary', 'mythic')),
@@ -146,7 +148,7 @@ CREATE INDEX inventory_ops_account ON inventory_ops (account_id, id);
 
 CREATE TABLE inventory_items (
     account_id  bigint      NOT NULL REFERENCES accounts (id),
-    item_id     text        NOT NULL REFERENCES catalog_items (id),
+    item_id     text        COLLATE "C" NOT NULL REFERENCES catalog_items (id),
     quantity    integer     NOT NULL CHECK (quantity > 0),
     acquired_at timestamptz NOT NULL DEFAULT now(),
     expires_at  timestamptz,
@@ -158,7 +160,7 @@ CREATE INDEX inventory_items_item ON inventory_items (item_id);
 CREATE TABLE inventory_changes (
     op_id          bigint      NOT NULL REFERENCES inventory_ops (id),
     account_id     bigint      NOT NULL,
-    item_id        text        NOT NULL,
+    item_id        text        COLLATE "C" NOT NULL,
     delta          integer     NOT NULL,
     -- A grant statement writes -1 for an item it could not grant, so that
     -- this constraint aborts the whole statement (domain/inventory).

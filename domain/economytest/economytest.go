@@ -79,7 +79,7 @@ func (l *Latencies) Record(d time.Duration) {
 	l.mu.Unlock()
 }
 
-// Report sets ops/s, p50-ms and p99-ms on b.
+// Report sets ops/s (when Start was called), p10-ms, p50-ms and p99-ms on b.
 func (l *Latencies) Report(b *testing.B) {
 	elapsed := time.Since(l.start)
 	l.mu.Lock()
@@ -91,7 +91,9 @@ func (l *Latencies) Report(b *testing.B) {
 	q := func(p float64) float64 {
 		return float64(l.all[min(len(l.all)-1, int(p*float64(len(l.all))))].Microseconds()) / 1000
 	}
-	b.ReportMetric(float64(len(l.all))/elapsed.Seconds(), "ops/s")
+	if !l.start.IsZero() {
+		b.ReportMetric(float64(len(l.all))/elapsed.Seconds(), "ops/s")
+	}
 	b.ReportMetric(q(0.10), "p10-ms")
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")

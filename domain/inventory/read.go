@@ -27,10 +27,12 @@ type Page struct {
 // Reader reads inventories with prepared statements.
 type Reader struct {
 	stmts *db.Prepared
+	cache *fullCache
 }
 
-// Reader returns the store's reader.
-func (s *Store) Reader() *Reader { return &Reader{stmts: db.NewPrepared(s.conn)} }
+// Reader returns the store's reader; readers of one store share its cache
+// of whole inventories.
+func (s *Store) Reader() *Reader { return &Reader{stmts: db.NewPrepared(s.conn), cache: s.cache} }
 
 // List returns a page of what a player holds now, by item id; expired items
 // are left out at once, before the sweep removes them.
@@ -56,9 +58,9 @@ const allSQL = `SELECT item_id, quantity, (extract(epoch FROM acquired_at) * 1e6
 	FROM inventory_items WHERE account_id = $1 AND (expires_at IS NULL OR expires_at > now())
 	ORDER BY item_id`
 
-// All returns everything a player holds now, by item id. It is the login
-// path of clients that load the whole inventory, so it scans rows by hand.
-func (r *Reader) All(ctx context.Context, accountID int64) ([]Entitlement, error) {
+// load reads everything a player holds now, by item id, scanning rows by
+// hand.
+func (r *Reader) load(ctx context.Context, accountID int64) ([]Entitlement, error) {
 	stmt, err := r.stmts.Stmt(ctx, allSQL)
 	if err != nil {
 		return nil, fmt.Errorf("load inventory: %w", err)

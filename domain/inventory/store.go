@@ -28,6 +28,7 @@ type Store struct {
 	stmts  *db.Prepared // the hot statements: begin, grant, consume
 	ledger *ledger.Ledger
 	cfg    Config
+	cache  *fullCache // whole inventories of players who hold many items
 }
 
 // NewStore returns a Store that moves currency through l.
@@ -38,7 +39,7 @@ func NewStore(conn *sqlx.DB, l *ledger.Ledger, cfg Config) *Store {
 	if cfg.TradeTTL <= 0 {
 		cfg.TradeTTL = 24 * time.Hour
 	}
-	return &Store{conn: conn, stmts: db.NewPrepared(conn), ledger: l, cfg: cfg}
+	return &Store{conn: conn, stmts: db.NewPrepared(conn), ledger: l, cfg: cfg, cache: newFullCache()}
 }
 
 // TradesEnabled reports the trades feature flag.

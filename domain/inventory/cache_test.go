@@ -1,0 +1,83 @@
+package inventory_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/domain/catalog"
+	"github.com/musterhq/muster/domain/economytest"
+	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/ledger"
+	"github.com/musterhq/muster/test/testenv"
+)
+
+// TestWholeInventoryNeverStale reads a large inventory through one store's
+// reader while it changes through that store, another store (another
+// node) and the clock, and compares every read with an uncached reader's.
+func TestWholeInventoryNeverStale(t *testing.T) {
+	conn := testenv.DB(t)
+	ctx := context.Background()
+	p := economytest.Player(t, conn)
+	here := inventory.NewStore(conn, ledger.New(conn), inventory.Config{})
+	there := inventory.NewStore(conn, ledger.New(conn), inventory.Config{})
+	one := 1
+	boost := economytest.Item(t, conn, func(it *catalog.Item) { it.Kind, it.LifetimeSeconds, it.MaxStack = "boost", &one, 5 })
+	var lines []inventory.Line
+	for i := range 600 {
+		id := fmt.Sprintf("cache.item.%03d", i)
+		if _, err := catalog.NewStore(conn).SaveItem(ctx, catalog.Item{ID: id, Name: id, Kind: "charm", Rarity: "common", MaxStack: 50}, catalog.Edit{Editor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, inventory.Line{ItemID: id, Quantity: 1})
+	}
+	for i := 0; i < len(lines); i += inventory.MaxLines {
+		if _, err := here.Grant(ctx, inventory.Grant{Key: economytest.Name("fill"), AccountID: p, Source: "reward", Items: lines[i : i+inventory.MaxLines]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cachedReader := here.Reader()
+	check := func(step string) {
+		t.Helper()
+		got, err := cachedReader.All(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := inventory.NewStore(conn, ledger.New(conn), inventory.Config{}).Reader().All(ctx, p) // a fresh, empty cache
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d items, want %d", step, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].ItemID != want[i].ItemID || got[i].Quantity != want[i].Quantity {
+				t.Fatalf("%s: item %d is %+v, want %+v", step, i, got[i], want[i])
+			}
+		}
+	}
+	check("first read")
+	check("cached read")
+	if _, err := here.Grant(ctx, inventory.Grant{Key: economytest.Name("g"), AccountID: p, Source: "reward", Items: []inventory.Line{{ItemID: "cache.item.007", Quantity: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a grant on this node")
+	if _, err := there.Consume(ctx, inventory.Consume{Key: economytest.Name("c"), AccountID: p, Source: "craft", Items: []inventory.Line{{ItemID: "cache.item.008", Quantity: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a consume on another node")
+	if _, err := there.Grant(ctx, inventory.Grant{Key: economytest.Name("b"), AccountID: p, Source: "reward", Items: []inventory.Line{{ItemID: boost.ID, Quantity: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	check("with a boost")
+	all, _ := cachedReader.All(ctx, p)
+	var expires time.Time
+	for _, e := range all {
+		if e.ItemID == boost.ID {
+			expires = *e.ExpiresAt
+		}
+	}
+	time.Sleep(time.Until(expires.Add(20 * time.Millisecond)))
+	check("after the boost expired, before any sweep")
+}

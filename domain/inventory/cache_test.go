@@ -22,8 +22,8 @@ func TestWholeInventoryNeverStale(t *testing.T) {
 	p := economytest.Player(t, conn)
 	here := inventory.NewStore(conn, ledger.New(conn), inventory.Config{})
 	there := inventory.NewStore(conn, ledger.New(conn), inventory.Config{})
-	one := 1
-	boost := economytest.Item(t, conn, func(it *catalog.Item) { it.Kind, it.LifetimeSeconds, it.MaxStack = "boost", &one, 5 })
+	lifetime := 3 // long enough that it cannot expire between the two reads of one check
+	boost := economytest.Item(t, conn, func(it *catalog.Item) { it.Kind, it.LifetimeSeconds, it.MaxStack = "boost", &lifetime, 5 })
 	var lines []inventory.Line
 	for i := range 600 {
 		id := fmt.Sprintf("cache.item.%03d", i)

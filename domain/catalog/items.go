@@ -118,7 +118,7 @@ func (s *Store) SaveItem(ctx context.Context, it Item, e Edit) (Item, error) {
 			}
 		} else {
 			var cur itemRow
-			if err := lockRow(ctx, tx, &cur, `SELECT `+itemCols+` FROM catalog_items WHERE id = $1 FOR UPDATE`, it.ID, e.Expected, func() int { return cur.Version }); err != nil {
+			if err := LockVersion(ctx, tx, &cur, `SELECT `+itemCols+` FROM catalog_items WHERE id = $1 FOR UPDATE`, it.ID, e.Expected, func() int { return cur.Version }); err != nil {
 				return err
 			}
 			if cur.Kind != it.Kind {
@@ -134,7 +134,7 @@ func (s *Store) SaveItem(ctx context.Context, it Item, e Edit) (Item, error) {
 				return mapFK(err, fmt.Errorf("%w: disenchant currency", ErrUnknownCurrency))
 			}
 		}
-		return finish(ctx, tx, "item", saved.ID, saved.Version, e, before, saved.item())
+		return Record(ctx, tx, "item", saved.ID, saved.Version, e, before, saved.item())
 	})
 	if err != nil {
 		return it, fmt.Errorf("save item %s: %w", it.ID, err)
@@ -147,7 +147,7 @@ func (s *Store) SaveItem(ctx context.Context, it Item, e Edit) (Item, error) {
 func (s *Store) DeleteItem(ctx context.Context, id string, e Edit) error {
 	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
 		var cur itemRow
-		if err := lockRow(ctx, tx, &cur, `SELECT `+itemCols+` FROM catalog_items WHERE id = $1 FOR UPDATE`, id, e.Expected, func() int { return cur.Version }); err != nil {
+		if err := LockVersion(ctx, tx, &cur, `SELECT `+itemCols+` FROM catalog_items WHERE id = $1 FOR UPDATE`, id, e.Expected, func() int { return cur.Version }); err != nil {
 			return err
 		}
 		var used bool
@@ -290,7 +290,7 @@ func (s *Store) SaveRecipe(ctx context.Context, r Recipe, e Edit) (Recipe, error
 		if saved, err = row.recipe(); err != nil {
 			return err
 		}
-		return finish(ctx, tx, "recipe", saved.ID, saved.Version, e, before, saved)
+		return Record(ctx, tx, "recipe", saved.ID, saved.Version, e, before, saved)
 	})
 	if err != nil {
 		return r, fmt.Errorf("save recipe %s: %w", r.ID, err)

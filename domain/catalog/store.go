@@ -73,7 +73,7 @@ func (s *Store) SaveCurrency(ctx context.Context, c Currency, e Edit) (Currency,
 			}
 		} else {
 			var cur Currency
-			if err := lockRow(ctx, tx, &cur, `SELECT `+currencyCols+` FROM currencies WHERE code = $1 FOR UPDATE`, c.Code, e.Expected, func() int { return cur.Version }); err != nil {
+			if err := LockVersion(ctx, tx, &cur, `SELECT `+currencyCols+` FROM currencies WHERE code = $1 FOR UPDATE`, c.Code, e.Expected, func() int { return cur.Version }); err != nil {
 				return err
 			}
 			if cur.Kind != c.Kind {
@@ -86,7 +86,7 @@ func (s *Store) SaveCurrency(ctx context.Context, c Currency, e Edit) (Currency,
 				return err
 			}
 		}
-		return finish(ctx, tx, "currency", saved.Code, saved.Version, e, before, saved)
+		return Record(ctx, tx, "currency", saved.Code, saved.Version, e, before, saved)
 	})
 	if err != nil {
 		return c, fmt.Errorf("save currency %s: %w", c.Code, err)
@@ -94,9 +94,10 @@ func (s *Store) SaveCurrency(ctx context.Context, c Currency, e Edit) (Currency,
 	return saved, nil
 }
 
-// lockRow loads the row of q with FOR UPDATE into dest and checks its
-// version against expected.
-func lockRow(ctx context.Context, tx *sqlx.Tx, dest any, q, id string, expected int, version func() int) error {
+// LockVersion loads the row of q with FOR UPDATE into dest and checks its
+// version against expected: ErrNotFound or ErrStaleVersion. Content kept
+// elsewhere (the store's products) is edited the same way.
+func LockVersion(ctx context.Context, tx *sqlx.Tx, dest any, q, id string, expected int, version func() int) error {
 	if err := tx.GetContext(ctx, dest, q, id); errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	} else if err != nil {
@@ -108,8 +109,9 @@ func lockRow(ctx context.Context, tx *sqlx.Tx, dest any, q, id string, expected 
 	return nil
 }
 
-// finish records the saved document as a revision and runs the edit's Also.
-func finish(ctx context.Context, tx *sqlx.Tx, kind, id string, version int, e Edit, before, after any) error {
+// Record keeps the saved document as revision version of kind/id and runs
+// the edit's Also, inside the edit's transaction.
+func Record(ctx context.Context, tx *sqlx.Tx, kind, id string, version int, e Edit, before, after any) error {
 	doc, err := json.Marshal(after)
 	if err != nil {
 		return err
@@ -136,7 +138,7 @@ type Revision struct {
 }
 
 // Revisions returns the saved versions of an entry, newest first. kind is
-// "currency", "item" or "recipe".
+// "currency", "item", "recipe" or "product".
 func (s *Store) Revisions(ctx context.Context, kind, id string) ([]Revision, error) {
 	var out []Revision
 	const q = `SELECT version, document, edited_by, edited_at FROM catalog_revisions WHERE kind = $1 AND id = $2 ORDER BY version DESC LIMIT 50`

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/musterhq/muster/domain/db"
 )
 
@@ -150,4 +152,19 @@ func (s *Store) Sweep(ctx context.Context, batch int) (int, error) {
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// HoldsTx reports whether the player holds every line (unexpired), inside
+// tx, locking the rows it read until tx ends.
+func (s *Store) HoldsTx(ctx context.Context, tx *sqlx.Tx, accountID int64, lines []Line) (bool, error) {
+	ids, qty := unzip(lines)
+	var n int
+	const q = `SELECT count(*) FROM (SELECT 1 FROM inventory_items i
+		JOIN unnest($2::text[], $3::bigint[]) AS want (item_id, quantity) ON want.item_id = i.item_id
+		WHERE i.account_id = $1 AND i.quantity >= want.quantity AND (i.expires_at IS NULL OR i.expires_at > now())
+		FOR UPDATE OF i) held`
+	if err := tx.GetContext(ctx, &n, q, accountID, ids, qty); err != nil {
+		return false, fmt.Errorf("check holdings: %w", err)
+	}
+	return n == len(lines), nil
 }

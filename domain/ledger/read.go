@@ -2,8 +2,12 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Balance is a player's holding of one currency.
@@ -58,4 +62,20 @@ func (l *Ledger) History(ctx context.Context, h Holder, currency string, before 
 		return nil, fmt.Errorf("load history: %w", err)
 	}
 	return out, nil
+}
+
+// BalanceTx reads a player's balance of currency inside tx and locks the
+// wallet until tx ends, so that what the caller decides from it holds (a
+// clawback takes what the wallet holds). A wallet never credited is 0.
+func (l *Ledger) BalanceTx(ctx context.Context, tx *sqlx.Tx, accountID int64, currency string) (int64, error) {
+	var b int64
+	const q = `SELECT balance FROM ledger_accounts WHERE holder = $1 AND currency = $2 FOR UPDATE`
+	err := tx.GetContext(ctx, &b, q, string(Player(accountID)), currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load balance: %w", err)
+	}
+	return b, nil
 }

@@ -66,6 +66,10 @@ const (
 	PermCatalogEdit    = "catalog:edit"
 	PermEconomyView    = "economy:view"  // a player's inventory, wallets and their history
 	PermEconomyGrant   = "economy:grant" // grant or take items and currency, within the role's limits
+	PermStoreView      = "store:view"    // store offers, packs, regional prices and revenue
+	PermStoreEdit      = "store:edit"    // edit store content
+	PermOrdersView     = "orders:view"   // a player's purchases and their payment trail
+	PermOrdersRefund   = "orders:refund" // refund real-money purchases through Stripe
 	// PermAll grants every action on every resource, including those added
 	// in later versions. The owner role always holds it.
 	PermAll = "*:*"
@@ -77,6 +81,7 @@ var AllPermissions = []string{
 	PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
 	PermAuditView, PermStaffView, PermStaffManage, PermRolesManage,
 	PermCatalogView, PermCatalogEdit, PermEconomyView, PermEconomyGrant,
+	PermStoreView, PermStoreEdit, PermOrdersView, PermOrdersRefund,
 }
 
 // DefaultPolicy returns the permissions each role starts with. Seed writes it
@@ -85,11 +90,14 @@ func DefaultPolicy() map[string][]string {
 	return map[string][]string{
 		RoleOwner: {PermAll},
 		RoleAdmin: {PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
-			PermAuditView, PermStaffView, PermCatalogView, PermEconomyView, PermEconomyGrant},
-		RoleDesigner: {PermDashboardView, PermPlayersView, PermCatalogView, PermCatalogEdit, PermEconomyView},
+			PermAuditView, PermStaffView, PermCatalogView, PermEconomyView, PermEconomyGrant,
+			PermStoreView, PermStoreEdit, PermOrdersView, PermOrdersRefund},
+		RoleDesigner: {PermDashboardView, PermPlayersView, PermCatalogView, PermCatalogEdit, PermEconomyView,
+			PermStoreView, PermStoreEdit},
 		RoleSupport: {PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
-			PermAuditView, PermEconomyView, PermEconomyGrant},
-		RoleAnalyst: {PermDashboardView, PermPlayersView, PermAuditView, PermCatalogView, PermEconomyView},
+			PermAuditView, PermEconomyView, PermEconomyGrant, PermStoreView, PermOrdersView, PermOrdersRefund},
+		RoleAnalyst: {PermDashboardView, PermPlayersView, PermAuditView, PermCatalogView, PermEconomyView,
+			PermStoreView, PermOrdersView},
 	}
 }
 

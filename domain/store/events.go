@@ -1,0 +1,263 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/musterhq/muster/domain/db"
+)
+
+// Recorded says what RecordEvent did.
+type Recorded struct {
+	New     bool // false: the event id was recorded before
+	Applied bool // the event is applied to its order (or needs none)
+}
+
+// RecordEvent stores a verified Stripe event once by its id and then
+// applies it. The event is durable when RecordEvent returns without error,
+// whether or not applying it worked: an event that could not be applied
+// (no order matches yet, the database failed mid-way, the process died) is
+// applied later, by the order it matches or by Reconcile.
+func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (Recorded, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return Recorded{}, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
+	}
+	f, err := parseFacts(ev)
+	if err != nil {
+		return Recorded{}, err
+	}
+	var pi *string
+	if f.paymentIntent != "" {
+		pi = &f.paymentIntent
+	}
+	const q = `INSERT INTO stripe_events (id, type, created, payload, payment_intent, via)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`
+	var res sql.Result
+	err = db.Retry(ctx, func() (err error) {
+		res, err = s.conn.ExecContext(ctx, q, ev.ID, string(ev.Type), time.Unix(ev.Created, 0).UTC(), payload, pi, via)
+		return err
+	})
+	if err != nil {
+		return Recorded{}, fmt.Errorf("record stripe event %s: %w", ev.ID, err)
+	}
+	n, _ := res.RowsAffected()
+	out := Recorded{New: n == 1}
+	applied, err := s.ApplyEvent(ctx, ev.ID)
+	if err != nil {
+		s.log.Warn("stripe event recorded, not applied yet", "event", ev.ID, "type", ev.Type, "err", err)
+	}
+	out.Applied = applied
+	return out, nil
+}
+
+// ApplyEvent applies a recorded event to its order, once: the event row is
+// locked and marked applied in the same transaction as the order's changes.
+// It reports false (and no error) when no order matches the event yet.
+func (s *Store) ApplyEvent(ctx context.Context, eventID string) (bool, error) {
+	applied := false
+	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
+		var row struct {
+			Payload   []byte     `db:"payload"`
+			AppliedAt *time.Time `db:"applied_at"`
+		}
+		err := tx.GetContext(ctx, &row, `SELECT payload, applied_at FROM stripe_events WHERE id = $1 FOR UPDATE`, eventID)
+		if err != nil {
+			return fmt.Errorf("load stripe event %s: %w", eventID, err)
+		}
+		if row.AppliedAt != nil {
+			applied = true
+			return nil
+		}
+		var ev stripe.Event
+		if err := json.Unmarshal(row.Payload, &ev); err != nil {
+			return fmt.Errorf("decode stripe event %s: %w", eventID, err)
+		}
+		applied, err = s.apply(ctx, tx, ev)
+		return err
+	})
+	if err != nil {
+		_, _ = s.conn.ExecContext(context.WithoutCancel(ctx),
+			`UPDATE stripe_events SET attempts = attempts + 1, last_error = left($2, 500) WHERE id = $1`, eventID, err.Error())
+		return false, err
+	}
+	return applied, nil
+}
+
+// apply applies ev, whose row tx holds locked.
+func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, ev stripe.Event) (bool, error) {
+	f, err := parseFacts(ev)
+	if err != nil {
+		return false, err
+	}
+	if f.kind == factNone {
+		_, err := tx.ExecContext(ctx, `UPDATE stripe_events SET applied_at = now(), last_error = 'not used by the store' WHERE id = $1`, ev.ID)
+		return err == nil, err
+	}
+	o, err := s.matchOrder(ctx, tx, f)
+	if errors.Is(err, ErrNotFound) {
+		_, err := tx.ExecContext(ctx, `UPDATE stripe_events SET attempts = attempts + 1, last_error = 'no matching order yet' WHERE id = $1`, ev.ID)
+		return false, err
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := s.applyFacts(ctx, tx, &o, f, ev.ID); err != nil {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE stripe_events SET applied_at = now(), order_id = $2, last_error = '' WHERE id = $1`, ev.ID, o.ID)
+	return err == nil, err
+}
+
+// matchOrder finds and locks the order an event is about: by the order id
+// in its metadata, its checkout session or its payment intent, and as a
+// last resort by asking Stripe for the payment intent's metadata.
+func (s *Store) matchOrder(ctx context.Context, tx *sqlx.Tx, f facts) (Order, error) {
+	try := func(where, arg string) (Order, error) {
+		if arg == "" {
+			return Order{}, ErrNotFound
+		}
+		return loadOrder(ctx, tx, where, "FOR UPDATE", arg)
+	}
+	o, err := try("public_id::text = $1", f.orderID)
+	if errors.Is(err, ErrNotFound) {
+		o, err = try("checkout_id = $1", f.checkout)
+	}
+	if errors.Is(err, ErrNotFound) {
+		o, err = try("payment_intent = $1", f.paymentIntent)
+	}
+	if errors.Is(err, ErrNotFound) && f.paymentIntent != "" && s.payments != nil {
+		id, perr := s.payments.PaymentIntentOrder(ctx, f.paymentIntent)
+		if perr == nil && id != "" {
+			o, err = try("public_id::text = $1", id)
+		}
+	}
+	if err == nil && o.Kind != "real" {
+		return o, fmt.Errorf("%w: event names virtual order %s", ErrInvalidPayload, o.PublicID)
+	}
+	return o, err
+}
+
+// applyFacts moves order o by what an event says, settles it against the
+// ledger, and then applies the events that were waiting for its payment
+// intent.
+func (s *Store) applyFacts(ctx context.Context, tx *sqlx.Tx, o *Order, f facts, eventID string) error {
+	before := *o
+	if f.checkout != "" && o.CheckoutID == nil {
+		o.CheckoutID = &f.checkout
+	}
+	newPI := f.paymentIntent != "" && o.PaymentIntent == nil
+	if newPI {
+		o.PaymentIntent = &f.paymentIntent
+	}
+	if f.charge != "" {
+		o.ChargeID = &f.charge
+	}
+	switch f.kind {
+	case factPaid:
+		o.Paid = true
+	case factProcessing:
+		if o.Status == StatusPending {
+			o.Status = StatusProcessing
+		}
+	case factFailed:
+		if !o.Paid {
+			o.Status = StatusFailed
+		}
+	case factExpired:
+		if !o.Paid && o.Status == StatusPending {
+			o.Status = StatusExpired
+		}
+	case factRefund:
+		o.Paid = true // only a paid charge is refunded
+		o.RefundedAmount = max(o.RefundedAmount, min(f.amountRefunded, o.PriceAmount))
+	case factDispute:
+		o.Paid = true
+		if !disputeClosed(o.DisputeStatus) || disputeClosed(f.disputeStatus) {
+			o.DisputeStatus = f.disputeStatus
+			o.DisputedAmount = min(f.disputeAmount, o.PriceAmount)
+			if f.disputeStatus == "won" || f.disputeReinstated {
+				o.DisputedAmount = 0
+			}
+		}
+	}
+	if o.Paid {
+		o.Status = StatusPaid
+		if o.RefundedAmount >= o.PriceAmount {
+			o.Status = StatusRefunded
+		}
+	}
+	if err := s.settle(ctx, tx, o, eventID); err != nil {
+		return err
+	}
+	if (o.Status == StatusFailed || o.Status == StatusExpired) && before.Status != o.Status {
+		if err := releaseLimit(ctx, tx, *o); err != nil {
+			return err
+		}
+	}
+	const q = `UPDATE store_orders SET status = $2, checkout_id = $3, payment_intent = $4, charge_id = $5, paid = $6,
+		credited = $7, refunded_amount = $8, disputed_amount = $9, dispute_status = $10, clawed_back = $11, shortfall = $12,
+		updated_at = now() WHERE id = $1`
+	if _, err := tx.ExecContext(ctx, q, o.ID, o.Status, o.CheckoutID, o.PaymentIntent, o.ChargeID, o.Paid, o.Credited,
+		o.RefundedAmount, o.DisputedAmount, o.DisputeStatus, o.ClawedBack, o.Shortfall); err != nil {
+		return fmt.Errorf("update order: %w", err)
+	}
+	if err := event(ctx, tx, o.ID, "stripe:"+f.eventType, eventID, map[string]any{
+		"status": o.Status, "from": before.Status, "refunded": o.RefundedAmount, "disputed": o.DisputedAmount, "dispute": o.DisputeStatus,
+	}); err != nil {
+		return err
+	}
+	if f.disputeStatus != "" && before.DisputeStatus == "" {
+		if err := flag(ctx, tx, o.AccountID, o.ID, "chargeback"); err != nil {
+			return err
+		}
+	}
+	if !newPI {
+		return nil
+	}
+	var waiting []string
+	const wq = `SELECT id FROM stripe_events WHERE payment_intent = $1 AND order_id IS NULL AND applied_at IS NULL
+		AND id <> $2 ORDER BY created, id FOR UPDATE`
+	if err := tx.SelectContext(ctx, &waiting, wq, *o.PaymentIntent, eventID); err != nil {
+		return err
+	}
+	for _, id := range waiting {
+		var payload []byte
+		if err := tx.GetContext(ctx, &payload, `SELECT payload FROM stripe_events WHERE id = $1`, id); err != nil {
+			return err
+		}
+		var ev stripe.Event
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return err
+		}
+		wf, err := parseFacts(ev)
+		if err != nil {
+			return err
+		}
+		if err := s.applyFacts(ctx, tx, o, wf, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE stripe_events SET applied_at = now(), order_id = $2, last_error = '' WHERE id = $1`, id, o.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func disputeClosed(status string) bool {
+	return status == "won" || status == "lost" || status == "warning_closed"
+}
+
+// flag marks an account for support, once per order and reason.
+func flag(ctx context.Context, tx *sqlx.Tx, accountID, orderID int64, reason string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO account_flags (account_id, reason, order_id) VALUES ($1, $2, $3)
+		ON CONFLICT (order_id, reason) DO NOTHING`, accountID, reason, orderID)
+	return err
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what Muster's tests need is on this machine: PostgreSQL on
 # 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379, and
-# Chromium for the console's browser tests. A service that is installed but
+# Chromium for the console's browser tests, and stripe-mock for the store's. A service that is installed but
 # stopped is started; one that is missing is installed with apt-get when
 # running as root.
 #
@@ -77,10 +77,25 @@ ensure_chromium() {
   [ -x "${MUSTER_CHROMIUM:-/usr/bin/chromium}" ] || apt_install chromium
 }
 
+# stripe-mock, Stripe's API mock, serves the store's tests; installed with
+# go install at the version test/testenv/stripe.go names.
+ensure_stripe_mock() {
+  local version
+  version=$(sed -n 's/^const StripeMockVersion = "\(.*\)"$/\1/p' "$(dirname "$0")/../../test/testenv/stripe.go")
+  local bin
+  bin="$(go env GOBIN)"; [ -n "$bin" ] || bin="$(go env GOPATH)/bin"
+  if [ -x "$bin/stripe-mock" ] && go version -m "$bin/stripe-mock" 2>/dev/null | grep -q "stripe-mock[[:space:]]*$version"; then
+    return
+  fi
+  say "installing stripe-mock $version"
+  GOFLAGS= go install "github.com/stripe/stripe-mock@$version"
+}
+
 case "$want" in
-  all) ensure_postgres; ensure_redis; ensure_chromium ;;
+  all) ensure_postgres; ensure_redis; ensure_chromium; ensure_stripe_mock ;;
   chromium) ensure_chromium ;;
+  stripe-mock) ensure_stripe_mock ;;
   postgres) ensure_postgres ;;
   redis) ensure_redis ;;
-  *) say "unknown service $want (all, postgres, redis, chromium)"; exit 2 ;;
+  *) say "unknown service $want (all, postgres, redis, chromium, stripe-mock)"; exit 2 ;;
 esac

@@ -8,9 +8,10 @@
 // Every transfer carries an idempotency key. Posting the same key again with
 // the same transfer changes nothing and answers the first result; the same
 // key with a different transfer is ErrKeyReused. A player's balance never
-// goes below zero, except through a transfer that allows debt: the
-// chargeback clawback policy (docs/economy.md) takes back currency a player
-// already spent and leaves the wallet negative until later credits repay it.
+// goes below zero, except through a transfer that allows debt: under the
+// store's debt policy (docs/store.md) a refund or chargeback clawback takes
+// back currency a player already spent and leaves the wallet negative until
+// later credits repay it.
 // System accounts may go negative: "minted" and "rewards" are where currency
 // comes from, so their balances are minus what they issued.
 package ledger
@@ -85,7 +86,7 @@ type Transfer struct {
 	From, To  Holder
 	Currency  string
 	Amount    int64 // > 0
-	AllowDebt bool  // may take a player's wallet below zero (chargeback clawback only)
+	AllowDebt bool  // may take a player's wallet below zero (refund and chargeback clawbacks under the debt policy only)
 	Memo      string
 }
 

@@ -55,11 +55,11 @@ var checks = []struct{ name, q string }{
 		LEFT JOIN (SELECT account_id, sum(amount) AS total FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
 		WHERE a.account_id IS NOT NULL AND a.balance <> coalesce(s.total, 0)
 		ORDER BY a.id LIMIT 1`},
-	{"negative wallet", `SELECT format('account %s (%s %s): balance %s without a chargeback', a.id, a.holder, a.currency, a.balance)
+	{"negative wallet", `SELECT format('account %s (%s %s): balance %s without a chargeback or refund clawback', a.id, a.holder, a.currency, a.balance)
 		FROM ledger_accounts a
 		WHERE a.account_id IS NOT NULL AND a.balance < 0 AND NOT EXISTS (
 			SELECT 1 FROM ledger_entries e JOIN ledger_transfers t ON t.id = e.transfer_id
-			WHERE e.account_id = a.id AND t.source = 'chargeback')
+			WHERE e.account_id = a.id AND t.source IN ('chargeback', 'refund') AND e.amount < 0)
 		ORDER BY a.id LIMIT 1`},
 	{"conservation", `SELECT format('currency %s: wallets hold %s, system accounts issued %s', a.currency,
 			sum(a.balance) FILTER (WHERE a.account_id IS NOT NULL), -coalesce(sum(e.total) FILTER (WHERE a.account_id IS NULL), 0))
@@ -73,7 +73,7 @@ var checks = []struct{ name, q string }{
 // Verify checks that every transfer is two entries that balance, in its
 // currency and for its amount; that every wallet's balance equals the sum
 // of its entries; that no player wallet is negative except after a
-// chargeback; and that, in each currency, the wallets hold exactly what
+// chargeback or refund clawback; and that, in each currency, the wallets hold exactly what
 // the system accounts issued. It reads one consistent
 // snapshot and returns the first break as a *BreakError.
 func Verify(ctx context.Context, conn *sqlx.DB) (Summary, error) {

@@ -41,6 +41,7 @@ var pkgDB struct {
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 func Main(m *testing.M) {
 	code := m.Run()
+	stopStripeMock()
 	if pkgDB.conn != nil {
 		pkgDB.conn.Close()
 		if err := dropDatabase(pkgDB.name); err != nil {

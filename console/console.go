@@ -26,6 +26,7 @@ import (
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/domain/staff"
 	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/domain/store"
 	"github.com/musterhq/muster/web"
 	"github.com/musterhq/muster/web/static"
 )
@@ -42,8 +43,10 @@ type Deps struct {
 	Catalog   *content.Store
 	Ledger    *ledger.Ledger
 	Inventory *inventory.Store
-	Log       *slog.Logger
-	Secure    bool // Secure cookies; off only in development over plain HTTP
+	// Store: offers, packs, regional prices, orders, refunds and revenue.
+	Store  *store.Store
+	Log    *slog.Logger
+	Secure bool // Secure cookies; off only in development over plain HTTP
 }
 
 // ErrorPage renders errors as console pages rather than JSON.

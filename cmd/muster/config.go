@@ -73,6 +73,19 @@ type Config struct {
 	GiftTTL     time.Duration
 	RateEconomy rule
 	SweepEvery  time.Duration
+
+	StripeSecretKey      string
+	StripeAPIURL         string
+	StripeWebhookSecrets string
+	StripeTolerance      time.Duration
+	StripeTimeout        time.Duration
+	StoreSuccessURL      string
+	StoreCancelURL       string
+	RefundPolicy         string
+	CountryHeader        string
+	RateStore            rule
+	ReconcileEvery       time.Duration
+	ReconcileWindow      time.Duration
 }
 
 // setting is one documented configuration entry.
@@ -150,6 +163,19 @@ func settings(cfg *Config) []setting {
 		dur(&cfg.GiftTTL, "gift-ttl", 14*24*time.Hour, "how long a gift waits for its recipient before it returns to the sender"),
 		lim(&cfg.RateEconomy, "rate-economy", "60/1m", "crafts, disenchants, gifts and trades per player"),
 		dur(&cfg.SweepEvery, "sweep-every", 10*time.Second, "how often the worker removes expired items and returns unclaimed gifts"),
+
+		str(&cfg.StripeSecretKey, "stripe-secret-key", "", "Stripe secret API key (real-money purchases are off without it)", true),
+		str(&cfg.StripeAPIURL, "stripe-api-url", "https://api.stripe.com", "base URL of Stripe's API (stripe-mock in tests)", false),
+		str(&cfg.StripeWebhookSecrets, "stripe-webhook-secrets", "", "comma-separated Stripe webhook signing secrets (two while one is rotated)", true),
+		dur(&cfg.StripeTolerance, "stripe-webhook-tolerance", 5*time.Minute, "oldest webhook signature timestamp accepted"),
+		dur(&cfg.StripeTimeout, "stripe-timeout", 10*time.Second, "longest wait for one Stripe API call"),
+		str(&cfg.StoreSuccessURL, "store-success-url", "http://localhost:8080/store/done?order={ORDER_ID}", "where Stripe Checkout returns a player who paid ({ORDER_ID} is replaced)", false),
+		str(&cfg.StoreCancelURL, "store-cancel-url", "http://localhost:8080/store/cancelled?order={ORDER_ID}", "where Stripe Checkout returns a player who cancelled", false),
+		str(&cfg.RefundPolicy, "refund-policy", "debt", "what a refund or chargeback does when the currency was spent: debt, revoke or flag (docs/store.md)", false),
+		str(&cfg.CountryHeader, "country-header", "X-Country-Code", "header in which the ingress passes the client's country (ISO 3166-1 alpha-2)", false),
+		lim(&cfg.RateStore, "rate-store", "30/1m", "purchases and checkouts per player"),
+		dur(&cfg.ReconcileEvery, "reconcile-every", 5*time.Minute, "how often the worker repairs orders from Stripe's events and checkouts"),
+		dur(&cfg.ReconcileWindow, "reconcile-window", 72*time.Hour, "how far back reconciliation lists Stripe's events"),
 	}
 }
 

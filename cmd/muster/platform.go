@@ -23,6 +23,7 @@ import (
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/domain/store"
 	"github.com/musterhq/muster/web"
 )
 
@@ -60,6 +61,7 @@ type platform struct {
 	catalog   *catalog.Store
 	ledger    *ledger.Ledger
 	inventory *inventory.Store
+	store     *store.Store
 
 	runners []runner
 	seeds   []func(context.Context) error // demo content, run by dev after start-up
@@ -99,12 +101,13 @@ func registerModules() *modules {
 	m.internal("state", initState)
 	m.internal("server", initServer)
 	m.internal("tokens", initTokens, "database", "state")
-	m.target("worker", initWorker, "database", "state", "economy")
+	m.target("worker", initWorker, "database", "state", "economy", "payments")
 	m.internal("identity", initIdentity, "tokens")
 	m.target("auth", initAuth, "identity", "server")
 	m.internal("economy", initEconomy, "database")
+	m.internal("payments", initPayments, "economy")
 	m.target("inventory", initInventory, "economy", "tokens", "server")
-	m.target("console", initConsole, "identity", "economy")
+	m.target("console", initConsole, "identity", "economy", "payments")
 	return m
 }
 
@@ -183,7 +186,7 @@ func initServer(p *platform) error {
 // their consumers on p.relay.
 func initWorker(p *platform) error {
 	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll})
-	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p), sweeper(p))
+	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p), sweeper(p), reconciler(p))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,11 +21,13 @@ type Recorded struct {
 	Applied bool // the event is applied to its order (or needs none)
 }
 
-// RecordEvent stores a verified Stripe event once by its id and then
-// applies it. The event is durable when RecordEvent returns without error,
-// whether or not applying it worked: an event that could not be applied
-// (no order matches yet, the database failed mid-way, the process died) is
-// applied later, by the order it matches or by Reconcile.
+// RecordEvent stores a verified Stripe event once by its id and applies it.
+// The event is durable when RecordEvent returns without error, whether or
+// not applying it worked. A new event is recorded and applied in one
+// transaction; when applying fails it is recorded on its own, and an event
+// that could not be applied (no order matches yet, the database failed
+// mid-way, the process died) is applied later, by the order it matches or
+// by Reconcile. A duplicate is applied only if its first delivery was not.
 func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (Recorded, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -39,20 +42,45 @@ func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (R
 		pi = &f.paymentIntent
 	}
 	const q = `INSERT INTO stripe_events (id, type, created, payload, payment_intent, via)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`
-	var res sql.Result
-	err = db.Retry(ctx, func() (err error) {
-		res, err = s.conn.ExecContext(ctx, q, ev.ID, string(ev.Type), time.Unix(ev.Created, 0).UTC(), payload, pi, via)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING true`
+	args := []any{ev.ID, string(ev.Type), time.Unix(ev.Created, 0).UTC(), payload, pi, via}
+	var out Recorded
+	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
+		out = Recorded{}
+		if err := s.stmts.TxGet(ctx, tx, &out.New, q, args...); errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		out.Applied, err = s.apply(ctx, tx, ev)
 		return err
 	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("stripe event not applied; recorded to apply later", "event", ev.ID, "type", ev.Type, "err", err)
+		var res sql.Result
+		err = db.Retry(ctx, func() (err error) {
+			res, err = s.conn.ExecContext(ctx, strings.TrimSuffix(q, " RETURNING true"), args...)
+			return err
+		})
+		if err == nil {
+			n, _ := res.RowsAffected()
+			out = Recorded{New: n == 1}
+		}
+	}
 	if err != nil {
 		return Recorded{}, fmt.Errorf("record stripe event %s: %w", ev.ID, err)
 	}
-	n, _ := res.RowsAffected()
-	out := Recorded{New: n == 1}
-	applied, err := s.ApplyEvent(ctx, ev.ID)
-	if err != nil {
-		s.log.Warn("stripe event recorded, not applied yet", "event", ev.ID, "type", ev.Type, "err", err)
+	if out.New {
+		return out, nil
+	}
+	var applied bool
+	if err := s.stmts.Get(ctx, &applied, `SELECT applied_at IS NOT NULL FROM stripe_events WHERE id = $1`, ev.ID); err != nil {
+		return out, fmt.Errorf("load stripe event %s: %w", ev.ID, err)
+	}
+	if !applied {
+		if applied, err = s.ApplyEvent(ctx, ev.ID); err != nil {
+			s.log.Warn("stripe event recorded, not applied yet", "event", ev.ID, "type", ev.Type, "err", err)
+		}
 	}
 	out.Applied = applied
 	return out, nil
@@ -126,7 +154,7 @@ func (s *Store) matchOrder(ctx context.Context, tx *sqlx.Tx, f facts) (Order, er
 		}
 		return loadOrder(ctx, tx, where, "FOR UPDATE", arg)
 	}
-	o, err := try("public_id::text = $1", f.orderID)
+	o, err := orderByPublicID(ctx, tx, f.orderID, "FOR UPDATE")
 	if errors.Is(err, ErrNotFound) {
 		o, err = try("checkout_id = $1", f.checkout)
 	}
@@ -136,7 +164,7 @@ func (s *Store) matchOrder(ctx context.Context, tx *sqlx.Tx, f facts) (Order, er
 	if errors.Is(err, ErrNotFound) && f.paymentIntent != "" && s.payments != nil {
 		id, perr := s.payments.PaymentIntentOrder(ctx, f.paymentIntent)
 		if perr == nil && id != "" {
-			o, err = try("public_id::text = $1", id)
+			o, err = orderByPublicID(ctx, tx, id, "FOR UPDATE")
 		}
 	}
 	if err == nil && o.Kind != "real" {

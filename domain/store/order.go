@@ -92,6 +92,16 @@ func loadOrder(ctx context.Context, q sqlx.QueryerContext, where, lock string, a
 	return o, o.decode()
 }
 
+// orderByPublicID reads the order with public id id; an id that is not a
+// UUID matches none.
+func orderByPublicID(ctx context.Context, q sqlx.QueryerContext, id, lock string) (Order, error) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return Order{}, ErrNotFound
+	}
+	return loadOrder(ctx, q, "public_id = $1", lock, u.String())
+}
+
 // orderKey scopes a player's idempotency key to the player, so that two
 // players' keys never collide.
 func orderKey(accountID int64, key string) (string, error) {

@@ -28,7 +28,7 @@ func (s *Store) Orders(ctx context.Context, accountID, before int64, limit int) 
 
 // Order returns one order by its public id.
 func (s *Store) Order(ctx context.Context, publicID string) (Order, error) {
-	return loadOrder(ctx, s.conn, "public_id::text = $1", "", publicID)
+	return orderByPublicID(ctx, s.conn, publicID, "")
 }
 
 // OrderEvent is one line of an order's trail.

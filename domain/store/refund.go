@@ -30,7 +30,7 @@ func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	if s.payments == nil {
 		return Order{}, ErrPaymentsOff
 	}
-	o, err := loadOrder(ctx, s.conn, "public_id::text = $1", "", r.OrderID)
+	o, err := orderByPublicID(ctx, s.conn, r.OrderID, "")
 	if err != nil {
 		return o, err
 	}

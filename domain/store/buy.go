@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -25,8 +26,8 @@ func (s *Store) Buy(ctx context.Context, accountID int64, productID, key, countr
 		return Order{}, err
 	}
 	var o Order
-	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
-		p, err := getProduct(ctx, tx, productID)
+	buy := func(tx *sqlx.Tx) error {
+		p, err := s.products.get(ctx, tx, productID)
 		if err != nil {
 			return err
 		}
@@ -55,7 +56,14 @@ func (s *Store) Buy(ctx context.Context, accountID int64, productID, key, countr
 		_, err = s.inv.GrantTx(ctx, tx, inventory.Grant{Key: "order:" + o.PublicID + ":items", AccountID: accountID,
 			Source: "purchase", Items: p.Items, Duplicates: inventory.DuplicatesRefuse, Memo: memo})
 		return err
-	})
+	}
+	for attempt := 0; ; attempt++ {
+		err = db.InTx(ctx, s.conn, nil, buy)
+		if !errors.Is(err, errProductChanged) || attempt == 2 {
+			break
+		}
+		s.products.forget(productID)
+	}
 	if err != nil {
 		return Order{}, err
 	}
@@ -78,8 +86,8 @@ func (s *Store) Checkout(ctx context.Context, accountID int64, playerRef, produc
 	}
 	var o Order
 	var p Product
-	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
-		p, err = getProduct(ctx, tx, productID)
+	open := func(tx *sqlx.Tx) error {
+		p, err = getProduct(ctx, tx, productID) // checkouts are few: read afresh
 		if err != nil {
 			return err
 		}
@@ -108,7 +116,13 @@ func (s *Store) Checkout(ctx context.Context, accountID int64, playerRef, produc
 			return err
 		}
 		return event(ctx, tx, o.ID, "created", "", map[string]any{"price": price, "grant": p.Total(), "currency": grant})
-	})
+	}
+	for attempt := 0; ; attempt++ {
+		err = db.InTx(ctx, s.conn, nil, open)
+		if !errors.Is(err, errProductChanged) || attempt == 2 {
+			break
+		}
+	}
 	if err != nil {
 		return Order{}, err
 	}

@@ -133,9 +133,14 @@ type newOrder struct {
 	grantAmount                int64
 }
 
+// errProductChanged means the product was edited since the caller loaded
+// it: reload it and try again.
+var errProductChanged = errors.New("the product changed while it was being bought")
+
 // insertOrder records o unless its key exists; then it returns the earlier
 // order (Replayed) or ErrKeyReused. A concurrent insert with the same key
-// waits until the first commits.
+// waits until the first commits. The insert also checks that the product is
+// still at the version the caller priced it from (errProductChanged).
 func (s *Store) insertOrder(ctx context.Context, tx *sqlx.Tx, n newOrder) (Order, error) {
 	items, err := json.Marshal(n.product.Items)
 	if err != nil {
@@ -146,7 +151,8 @@ func (s *Store) insertOrder(ctx context.Context, tx *sqlx.Tx, n newOrder) (Order
 	}
 	const q = `INSERT INTO store_orders (public_id, idem_key, request_hash, account_id, product_id, product_version, kind, status,
 		country, price_currency, price_amount, grant_currency, grant_amount, items, counts_limit)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		SELECT $1::uuid, $2, $3::bytea, $4::bigint, $5, $6::int, $7, $8, $9, $10, $11::bigint, $12, $13::bigint, $14::jsonb, $15::boolean
+		WHERE EXISTS (SELECT 1 FROM store_products WHERE id = $5 AND version = $6::int)
 		ON CONFLICT (idem_key) DO NOTHING RETURNING ` + orderCols
 	var o Order
 	err = s.stmts.TxGet(ctx, tx, &o, q, uuid.NewString(), n.key, n.hash, n.accountID, n.product.ID, n.product.Version,
@@ -157,7 +163,11 @@ func (s *Store) insertOrder(ctx context.Context, tx *sqlx.Tx, n newOrder) (Order
 	if !errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("record order: %w", err)
 	}
-	return replayOrder(ctx, tx, n.key, n.hash)
+	o, err = replayOrder(ctx, tx, n.key, n.hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, errProductChanged
+	}
+	return o, err
 }
 
 func replayOrder(ctx context.Context, q sqlx.QueryerContext, key string, hash []byte) (Order, error) {

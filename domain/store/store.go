@@ -80,6 +80,7 @@ type Store struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
+	products productCache // what Buy sells, checked against the version at purchase
 }
 
 // New returns a Store. payments may be nil when Stripe is not configured.
@@ -91,7 +92,7 @@ func New(conn *sqlx.DB, cat *catalog.Store, l *ledger.Ledger, inv *inventory.Sto
 		log = slog.Default()
 	}
 	return &Store{conn: conn, stmts: db.NewPrepared(conn), catalog: cat, ledger: l, inv: inv, payments: payments,
-		cfg: cfg, log: log, now: time.Now}
+		cfg: cfg, log: log, now: time.Now, products: productCache{m: map[string]Product{}}}
 }
 
 // PaymentsEnabled reports whether real-money purchases are configured.

@@ -21,7 +21,7 @@ func initPayments(p *platform) error {
 		payments = store.NewStripe(p.cfg.StripeSecretKey, p.cfg.StripeAPIURL, p.cfg.StripeTimeout)
 	}
 	p.store = store.New(p.db, p.catalog, p.ledger, p.inventory, payments, store.Config{
-		RefundPolicy: p.cfg.RefundPolicy, SuccessURL: p.cfg.StoreSuccessURL, CancelURL: p.cfg.StoreCancelURL,
+		RefundPolicy: p.cfg.RefundPolicy, SuccessURL: p.cfg.StoreSuccessURL, CancelURL: p.cfg.StoreCancelURL, Metrics: p.reg,
 	}, p.log)
 	if p.dev {
 		p.seeds = append(p.seeds, func(ctx context.Context) error { return seedDemoStore(ctx, p) })

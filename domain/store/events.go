@@ -68,8 +68,10 @@ func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (R
 		}
 	}
 	if err != nil {
+		s.metrics.events.WithLabelValues(via, "failed").Inc()
 		return Recorded{}, fmt.Errorf("record stripe event %s: %w", ev.ID, err)
 	}
+	defer func() { s.metrics.events.WithLabelValues(via, outcome(out)).Inc() }()
 	if out.New {
 		return out, nil
 	}
@@ -84,6 +86,16 @@ func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (R
 	}
 	out.Applied = applied
 	return out, nil
+}
+
+func outcome(r Recorded) string {
+	switch {
+	case !r.New:
+		return "duplicate"
+	case r.Applied:
+		return "applied"
+	}
+	return "waiting"
 }
 
 // ApplyEvent applies a recorded event to its order, once: the event row is

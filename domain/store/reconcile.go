@@ -66,6 +66,10 @@ func (s *Store) Reconcile(ctx context.Context, since time.Time, grace time.Durat
 			out.Applied++
 		}
 	}
+	var waitingNow int
+	if err := s.conn.GetContext(ctx, &waitingNow, `SELECT count(*) FROM stripe_events WHERE applied_at IS NULL`); err == nil {
+		s.metrics.waiting.Set(float64(waitingNow))
+	}
 	var open []Order
 	const oq = `SELECT ` + orderCols + ` FROM store_orders WHERE status IN ('pending', 'processing') AND kind = 'real'
 		AND created_at < now() - $1::interval ORDER BY created_at LIMIT 500`

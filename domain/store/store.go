@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/db"
@@ -66,6 +67,8 @@ type Config struct {
 	// SuccessURL and CancelURL are where Stripe Checkout sends the player
 	// back; "{ORDER_ID}" is replaced by the order's id.
 	SuccessURL, CancelURL string
+	// Metrics registers the store's series; nil leaves them unregistered.
+	Metrics prometheus.Registerer
 }
 
 // Store runs the store in PostgreSQL, moving value through the ledger and
@@ -81,6 +84,7 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 	products productCache // what Buy sells, checked against the version at purchase
+	metrics  *metrics
 }
 
 // New returns a Store. payments may be nil when Stripe is not configured.
@@ -92,7 +96,8 @@ func New(conn *sqlx.DB, cat *catalog.Store, l *ledger.Ledger, inv *inventory.Sto
 		log = slog.Default()
 	}
 	return &Store{conn: conn, stmts: db.NewPrepared(conn), catalog: cat, ledger: l, inv: inv, payments: payments,
-		cfg: cfg, log: log, now: time.Now, products: productCache{m: map[string]Product{}}}
+		cfg: cfg, log: log, now: time.Now, products: productCache{m: map[string]Product{}},
+		metrics: newMetrics(cfg.Metrics)}
 }
 
 // PaymentsEnabled reports whether real-money purchases are configured.

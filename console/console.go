@@ -19,6 +19,7 @@ import (
 	"github.com/musterhq/muster/console/login"
 	"github.com/musterhq/muster/console/players"
 	"github.com/musterhq/muster/console/staffadmin"
+	storescreens "github.com/musterhq/muster/console/store"
 	"github.com/musterhq/muster/domain/auth"
 	content "github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/inventory"
@@ -71,8 +72,15 @@ func Mount(app *fiber.App, f *frame.Frame, d Deps) {
 	app.Use(f.LoadSession())
 	rt := f.Router(app)
 	login.Mount(rt, f, d.Staff, d.Limiter, d.Log)
-	dashboard.Mount(rt, f, d.Auth)
-	players.Mount(rt, f, d.Auth, players.Economy{DB: d.DB, Catalog: d.Catalog, Ledger: d.Ledger, Inventory: d.Inventory})
+	eco := players.Economy{DB: d.DB, Catalog: d.Catalog, Ledger: d.Ledger, Inventory: d.Inventory}
+	var revenue dashboard.Revenue
+	if d.Store != nil {
+		sc := storescreens.New(f, d.DB, d.Auth, d.Catalog, d.Store)
+		sc.Mount(rt)
+		eco.Purchases, revenue = sc.Purchases, sc.Revenue
+	}
+	dashboard.Mount(rt, f, d.Auth, revenue)
+	players.Mount(rt, f, d.Auth, eco)
 	catalog.Mount(rt, f, d.Catalog)
 	auditlog.Mount(rt, f, d.DB, d.Auth, d.Staff)
 	staffadmin.Mount(rt, f, d.DB, d.Staff, d.RBAC)

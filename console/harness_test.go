@@ -24,6 +24,7 @@ import (
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/staff"
 	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/domain/store"
 	"github.com/musterhq/muster/test/testenv"
 	"github.com/musterhq/muster/web"
 )
@@ -44,7 +45,8 @@ type site struct {
 	catalog  *catalog.Store
 	ledger   *ledger.Ledger
 	items    *inventory.Store
-	suffix   string // makes this test's emails and names unique
+	store    *store.Store // real-money payments through stripe-mock
+	suffix   string       // makes this test's emails and names unique
 }
 
 func newSite(t testing.TB) *site {
@@ -80,7 +82,10 @@ func newSite(t testing.TB) *site {
 	st := staff.NewStore(conn, hasher, secret, staff.Config{})
 	cat, led := catalog.NewStore(conn), ledger.New(conn)
 	items := inventory.NewStore(conn, led, inventory.Config{})
-	d := console.Deps{DB: conn, Auth: svc, Staff: st, RBAC: enf, Limiter: shared, Log: log, Catalog: cat, Ledger: led, Inventory: items}
+	shop := store.New(conn, cat, led, items, store.NewStripe("sk_test_x", testenv.StripeMock(t), 10*time.Second), store.Config{
+		SuccessURL: "https://game.example/store/done?order={ORDER_ID}", CancelURL: "https://game.example/store"}, log)
+	d := console.Deps{DB: conn, Auth: svc, Staff: st, RBAC: enf, Limiter: shared, Log: log, Catalog: cat, Ledger: led, Inventory: items,
+		Store: shop}
 	f := console.NewFrame(d)
 	app := web.New(web.Config{BodyLimit: 1 << 20, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, ErrorPage: console.ErrorPage(f)},
 		log, web.NewMetrics(web.NewRegistry()))
@@ -92,7 +97,7 @@ func newSite(t testing.TB) *site {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &site{url: "http://" + ln.Addr().String(), db: conn, app: app, frame: f, accounts: accounts, staff: st, auth: svc,
-		catalog: cat, ledger: led, items: items, suffix: fmt.Sprintf("%d", time.Now().UnixNano()%1e9)}
+		catalog: cat, ledger: led, items: items, store: shop, suffix: fmt.Sprintf("%d", time.Now().UnixNano()%1e9)}
 	for _, role := range rbac.Roles {
 		if _, err := st.Create(ctx, s.email(role), role+" tester", role, staffPassword); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 	"github.com/jmoiron/sqlx"
 
@@ -24,12 +25,16 @@ import (
 	"github.com/musterhq/muster/web"
 )
 
-// Economy is what the player page's inventory and wallet sections use.
+// Economy is what the player page's inventory, wallet and purchases
+// sections use.
 type Economy struct {
 	DB        *sqlx.DB
 	Catalog   *catalog.Store
 	Ledger    *ledger.Ledger
 	Inventory *inventory.Store
+	// Purchases renders the Purchases section (the player's orders and store
+	// flags), shown to staff with orders:view; nil leaves it out.
+	Purchases func(c *fiber.Ctx, a account.Account) (templ.Component, error)
 }
 
 // How much of a player's economy the page shows.

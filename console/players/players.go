@@ -90,6 +90,11 @@ func (h *handler) render(c *fiber.Ctx, status int, set func(*Forms)) error {
 			return err
 		}
 	}
+	if h.eco.Purchases != nil && h.f.Allowed(c, rbac.PermOrdersView) {
+		if d.Purchases, err = h.eco.Purchases(c, a); err != nil {
+			return err
+		}
+	}
 	return frame.Render(c, status, detail(h.f.Page(c, a.DisplayName, "players"), d))
 }
 

@@ -71,7 +71,8 @@ func (s *site) paidOrder(t *testing.T, f *storetest.Fixture, a account.Account, 
 	return o, pi
 }
 
-// sendAndFollow posts form and loads the page its redirect leads to a form's redirect leads to, showing its flash.
+// sendAndFollow posts form and loads the page its redirect leads to, which shows
+// the flash.
 func (s *site) sendAndFollow(t *testing.T, c *http.Client, path string, form url.Values) (int, string) {
 	t.Helper()
 	form.Set("_csrf", s.csrfFrom(t, c, "/account"))

@@ -11,9 +11,11 @@ import (
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/session"
+	"github.com/musterhq/muster/domain/store"
 	"github.com/musterhq/muster/web"
 )
 
@@ -72,6 +74,17 @@ var domainErrors = []struct {
 	{inventory.ErrTradesDisabled, http.StatusForbidden, "trades_disabled"},
 	{inventory.ErrTradeNotFound, http.StatusNotFound, "trade_not_found"},
 	{inventory.ErrTradeClosed, http.StatusConflict, "trade_closed"},
+	{catalog.ErrInvalid, http.StatusBadRequest, codeInvalidField},
+	{store.ErrNotFound, http.StatusNotFound, "product_not_found"},
+	{errOrderNotFound, http.StatusNotFound, "order_not_found"},
+	{store.ErrNotOnSale, http.StatusConflict, "not_on_sale"},
+	{store.ErrLimitReached, http.StatusConflict, "purchase_limit_reached"},
+	{store.ErrKeyReused, http.StatusConflict, "idempotency_key_reused"},
+	{store.ErrWrongKind, http.StatusBadRequest, "wrong_product_kind"},
+	{store.ErrPaymentsOff, http.StatusNotImplemented, "payments_not_configured"},
+	{store.ErrPaymentFailed, http.StatusBadGateway, "payment_provider_unavailable"},
+	{store.ErrBadSignature, http.StatusBadRequest, "invalid_signature"},
+	{store.ErrInvalidPayload, http.StatusBadRequest, "invalid_payload"},
 }
 
 // fail answers a domain error with its status and code; an error it does

@@ -80,11 +80,12 @@ func loadOpenAPI(t *testing.T) *openAPIDocument {
 var fiberParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 
 // TestOpenAPIMatchesRoutes checks that openapi.yaml documents every route
-// MountAuth and MountInventory register and nothing else.
+// MountAuth, MountInventory and MountStore register and nothing else.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	app := fiber.New()
 	MountAuth(app, Auth{})
 	MountInventory(app, Inventory{})
+	MountStore(app, Store{})
 
 	routes := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {
@@ -94,7 +95,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		routes[r.Method+" "+fiberParam.ReplaceAllString(r.Path, "{$1}")] = true
 	}
 	if len(routes) == 0 {
-		t.Fatal("MountAuth and MountInventory registered no routes")
+		t.Fatal("the Mount functions registered no routes")
 	}
 
 	documented := loadOpenAPI(t).operations(t)
@@ -115,7 +116,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Errorf("routes missing from api/openapi.yaml:\n\t%s", strings.Join(undocumented, "\n\t"))
 	}
 	if len(unrouted) > 0 {
-		t.Errorf("operations in api/openapi.yaml with no route in MountAuth or MountInventory:\n\t%s", strings.Join(unrouted, "\n\t"))
+		t.Errorf("operations in api/openapi.yaml with no route in MountAuth, MountInventory or MountStore:\n\t%s", strings.Join(unrouted, "\n\t"))
 	}
 }
 

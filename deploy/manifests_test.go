@@ -332,6 +332,7 @@ var listeners = map[string]map[string]string{
 	"auth":      {"http": "MUSTER_HTTP_ADDR"},
 	"console":   {"console": "MUSTER_CONSOLE_ADDR"},
 	"inventory": {"http": "MUSTER_HTTP_ADDR"},
+	"store":     {"http": "MUSTER_HTTP_ADDR"},
 	"worker":    {},
 }
 
@@ -360,6 +361,16 @@ var playerRoutes = map[string]string{
 	"/v1/me/gifts/7/accept":       "inventory",
 	"/v1/me/trades":               "inventory",
 	"/v1/me/trades/7/cancel":      "inventory",
+	"/v1/store":                   "store",
+	"/v1/store/purchases":         "store",
+	"/v1/store/checkouts":         "store",
+	"/v1/storex":                  "", // no backend (the controller answers 404): a segment, not a string, prefix
+	"/v1/me/store/country":        "store",
+	"/v1/me/storex":               "auth", // a segment, not a string, prefix
+	"/v1/me/orders":               "store",
+	"/v1/me/orders/abc":           "store",
+	"/v1/me/ordersx":              "auth",
+	"/v1/stripe/webhook":          "store",
 }
 
 // openAPITargets maps each tag of api/openapi.yaml to the target that serves
@@ -374,6 +385,9 @@ var openAPITargets = map[string]string{
 	"wallets":   "inventory",
 	"gifts":     "inventory",
 	"trades":    "inventory",
+	"store":     "store",
+	"orders":    "store",
+	"webhooks":  "store",
 }
 
 // openAPIRoutes returns every path of api/openapi.yaml, with its path
@@ -1161,7 +1175,7 @@ func TestSecretDocumented(t *testing.T) {
 			t.Errorf("docs/operations.md does not document the Secret key %s", k)
 		}
 	}
-	for _, want := range []string{operatorSecret, "muster-migrate", "muster-audit-verify", "muster-ledger-verify", "muster ledger verify", "docs/economy.md", "muster-inventory", "MUSTER_TRADES", "muster keys rotate", "muster staff create", "port-forward", "MUSTER_DRAIN_DELAY"} {
+	for _, want := range []string{operatorSecret, "muster-migrate", "muster-audit-verify", "muster-ledger-verify", "muster ledger verify", "docs/economy.md", "muster-inventory", "MUSTER_TRADES", "muster-store", "/v1/stripe/webhook", "MUSTER_REFUND_POLICY", "muster keys rotate", "muster staff create", "port-forward", "MUSTER_DRAIN_DELAY"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("docs/operations.md does not mention %s", want)
 		}

@@ -75,7 +75,7 @@ func Mount(app *fiber.App, f *frame.Frame, d Deps) {
 	eco := players.Economy{DB: d.DB, Catalog: d.Catalog, Ledger: d.Ledger, Inventory: d.Inventory}
 	var revenue dashboard.Revenue
 	if d.Store != nil {
-		sc := storescreens.New(f, d.DB, d.Auth, d.Catalog, d.Store)
+		sc := storescreens.New(f, d.Auth, d.Catalog, d.Store)
 		sc.Mount(rt)
 		eco.Purchases, revenue = sc.Purchases, sc.Revenue
 	}

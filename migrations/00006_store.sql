@@ -87,7 +87,7 @@ CREATE TABLE store_orders (
 );
 CREATE INDEX store_orders_account ON store_orders (account_id, id DESC);
 CREATE INDEX store_orders_open ON store_orders (created_at) WHERE status IN ('pending', 'processing');
-CREATE INDEX store_orders_day ON store_orders (created_at);
+CREATE INDEX store_orders_paid_day ON store_orders (created_at) WHERE kind = 'real' AND paid; -- revenue by day
 
 -- Purchases that count against a product's per-player limit.
 CREATE TABLE store_limits (

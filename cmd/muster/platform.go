@@ -106,6 +106,7 @@ func registerModules() *modules {
 	m.target("auth", initAuth, "identity", "server")
 	m.internal("economy", initEconomy, "database")
 	m.internal("payments", initPayments, "economy")
+	m.target("store", initStore, "payments", "tokens", "server")
 	m.target("inventory", initInventory, "economy", "tokens", "server")
 	m.target("console", initConsole, "identity", "economy", "payments")
 	return m

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/musterhq/muster/api"
+	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/store"
 )
 
@@ -54,4 +56,16 @@ func reconciler(p *platform) runner {
 			}
 		}
 	}}
+}
+
+// initStore serves the storefront, purchases, checkouts, order history and
+// Stripe's webhook.
+func initStore(p *platform) error {
+	api.MountStore(p.public, api.Store{
+		Store: p.store, Verifier: p.tokens,
+		Webhooks:      store.Webhooks{Secrets: splitList(p.cfg.StripeWebhookSecrets), Tolerance: p.cfg.StripeTolerance},
+		CountryHeader: p.cfg.CountryHeader,
+		Limiter:       p.state, WriteLimit: auth.Rule(p.cfg.RateStore), Log: p.log,
+	})
+	return nil
 }

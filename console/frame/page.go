@@ -30,6 +30,7 @@ var nav = []struct {
 	{NavItem{"dashboard", "Dashboard", "/"}, rbac.PermDashboardView},
 	{NavItem{"players", "Players", "/players"}, rbac.PermPlayersView},
 	{NavItem{"catalog", "Catalog", "/catalog"}, rbac.PermCatalogView},
+	{NavItem{"store", "Store", "/store"}, rbac.PermStoreView},
 	{NavItem{"audit", "Audit log", "/audit"}, rbac.PermAuditView},
 	{NavItem{"staff", "Staff", "/staff"}, rbac.PermStaffView},
 	{NavItem{"roles", "Roles", "/roles"}, rbac.PermRolesManage},

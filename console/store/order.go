@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -86,9 +85,6 @@ func (h *Screens) renderOrder(c *fiber.Ctx, status int, o shop.Order, form Refun
 	return frame.Render(c, status, orderPage(h.f.Page(c, "Order "+o.PublicID, "players"), d))
 }
 
-// errAlreadySent ends the transaction of a refund form sent a second time.
-var errAlreadySent = errors.New("this refund form was already sent")
-
 const (
 	refundReasonRequired = "A reason of 3 to 500 characters is required: the order's trail and the audit log keep it."
 	lostKey              = "The form has lost its key; reload the page and try again."
@@ -132,7 +128,7 @@ func (h *Screens) refund(c *fiber.Ctx) error {
 		return h.renderOrder(c, http.StatusBadRequest, o, form)
 	}
 	if form.Refunded != i64(o.RefundedAmount) {
-		sent, err := refundSent(ctx, h.db, o, form.Key)
+		sent, err := h.store.RefundRequested(ctx, o.ID, form.Key)
 		if err != nil {
 			return err
 		}
@@ -146,14 +142,8 @@ func (h *Screens) refund(c *fiber.Ctx) error {
 	}
 	me, _ := frame.StaffOf(c)
 	var asked int64
-	_, err = h.store.Refund(ctx, shop.RefundRequest{OrderID: o.PublicID, Amount: amount, Staff: me.Email, Reason: form.Reason,
+	_, err = h.store.Refund(ctx, shop.RefundRequest{OrderID: o.PublicID, Key: form.Key, Amount: amount, Staff: me.Email, Reason: form.Reason,
 		Also: func(tx *sqlx.Tx, o shop.Order, amount int64) error {
-			if sent, err := refundSent(ctx, tx, o, form.Key); err != nil || sent {
-				if err == nil {
-					err = errAlreadySent
-				}
-				return err
-			}
 			asked = amount
 			return frame.Audit(c, tx, audit.Entry{Action: "purchase.refund", TargetType: "order", TargetID: o.PublicID,
 				AccountID: &o.AccountID, Reason: form.Reason,
@@ -165,7 +155,7 @@ func (h *Screens) refund(c *fiber.Ctx) error {
 	case err == nil:
 		return h.f.SetFlash(c, "ok", "Asked Stripe to refund "+money(asked, o.PriceCurrency)+" of order "+o.PublicID+
 			". The currency is taken back from the player when Stripe confirms the refund.", to)
-	case errors.Is(err, errAlreadySent):
+	case errors.Is(err, shop.ErrRefundRequested):
 		return h.f.SetFlash(c, "ok", alreadySent, to)
 	case errors.Is(err, shop.ErrNotFound):
 		return notFound("order", o.PublicID)
@@ -181,23 +171,6 @@ func (h *Screens) refund(c *fiber.Ctx) error {
 	}
 	form.Problem = sentence(err.Error())
 	return h.renderOrder(c, status, o, form)
-}
-
-// refundSent reports whether a refund form with key was already recorded
-// for the order: its audit row carries the key. The lock makes two copies
-// of the form sent at once wait for each other, so the second sees the
-// first's row once it commits.
-func refundSent(ctx context.Context, q sqlx.ExtContext, o shop.Order, key string) (bool, error) {
-	if tx, ok := q.(*sqlx.Tx); ok {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "console-refund:"+key); err != nil {
-			return false, err
-		}
-	}
-	var sent bool
-	const sq = `SELECT EXISTS (SELECT 1 FROM audit_log WHERE account_id = $1 AND action = 'purchase.refund'
-		AND target_type = 'order' AND target_id = $2 AND after->>'key' = $3)`
-	err := sqlx.GetContext(ctx, q, &sent, sq, o.AccountID, o.PublicID, key)
-	return sent, err
 }
 
 // keyPrefix marks the idempotency keys of console forms.

@@ -29,16 +29,14 @@ import (
 // other pages.
 type Screens struct {
 	f       *frame.Frame
-	db      *sqlx.DB
 	svc     *auth.Service
 	catalog *catalog.Store
 	store   *shop.Store
 }
 
-// New returns the store screens. db is read only to tell a refund form sent
-// twice from a new one (see refund).
-func New(f *frame.Frame, db *sqlx.DB, svc *auth.Service, cat *catalog.Store, st *shop.Store) *Screens {
-	return &Screens{f: f, db: db, svc: svc, catalog: cat, store: st}
+// New returns the store screens.
+func New(f *frame.Frame, svc *auth.Service, cat *catalog.Store, st *shop.Store) *Screens {
+	return &Screens{f: f, svc: svc, catalog: cat, store: st}
 }
 
 // Mount adds the store screens under /store and the order pages under

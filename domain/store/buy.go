@@ -158,5 +158,7 @@ func (s *Store) Checkout(ctx context.Context, accountID int64, playerRef, produc
 	if err != nil {
 		return o, fmt.Errorf("record checkout: %w", err)
 	}
-	return loadOrder(ctx, s.conn, "id = $1", "", o.ID)
+	out, err := loadOrder(ctx, s.conn, "id = $1", "", o.ID)
+	out.Replayed = o.Replayed
+	return out, err
 }

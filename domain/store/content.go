@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -296,7 +297,7 @@ func (s *Store) EnableRegion(ctx context.Context, r Region, e catalog.Edit) erro
 	if !countryPattern.MatchString(r.Country) {
 		return invalid("country", "must be an ISO 3166-1 alpha-2 code in capitals, like DE")
 	}
-	if n := len(r.Name); n < 1 || n > 80 {
+	if n := utf8.RuneCountInString(r.Name); n < 1 || n > 80 {
 		return invalid("name", "must be 1 to 80 characters")
 	}
 	return db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {

@@ -22,7 +22,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"reason"}),
 		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "muster_store_stripe_events_waiting",
-			Help: "Stripe events recorded but not applied to an order yet, as the last reconciliation counted them.",
+			Help: "Stripe events recorded, not applied to an order yet and still retried (fewer than 50 attempts), as the last reconciliation counted them.",
 		}),
 	}
 	if reg != nil {

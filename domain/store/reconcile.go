@@ -67,7 +67,7 @@ func (s *Store) Reconcile(ctx context.Context, since time.Time, grace time.Durat
 		}
 	}
 	var waitingNow int
-	if err := s.conn.GetContext(ctx, &waitingNow, `SELECT count(*) FROM stripe_events WHERE applied_at IS NULL`); err == nil {
+	if err := s.conn.GetContext(ctx, &waitingNow, `SELECT count(*) FROM stripe_events WHERE applied_at IS NULL AND attempts < 50`); err == nil {
 		s.metrics.waiting.Set(float64(waitingNow))
 	}
 	var open []Order

@@ -135,17 +135,21 @@ func TestSupportRefundCallsStripeAndTheWebhookClawsBack(t *testing.T) {
 	player, o, pi, ch := paid(t, f)
 
 	unpaid := checkout(t, f, player, "")
-	if _, err := f.Store.Refund(ctx, store.RefundRequest{OrderID: unpaid.PublicID, Reason: "asked"}); !errors.Is(err, store.ErrNotRefundable) {
+	if _, err := f.Store.Refund(ctx, store.RefundRequest{OrderID: unpaid.PublicID, Key: "r0", Reason: "asked"}); !errors.Is(err, store.ErrNotRefundable) {
 		t.Fatalf("refund of an unpaid order: %v", err)
 	}
-	if _, err := f.Store.Refund(ctx, store.RefundRequest{OrderID: o.PublicID, Amount: 5000, Reason: "asked"}); !errors.Is(err, store.ErrInvalidRefund) {
+	if _, err := f.Store.Refund(ctx, store.RefundRequest{OrderID: o.PublicID, Key: "r1", Amount: 5000, Reason: "asked"}); !errors.Is(err, store.ErrInvalidRefund) {
 		t.Fatalf("refund above the price: %v", err)
 	}
-	if _, err := f.Store.Refund(ctx, store.RefundRequest{OrderID: o.PublicID, Amount: 500}); !errors.Is(err, store.ErrInvalidRefund) {
+	if _, err := f.Store.Refund(ctx, store.RefundRequest{OrderID: o.PublicID, Key: "r2", Amount: 500}); !errors.Is(err, store.ErrInvalidRefund) {
 		t.Fatalf("refund without a reason: %v", err)
 	}
-	if _, err := f.Store.Refund(ctx, store.RefundRequest{OrderID: o.PublicID, Amount: 500, Staff: "support@studio", Reason: "double purchase"}); err != nil {
+	req := store.RefundRequest{OrderID: o.PublicID, Key: "form-1", Amount: 500, Staff: "support@studio", Reason: "double purchase"}
+	if _, err := f.Store.Refund(ctx, req); err != nil {
 		t.Fatalf("refund: %v", err)
+	}
+	if _, err := f.Store.Refund(ctx, req); !errors.Is(err, store.ErrRefundRequested) {
+		t.Fatalf("the same request again: %v", err)
 	}
 	if b := f.Balance(t, player, f.Premium); b != 1100 {
 		t.Fatalf("clawed back before Stripe confirmed: %d", b)
@@ -159,8 +163,15 @@ func TestSupportRefundCallsStripeAndTheWebhookClawsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	kinds := map[string]bool{}
+	requested := 0
 	for _, e := range events {
 		kinds[e.Kind] = true
+		if e.Kind == "refund_requested" {
+			requested++
+		}
+	}
+	if requested != 1 {
+		t.Errorf("%d refund requests recorded, want 1", requested)
 	}
 	for _, k := range []string{"created", "checkout_created", "credited", "refund_requested", "clawed_back"} {
 		if !kinds[k] {

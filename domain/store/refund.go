@@ -2,17 +2,22 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/musterhq/muster/domain/db"
 )
 
+// ErrRefundRequested answers a refund whose key was already used for the
+// order: that request stands, and nothing was asked again.
+var ErrRefundRequested = errors.New("this refund was already requested")
+
 // RefundRequest is support's refund of a real-money order.
 type RefundRequest struct {
 	OrderID string // public id
+	Key     string // idempotency key of the request (a console form), 1 to 100 bytes
 	Amount  int64  // in the order's money, smallest unit; 0 refunds the rest
 	Staff   string // who asks, for the order's trail
 	Reason  string
@@ -21,17 +26,26 @@ type RefundRequest struct {
 	Also func(tx *sqlx.Tx, o Order, amount int64) error
 }
 
-// Refund asks Stripe to refund (part of) a paid order. The Stripe
-// idempotency key names the order, the amount already refunded and this
-// amount, so a double submit refunds once. The currency is clawed back when
-// Stripe's charge.refunded event arrives (ApplyEvent), whatever started the
-// refund: this screen, Stripe's dashboard or the bank.
+// Refund asks Stripe to refund (part of) a paid order. The request's key
+// is also Stripe's idempotency key, so a request sent twice refunds once: the
+// second answers ErrRefundRequested and records nothing. The currency is
+// clawed back when Stripe's charge.refunded event arrives (ApplyEvent),
+// whatever started the refund: the console, Stripe's dashboard or the bank.
 func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	if s.payments == nil {
 		return Order{}, ErrPaymentsOff
 	}
+	if r.Key == "" || len(r.Key) > 100 {
+		return Order{}, fmt.Errorf("%w: the request needs a key of 1 to 100 bytes", ErrInvalidRefund)
+	}
 	o, err := orderByPublicID(ctx, s.conn, r.OrderID, "")
 	if err != nil {
+		return o, err
+	}
+	if done, err := s.RefundRequested(ctx, o.ID, r.Key); err != nil || done {
+		if done {
+			err = ErrRefundRequested
+		}
 		return o, err
 	}
 	if o.Kind != "real" || !o.Paid || o.PaymentIntent == nil {
@@ -51,14 +65,22 @@ func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	if len(r.Reason) < 3 || len(r.Reason) > 500 {
 		return o, fmt.Errorf("%w: a reason of 3 to 500 characters is required", ErrInvalidRefund)
 	}
-	key := "muster-refund-" + o.PublicID + "-" + strconv.FormatInt(o.RefundedAmount, 10) + "-" + strconv.FormatInt(amount, 10)
-	refundID, err := s.payments.Refund(ctx, *o.PaymentIntent, amount, key)
+	refundID, err := s.payments.Refund(ctx, *o.PaymentIntent, amount, "muster-refund-"+o.PublicID+"-"+r.Key)
 	if err != nil {
 		return o, err
 	}
 	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
+		if _, err := loadOrder(ctx, tx, "id = $1", "FOR UPDATE", o.ID); err != nil {
+			return err
+		}
+		if done, err := refundRequested(ctx, tx, o.ID, r.Key); err != nil || done {
+			if done {
+				err = ErrRefundRequested
+			}
+			return err
+		}
 		if err := event(ctx, tx, o.ID, "refund_requested", "", map[string]any{
-			"amount": amount, "currency": o.PriceCurrency, "refund": refundID, "staff": r.Staff, "reason": r.Reason,
+			"amount": amount, "currency": o.PriceCurrency, "refund": refundID, "staff": r.Staff, "reason": r.Reason, "key": r.Key,
 		}); err != nil {
 			return err
 		}
@@ -68,4 +90,19 @@ func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 		return nil
 	})
 	return o, err
+}
+
+// RefundRequested reports whether a refund with key was requested for the
+// order (by its internal id).
+func (s *Store) RefundRequested(ctx context.Context, orderID int64, key string) (bool, error) {
+	return refundRequested(ctx, s.conn, orderID, key)
+}
+
+func refundRequested(ctx context.Context, q sqlx.QueryerContext, orderID int64, key string) (bool, error) {
+	var done bool
+	const sq = `SELECT EXISTS (SELECT 1 FROM store_order_events WHERE order_id = $1 AND kind = 'refund_requested' AND detail->>'key' = $2)`
+	if err := sqlx.GetContext(ctx, q, &done, sq, orderID, key); err != nil {
+		return false, fmt.Errorf("look up refund request: %w", err)
+	}
+	return done, nil
 }

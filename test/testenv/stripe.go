@@ -65,7 +65,9 @@ func startStripeMock() {
 		stripeErr = "stripe-mock is not installed"
 		return
 	}
-	cmd := exec.Command(path, "-http-addr", "127.0.0.1:")
+	// Both listeners on free ports: stripe-mock opens HTTPS on a fixed port
+	// otherwise, which a second test binary could not bind.
+	cmd := exec.Command(path, "-http-addr", "127.0.0.1:", "-https-addr", "127.0.0.1:")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		stripeErr = err.Error()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -23,12 +22,29 @@ type Recorded struct {
 
 // RecordEvent stores a verified Stripe event once by its id and applies it.
 // The event is durable when RecordEvent returns without error, whether or
-// not applying it worked. A new event is recorded and applied in one
-// transaction; when applying fails it is recorded on its own, and an event
-// that could not be applied (no order matches yet, the database failed
-// mid-way, the process died) is applied later, by the order it matches or
-// by Reconcile. A duplicate is applied only if its first delivery was not.
-func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (Recorded, error) {
+// not applying it worked. A new event is matched to its order, recorded and
+// applied in one transaction; when applying fails it is recorded on its
+// own, and an event that could not be applied (no order matches yet, the
+// database failed mid-way, the process died) is applied later, by the
+// order it matches or by Reconcile. A duplicate is applied only if its first
+// delivery was not.
+func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (out Recorded, err error) {
+	defer func() {
+		if err != nil {
+			s.metrics.events.WithLabelValues(via, "failed").Inc()
+		} else {
+			s.metrics.events.WithLabelValues(via, outcome(out)).Inc()
+		}
+	}()
+	// Stripe's redelivery of an event applied long ago: one read.
+	var applied bool
+	err = s.stmts.Get(ctx, &applied, `SELECT applied_at IS NOT NULL FROM stripe_events WHERE id = $1`, ev.ID)
+	if err == nil && applied {
+		return Recorded{Applied: true}, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Recorded{}, fmt.Errorf("look up stripe event %s: %w", ev.ID, err)
+	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return Recorded{}, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
@@ -37,54 +53,28 @@ func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (R
 	if err != nil {
 		return Recorded{}, err
 	}
-	var pi *string
-	if f.paymentIntent != "" {
-		pi = &f.paymentIntent
-	}
-	const q = `INSERT INTO stripe_events (id, type, created, payload, payment_intent, via)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING true`
-	args := []any{ev.ID, string(ev.Type), time.Unix(ev.Created, 0).UTC(), payload, pi, via}
-	var out Recorded
-	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
-		out = Recorded{}
-		if err := s.stmts.TxGet(ctx, tx, &out.New, q, args...); errors.Is(err, sql.ErrNoRows) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		out.Applied, err = s.apply(ctx, tx, ev)
+	rec := eventRow{id: ev.ID, typ: string(ev.Type), created: time.Unix(ev.Created, 0).UTC(), payload: payload, via: via, pi: f.paymentIntent}
+	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) (err error) {
+		out, err = s.recordAndApply(ctx, tx, rec, f)
 		return err
 	})
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("stripe event not applied; recorded to apply later", "event", ev.ID, "type", ev.Type, "err", err)
-		var res sql.Result
 		err = db.Retry(ctx, func() (err error) {
-			res, err = s.conn.ExecContext(ctx, strings.TrimSuffix(q, " RETURNING true"), args...)
+			out.New, err = rec.insert(ctx, s.conn, nil, "")
 			return err
 		})
-		if err == nil {
-			n, _ := res.RowsAffected()
-			out = Recorded{New: n == 1}
-		}
+		out.Applied = false
 	}
 	if err != nil {
-		s.metrics.events.WithLabelValues(via, "failed").Inc()
 		return Recorded{}, fmt.Errorf("record stripe event %s: %w", ev.ID, err)
 	}
-	defer func() { s.metrics.events.WithLabelValues(via, outcome(out)).Inc() }()
 	if out.New {
 		return out, nil
 	}
-	var applied bool
-	if err := s.stmts.Get(ctx, &applied, `SELECT applied_at IS NOT NULL FROM stripe_events WHERE id = $1`, ev.ID); err != nil {
-		return out, fmt.Errorf("load stripe event %s: %w", ev.ID, err)
+	if out.Applied, err = s.ApplyEvent(ctx, ev.ID); err != nil {
+		s.log.Warn("stripe event recorded, not applied yet", "event", ev.ID, "type", ev.Type, "err", err)
 	}
-	if !applied {
-		if applied, err = s.ApplyEvent(ctx, ev.ID); err != nil {
-			s.log.Warn("stripe event recorded, not applied yet", "event", ev.ID, "type", ev.Type, "err", err)
-		}
-	}
-	out.Applied = applied
 	return out, nil
 }
 
@@ -96,6 +86,54 @@ func outcome(r Recorded) string {
 		return "applied"
 	}
 	return "waiting"
+}
+
+// eventRow is a Stripe event as recorded.
+type eventRow struct {
+	id, typ, via, pi string
+	created          time.Time
+	payload          []byte
+}
+
+// insert records the event unless its id exists: applied to orderID when
+// it is set (or when note says the store does not use it), else waiting
+// with note as its last error. It reports whether the event is new.
+func (r eventRow) insert(ctx context.Context, q sqlx.QueryerContext, orderID *int64, note string) (bool, error) {
+	const sq = `INSERT INTO stripe_events (id, type, created, payload, payment_intent, via, order_id, applied_at, last_error, attempts)
+		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7::bigint, CASE WHEN $8 THEN now() END, $9, CASE WHEN $8 THEN 0 ELSE 1 END)
+		ON CONFLICT (id) DO NOTHING RETURNING true`
+	var fresh bool
+	err := sqlx.GetContext(ctx, q, &fresh, sq, r.id, r.typ, r.created, r.payload, r.pi, r.via, orderID, orderID != nil || note == notUsed, note)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return fresh, err
+}
+
+// notUsed marks events of types the store does not use: recorded, applied,
+// nothing to do.
+const notUsed = "not used by the store"
+
+// recordAndApply records a new event and applies it to its order inside tx;
+// a duplicate changes nothing.
+func (s *Store) recordAndApply(ctx context.Context, tx *sqlx.Tx, r eventRow, f facts) (Recorded, error) {
+	if f.kind == factNone {
+		fresh, err := r.insert(ctx, tx, nil, notUsed)
+		return Recorded{New: fresh, Applied: true}, err
+	}
+	o, err := s.matchOrder(ctx, tx, f)
+	if errors.Is(err, ErrNotFound) {
+		fresh, err := r.insert(ctx, tx, nil, "no matching order yet")
+		return Recorded{New: fresh}, err
+	}
+	if err != nil {
+		return Recorded{}, err
+	}
+	fresh, err := r.insert(ctx, tx, &o.ID, "")
+	if err != nil || !fresh {
+		return Recorded{}, err
+	}
+	return Recorded{New: true, Applied: true}, s.applyFacts(ctx, tx, &o, f, r.id)
 }
 
 // ApplyEvent applies a recorded event to its order, once: the event row is
@@ -120,7 +158,7 @@ func (s *Store) ApplyEvent(ctx context.Context, eventID string) (bool, error) {
 		if err := json.Unmarshal(row.Payload, &ev); err != nil {
 			return fmt.Errorf("decode stripe event %s: %w", eventID, err)
 		}
-		applied, err = s.apply(ctx, tx, ev)
+		applied, err = s.applyRecorded(ctx, tx, ev)
 		return err
 	})
 	if err != nil {
@@ -131,14 +169,14 @@ func (s *Store) ApplyEvent(ctx context.Context, eventID string) (bool, error) {
 	return applied, nil
 }
 
-// apply applies ev, whose row tx holds locked.
-func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, ev stripe.Event) (bool, error) {
+// applyRecorded applies ev, whose row tx holds locked.
+func (s *Store) applyRecorded(ctx context.Context, tx *sqlx.Tx, ev stripe.Event) (bool, error) {
 	f, err := parseFacts(ev)
 	if err != nil {
 		return false, err
 	}
 	if f.kind == factNone {
-		_, err := tx.ExecContext(ctx, `UPDATE stripe_events SET applied_at = now(), last_error = 'not used by the store' WHERE id = $1`, ev.ID)
+		_, err := tx.ExecContext(ctx, `UPDATE stripe_events SET applied_at = now(), last_error = $2 WHERE id = $1`, ev.ID, notUsed)
 		return err == nil, err
 	}
 	o, err := s.matchOrder(ctx, tx, f)
@@ -149,11 +187,10 @@ func (s *Store) apply(ctx context.Context, tx *sqlx.Tx, ev stripe.Event) (bool, 
 	if err != nil {
 		return false, err
 	}
-	if err := s.applyFacts(ctx, tx, &o, f, ev.ID); err != nil {
+	if _, err = tx.ExecContext(ctx, `UPDATE stripe_events SET applied_at = now(), order_id = $2, last_error = '' WHERE id = $1`, ev.ID, o.ID); err != nil {
 		return false, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE stripe_events SET applied_at = now(), order_id = $2, last_error = '' WHERE id = $1`, ev.ID, o.ID)
-	return err == nil, err
+	return true, s.applyFacts(ctx, tx, &o, f, ev.ID)
 }
 
 // matchOrder finds and locks the order an event is about: by the order id
@@ -249,9 +286,10 @@ func (s *Store) applyFacts(ctx context.Context, tx *sqlx.Tx, o *Order, f facts, 
 		o.RefundedAmount, o.DisputedAmount, o.DisputeStatus, o.ClawedBack, o.Shortfall); err != nil {
 		return fmt.Errorf("update order: %w", err)
 	}
-	if err := event(ctx, tx, o.ID, "stripe:"+f.eventType, eventID, map[string]any{
+	o.note("stripe:"+f.eventType, eventID, map[string]any{
 		"status": o.Status, "from": before.Status, "refunded": o.RefundedAmount, "disputed": o.DisputedAmount, "dispute": o.DisputeStatus,
-	}); err != nil {
+	})
+	if err := flushTrail(ctx, tx, o); err != nil {
 		return err
 	}
 	if f.disputeStatus != "" && before.DisputeStatus == "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/musterhq/muster/domain/inventory"
 )
@@ -60,6 +61,42 @@ type Order struct {
 	CreatedAt      time.Time        `db:"created_at" json:"created_at"`
 	UpdatedAt      time.Time        `db:"updated_at" json:"updated_at"`
 	Replayed       bool             `db:"-" json:"replayed"`
+	trail          []trailEvent     // written by flushTrail
+}
+
+// trailEvent is a line of an order's trail not yet written.
+type trailEvent struct {
+	kind, stripeEvent string
+	detail            map[string]any
+}
+
+// note adds a line to the order's trail, written by flushTrail with the
+// order's other changes.
+func (o *Order) note(kind, stripeEvent string, detail map[string]any) {
+	o.trail = append(o.trail, trailEvent{kind: kind, stripeEvent: stripeEvent, detail: detail})
+}
+
+// flushTrail writes the noted lines in one statement.
+func flushTrail(ctx context.Context, tx *sqlx.Tx, o *Order) error {
+	if len(o.trail) == 0 {
+		return nil
+	}
+	ids := make(pq.Int64Array, len(o.trail))
+	kinds := make(pq.StringArray, len(o.trail))
+	details := make(pq.StringArray, len(o.trail))
+	events := make(pq.StringArray, len(o.trail))
+	for i, t := range o.trail {
+		b, err := json.Marshal(t.detail)
+		if err != nil {
+			return err
+		}
+		ids[i], kinds[i], details[i], events[i] = o.ID, t.kind, string(b), t.stripeEvent
+	}
+	const q = `INSERT INTO store_order_events (order_id, kind, detail, stripe_event_id)
+		SELECT o, k, d, NULLIF(e, '') FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::text[]) AS t (o, k, d, e)`
+	_, err := tx.ExecContext(ctx, q, ids, kinds, details, events)
+	o.trail = nil
+	return err
 }
 
 const orderCols = `id, public_id, account_id, product_id, product_version, kind, status, country, price_currency, price_amount,

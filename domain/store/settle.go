@@ -32,9 +32,7 @@ func (s *Store) settle(ctx context.Context, tx *sqlx.Tx, o *Order, eventID strin
 			return fmt.Errorf("credit order: %w", err)
 		}
 		o.Credited = o.GrantAmount
-		if err := event(ctx, tx, o.ID, "credited", eventID, map[string]any{"currency": cur, "amount": o.GrantAmount}); err != nil {
-			return err
-		}
+		o.note("credited", eventID, map[string]any{"currency": cur, "amount": o.GrantAmount})
 	}
 	target := int64(0)
 	if o.Paid {
@@ -75,7 +73,8 @@ func (s *Store) clawback(ctx context.Context, tx *sqlx.Tx, o *Order, owed int64,
 			return fmt.Errorf("claw back: %w", err)
 		}
 		o.ClawedBack += amount
-		return event(ctx, tx, o.ID, "clawed_back", eventID, map[string]any{"currency": cur, "amount": amount, "policy": s.cfg.RefundPolicy, "source": source})
+		o.note("clawed_back", eventID, map[string]any{"currency": cur, "amount": amount, "policy": s.cfg.RefundPolicy, "source": source})
+		return nil
 	}
 	if s.cfg.RefundPolicy == PolicyDebt {
 		return take(owed, "", true)
@@ -97,9 +96,7 @@ func (s *Store) clawback(ctx context.Context, tx *sqlx.Tx, o *Order, owed int64,
 	}
 	if owed > 0 {
 		o.Shortfall += owed
-		if err := event(ctx, tx, o.ID, "shortfall", eventID, map[string]any{"currency": cur, "amount": owed, "policy": s.cfg.RefundPolicy}); err != nil {
-			return err
-		}
+		o.note("shortfall", eventID, map[string]any{"currency": cur, "amount": owed, "policy": s.cfg.RefundPolicy})
 		return flag(ctx, tx, o.AccountID, o.ID, "refund_shortfall")
 	}
 	return nil
@@ -163,7 +160,8 @@ func (s *Store) giveBack(ctx context.Context, tx *sqlx.Tx, o *Order, amount int6
 	o.Shortfall -= forgiven
 	amount -= forgiven
 	if amount <= 0 {
-		return event(ctx, tx, o.ID, "shortfall_forgiven", eventID, map[string]any{"amount": forgiven})
+		o.note("shortfall_forgiven", eventID, map[string]any{"amount": forgiven})
+		return nil
 	}
 	if account == ledger.Refunds {
 		return errors.New("give back: a refund is never undone")
@@ -175,5 +173,6 @@ func (s *Store) giveBack(ctx context.Context, tx *sqlx.Tx, o *Order, amount int6
 		return fmt.Errorf("give back: %w", err)
 	}
 	o.ClawedBack -= amount
-	return event(ctx, tx, o.ID, "reinstated", eventID, map[string]any{"currency": *o.GrantCurrency, "amount": amount, "forgiven": forgiven})
+	o.note("reinstated", eventID, map[string]any{"currency": *o.GrantCurrency, "amount": amount, "forgiven": forgiven})
+	return nil
 }

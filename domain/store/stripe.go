@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -54,14 +53,15 @@ type CheckoutSession struct {
 
 // Stripe calls Stripe's API through stripe-go.
 type Stripe struct {
-	api *client.API
+	api     *client.API
+	timeout time.Duration
 }
 
 // NewStripe returns a Stripe client with secretKey; baseURL overrides
-// Stripe's API address (stripe-mock in tests).
+// Stripe's API address (stripe-mock in tests). timeout bounds each call,
+// its retries included.
 func NewStripe(secretKey, baseURL string, timeout time.Duration) *Stripe {
 	cfg := &stripe.BackendConfig{
-		HTTPClient:        &http.Client{Timeout: timeout},
 		MaxNetworkRetries: stripe.Int64(2),
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
 	}
@@ -73,7 +73,15 @@ func NewStripe(secretKey, baseURL string, timeout time.Duration) *Stripe {
 		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
 		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
 	}
-	return &Stripe{api: client.New(secretKey, backends)}
+	return &Stripe{api: client.New(secretKey, backends), timeout: timeout}
+}
+
+// bound limits a call to the client's timeout.
+func (s *Stripe) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 func providerError(err error) error {
@@ -86,6 +94,8 @@ func providerError(err error) error {
 
 // CreateCheckout implements Payments.
 func (s *Stripe) CreateCheckout(ctx context.Context, c CheckoutRequest) (CheckoutSession, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	params := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
 		SuccessURL:        stripe.String(c.SuccessURL),
@@ -128,6 +138,8 @@ func session(cs *stripe.CheckoutSession) CheckoutSession {
 
 // CheckoutSession implements Payments.
 func (s *Stripe) CheckoutSession(ctx context.Context, id string) (CheckoutSession, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	params := &stripe.CheckoutSessionParams{}
 	params.Context = ctx
 	cs, err := s.api.CheckoutSessions.Get(id, params)
@@ -139,6 +151,8 @@ func (s *Stripe) CheckoutSession(ctx context.Context, id string) (CheckoutSessio
 
 // PaymentIntentOrder implements Payments.
 func (s *Stripe) PaymentIntentOrder(ctx context.Context, id string) (string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	params := &stripe.PaymentIntentParams{}
 	params.Context = ctx
 	pi, err := s.api.PaymentIntents.Get(id, params)
@@ -150,6 +164,8 @@ func (s *Stripe) PaymentIntentOrder(ctx context.Context, id string) (string, err
 
 // Refund implements Payments.
 func (s *Stripe) Refund(ctx context.Context, paymentIntent string, amount int64, key string) (string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	params := &stripe.RefundParams{PaymentIntent: stripe.String(paymentIntent)}
 	if amount > 0 {
 		params.Amount = stripe.Int64(amount)
@@ -166,6 +182,8 @@ func (s *Stripe) Refund(ctx context.Context, paymentIntent string, amount int64,
 // Events implements Payments: at most 1,000 events, the page size Stripe
 // allows ten times.
 func (s *Stripe) Events(ctx context.Context, since time.Time) ([]json.RawMessage, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	params := &stripe.EventListParams{CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}}
 	params.Limit = stripe.Int64(100)
 	params.Context = ctx

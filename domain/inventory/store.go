@@ -106,61 +106,70 @@ func unzip(lines []Line) (pq.StringArray, pq.Int64Array) {
 	return ids, qty
 }
 
-// grantCTE adds each requested item that is defined and not retired,
-// within its stack limit; an item with a lifetime caps its quantity and
-// extends its expiry instead. An expired row still waiting for the sweep
-// starts afresh. It journals each granted item under the operation of the
-// "op" CTE, which the statements below define. The result has a row per
-// requested item: whether it is defined, its stacking facts, and the new
-// quantity when it was granted.
+// grantCTE adds each requested item ("req": account_id, item_id, qty) that
+// is defined and not retired, within its stack limit; an item with a
+// lifetime caps its quantity and extends its expiry instead. An expired row
+// still waiting for the sweep starts afresh. It journals each granted item
+// under its player's operation of the "op" CTE (id, account_id), which the
+// statements below define with req. The first %s is the journaled
+// quantity, the second how the journal joins what was granted.
 const grantCTE = `
-req AS (
-	SELECT * FROM unnest($2::text[], $3::int[]) AS r (item_id, qty)
-), def AS (
-	SELECT c.id, c.max_stack, c.lifetime_seconds, c.ends_at, r.qty
+def AS (
+	SELECT r.account_id, c.id, c.max_stack, c.lifetime_seconds, c.ends_at, r.qty
 	FROM req r JOIN catalog_items c ON c.id = r.item_id AND NOT c.retired
 ), up AS (
 	INSERT INTO inventory_items AS i (account_id, item_id, quantity, expires_at)
-	SELECT $1, d.id, LEAST(d.qty, d.max_stack),
+	SELECT d.account_id, d.id, LEAST(d.qty, d.max_stack),
 		CASE WHEN d.lifetime_seconds IS NOT NULL THEN now() + make_interval(secs => d.lifetime_seconds * d.qty) ELSE d.ends_at END
-	FROM def d, op
+	FROM def d JOIN op ON op.account_id = d.account_id
 	WHERE d.qty <= d.max_stack OR d.lifetime_seconds IS NOT NULL OR d.ends_at IS NOT NULL
 	ON CONFLICT (account_id, item_id) DO UPDATE SET
 		quantity = CASE
 			WHEN i.expires_at <= now() THEN EXCLUDED.quantity
 			WHEN EXCLUDED.expires_at IS NOT NULL AND i.expires_at IS NOT NULL
-				THEN LEAST(i.quantity + EXCLUDED.quantity, (SELECT max_stack FROM def WHERE id = i.item_id))
+				THEN LEAST(i.quantity + EXCLUDED.quantity, (SELECT max_stack FROM def WHERE id = i.item_id AND account_id = i.account_id))
 			ELSE i.quantity + EXCLUDED.quantity END,
 		expires_at = CASE
 			WHEN i.expires_at <= now() OR i.expires_at IS NULL THEN EXCLUDED.expires_at
-			WHEN (SELECT lifetime_seconds FROM def WHERE id = i.item_id) IS NOT NULL
+			WHEN (SELECT lifetime_seconds FROM def WHERE id = i.item_id AND account_id = i.account_id) IS NOT NULL
 				THEN i.expires_at + (EXCLUDED.expires_at - now())
 			ELSE EXCLUDED.expires_at END,
 		acquired_at = CASE WHEN i.expires_at <= now() THEN now() ELSE i.acquired_at END
 	WHERE i.expires_at <= now() OR EXCLUDED.expires_at IS NOT NULL
-		OR i.quantity + EXCLUDED.quantity <= (SELECT max_stack FROM def WHERE id = i.item_id)
-	RETURNING i.item_id, i.quantity, i.expires_at
+		OR i.quantity + EXCLUDED.quantity <= (SELECT max_stack FROM def WHERE id = i.item_id AND account_id = i.account_id)
+	RETURNING i.account_id, i.item_id, i.quantity, i.expires_at
 ), ch AS (
 	INSERT INTO inventory_changes (op_id, account_id, item_id, delta, quantity_after, expires_after)
-	SELECT op.id, $1, r.item_id, r.qty, %s, u.expires_at FROM op, req r %s up u USING (item_id)
-)
+	SELECT op.id, r.account_id, r.item_id, r.qty, %s, u.expires_at
+	FROM op JOIN req r ON r.account_id = op.account_id %s up u ON u.account_id = r.account_id AND u.item_id = r.item_id
+)`
+
+// oneGrantReq is the request of a grant to one player ($1) of items $2 in
+// quantities $3.
+const oneGrantReq = `req AS (SELECT $1::bigint AS account_id, r.item_id, r.qty FROM unnest($2::text[], $3::int[]) AS r (item_id, qty)), `
+
+// grantResult answers a grant to one player: a row per requested item,
+// whether it is defined, its stacking facts, and the new quantity when it
+// was granted.
+const grantResult = `
 SELECT (SELECT id FROM op) AS op_id, r.item_id, d.id IS NOT NULL AS known, coalesce(d.max_stack, 0) AS max_stack,
 	u.quantity AS quantity, u.expires_at AS expires_at
 FROM req r LEFT JOIN def d ON d.id = r.item_id LEFT JOIN up u ON u.item_id = r.item_id`
 
 // grantSQL grants under an operation begun in the caller's transaction
 // ($4), journaling what it granted; the caller handles what did not fit.
-var grantSQL = "WITH op AS (SELECT $4::bigint AS id), " + fmt.Sprintf(grantCTE, "u.quantity", "JOIN")
+var grantSQL = "WITH " + oneGrantReq + "op AS (SELECT $4::bigint AS id, $1::bigint AS account_id), " +
+	fmt.Sprintf(grantCTE, "u.quantity", "JOIN") + grantResult
 
 // grantOnceSQL is a whole grant in one statement: it begins the operation
 // (unless its key exists) and grants every item, or fails as a whole: an
 // item it could not grant is journaled with quantity -1, which the
 // inventory_changes_refused constraint rejects. Grant then takes the
 // transactional path, which converts duplicates and names the refusal.
-var grantOnceSQL = `WITH op AS (
+var grantOnceSQL = `WITH ` + oneGrantReq + `op AS (
 	INSERT INTO inventory_ops (idem_key, request_hash, account_id, kind, source, memo)
-	VALUES ($4, $5, $1, 'grant', $6, $7) ON CONFLICT (idem_key) DO NOTHING RETURNING id
-), ` + fmt.Sprintf(grantCTE, "coalesce(u.quantity, -1)", "LEFT JOIN")
+	VALUES ($4, $5, $1, 'grant', $6, $7) ON CONFLICT (idem_key) DO NOTHING RETURNING id, account_id
+), ` + fmt.Sprintf(grantCTE, "coalesce(u.quantity, -1)", "LEFT JOIN") + grantResult
 
 // GrantTx gives items inside tx, for use cases that do more in the same
 // transaction (a purchase, a craft, a gift). After an error the caller must

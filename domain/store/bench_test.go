@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,10 +29,20 @@ const (
 
 var benchRate = flag.Float64("rate", 0, "operations per second the store benchmarks offer; 0: as fast as they complete")
 
+// asMusterRuns sets the garbage collector as the muster binary sets it
+// (GOGC 400 unless the environment says otherwise, cmd/muster/main.go).
+func asMusterRuns(b *testing.B) {
+	if os.Getenv("GOGC") == "" {
+		old := debug.SetGCPercent(400)
+		b.Cleanup(func() { debug.SetGCPercent(old) })
+	}
+}
+
 // BenchmarkVirtualPurchase buys a stackable item for soft currency from 64
 // concurrent clients, each its own player: order, debit and grant in one
 // transaction per purchase, each with its own key.
 func BenchmarkVirtualPurchase(b *testing.B) {
+	asMusterRuns(b)
 	conn := testenv.DB(b)
 	conn.SetMaxOpenConns(benchPool)
 	conn.SetMaxIdleConns(benchPool)
@@ -57,6 +69,7 @@ func BenchmarkVirtualPurchase(b *testing.B) {
 // events from 64 concurrent senders, 30% of them a second delivery of an
 // event already sent, and checks that every order was credited once.
 func BenchmarkWebhookEvents(b *testing.B) {
+	asMusterRuns(b)
 	conn := testenv.DB(b)
 	conn.SetMaxOpenConns(benchPool)
 	conn.SetMaxIdleConns(benchPool)

@@ -19,11 +19,19 @@ import (
 // schedule and the purchase limit are checked here, at purchase time. A
 // retry with the same key answers the first order. A unique item the player
 // already owns refuses the purchase (inventory.ErrAlreadyOwned) and nothing
-// is charged.
+// is charged. Purchases of offers without a limit arriving together are
+// written in batches (batch.go); the outcome is the same.
 func (s *Store) Buy(ctx context.Context, accountID int64, productID, key, country string) (Order, error) {
 	idem, err := orderKey(accountID, key)
 	if err != nil {
 		return Order{}, err
+	}
+	hash := requestHash("virtual", productID, strconv.FormatInt(accountID, 10))
+	if p, err := s.products.get(ctx, s.conn, productID); err == nil && p.Kind == KindOffer && p.PurchaseLimit == 0 && p.OnSale(s.now()) {
+		o, err := s.batches.buy(ctx, &purchase{key: idem, hash: hash, accountID: accountID, product: p, country: country})
+		if !errors.Is(err, errAlone) {
+			return o, err
+		}
 	}
 	var o Order
 	buy := func(tx *sqlx.Tx) error {
@@ -34,7 +42,7 @@ func (s *Store) Buy(ctx context.Context, accountID int64, productID, key, countr
 		if p.Kind != KindOffer {
 			return fmt.Errorf("%w: %s is bought with real money (checkout)", ErrWrongKind, p.ID)
 		}
-		o, err = s.insertOrder(ctx, tx, newOrder{key: idem, hash: requestHash("virtual", p.ID, strconv.FormatInt(accountID, 10)),
+		o, err = s.insertOrder(ctx, tx, newOrder{key: idem, hash: hash,
 			kind: "virtual", status: StatusCompleted, country: country, accountID: accountID, product: p,
 			priceCurrency: p.PriceCurrency, priceAmount: p.PriceAmount})
 		if err != nil || o.Replayed {

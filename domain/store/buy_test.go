@@ -277,3 +277,87 @@ func TestStorefrontPricesByRegion(t *testing.T) {
 		t.Fatalf("request first: %q", c)
 	}
 }
+
+// Purchases arriving together are written in batches; whatever a batch
+// cannot do as a whole is bought one by one, with the same outcome.
+func TestConcurrentPurchasesBatchWithTheSameOutcomes(t *testing.T) {
+	ctx := context.Background()
+	f := storetest.New(t, testenv.DB(t), store.PolicyDebt)
+	const n = 40
+	players := make([]int64, n)
+	for i := range players {
+		players[i] = economytest.Player(t, f.Conn)
+		f.Fund(t, players[i], 1000)
+	}
+	poor := economytest.Player(t, f.Conn)
+	f.Fund(t, poor, 10)
+	owner := players[0]
+	if _, err := f.Store.Buy(ctx, owner, f.Offer.ID, "first-sword", ""); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		who int64
+		err error
+		o   store.Order
+	}
+	results := make(chan result, 3*n)
+	var wg sync.WaitGroup
+	for round := range 2 {
+		for _, p := range players {
+			wg.Go(func() {
+				o, err := f.Store.Buy(ctx, p, f.CharmOne.ID, fmt.Sprint("batch-", round), "")
+				results <- result{p, err, o}
+			})
+		}
+	}
+	wg.Go(func() {
+		_, err := f.Store.Buy(ctx, poor, f.CharmOne.ID, "poor", "")
+		results <- result{poor, err, store.Order{}}
+	})
+	wg.Go(func() {
+		_, err := f.Store.Buy(ctx, owner, f.Offer.ID, "second-sword", "")
+		results <- result{owner, err, store.Order{}}
+	})
+	wg.Wait()
+	close(results)
+	ids := map[string]bool{}
+	for r := range results {
+		switch {
+		case r.who == poor:
+			if !errors.Is(r.err, ledger.ErrInsufficientFunds) {
+				t.Errorf("poor player: %v", r.err)
+			}
+		case r.o.PublicID == "" && r.who == owner:
+			if !errors.Is(r.err, inventory.ErrAlreadyOwned) {
+				t.Errorf("second sword: %v", r.err)
+			}
+		case r.err != nil:
+			t.Errorf("player %d: %v", r.who, r.err)
+		default:
+			if ids[r.o.PublicID] || r.o.Status != store.StatusCompleted || r.o.PriceAmount != 30 {
+				t.Errorf("order %+v", r.o)
+			}
+			ids[r.o.PublicID] = true
+		}
+	}
+	if len(ids) != 2*n {
+		t.Fatalf("%d orders, want %d", len(ids), 2*n)
+	}
+	for _, p := range players[1:] {
+		if b := f.Balance(t, p, f.Soft); b != 1000-60 {
+			t.Fatalf("player %d balance %d, want 940", p, b)
+		}
+		if held(t, f, p, f.Charm.ID) != 2 {
+			t.Fatalf("player %d holds %d charms, want 2", p, held(t, f, p, f.Charm.ID))
+		}
+	}
+	if b := f.Balance(t, poor, f.Soft); b != 10 {
+		t.Fatalf("poor balance %d", b)
+	}
+	// A retry of a batched purchase answers its order.
+	again, err := f.Store.Buy(ctx, players[3], f.CharmOne.ID, "batch-0", "")
+	if err != nil || !again.Replayed {
+		t.Fatalf("retry = %+v, %v", again, err)
+	}
+	f.Verify(t)
+}

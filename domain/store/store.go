@@ -85,6 +85,7 @@ type Store struct {
 	now      func() time.Time
 	products productCache // what Buy sells, checked against the version at purchase
 	metrics  *metrics
+	batches  *batcher // virtual purchases written together
 }
 
 // New returns a Store. payments may be nil when Stripe is not configured.
@@ -95,9 +96,11 @@ func New(conn *sqlx.DB, cat *catalog.Store, l *ledger.Ledger, inv *inventory.Sto
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{conn: conn, stmts: db.NewPrepared(conn), catalog: cat, ledger: l, inv: inv, payments: payments,
+	s := &Store{conn: conn, stmts: db.NewPrepared(conn), catalog: cat, ledger: l, inv: inv, payments: payments,
 		cfg: cfg, log: log, now: time.Now, products: productCache{m: map[string]Product{}},
 		metrics: newMetrics(cfg.Metrics)}
+	s.batches = newBatcher(s)
+	return s
 }
 
 // PaymentsEnabled reports whether real-money purchases are configured.

@@ -1,0 +1,78 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/musterhq/muster/domain/db"
+)
+
+// ErrBatchRefused means a batch could not be applied as a whole: a key was
+// used before, or an item was unknown or did not fit. Nothing of the batch
+// is written (the caller's transaction must roll back); grant each on its
+// own to learn which and why.
+var ErrBatchRefused = errors.New("the batch was refused as a whole")
+
+// grantBatchSQL grants many players their items in one statement, each
+// under an operation of its own: $1..$5 are the operations (key, hash,
+// account, source, memo), $6..$8 the items (account, item, quantity). An
+// item that does not fit is journaled with quantity -1, which the
+// inventory_changes_refused constraint rejects (so does an unknown or
+// retired item); a reused key violates the operation's unique key.
+var grantBatchSQL = `WITH req AS (
+	SELECT * FROM unnest($6::bigint[], $7::text[], $8::int[]) AS r (account_id, item_id, qty)
+), op AS (
+	INSERT INTO inventory_ops (idem_key, request_hash, account_id, kind, source, memo)
+	SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[], $9::text[], $4::text[], $5::text[])
+	RETURNING id, account_id
+), ` + fmt.Sprintf(grantCTE, "coalesce(u.quantity, -1)", "LEFT JOIN") + `
+SELECT count(*) FROM op`
+
+// GrantBatchTx gives each grant of gs inside tx in one statement, for use
+// cases that batch many players' operations (the store's purchases). Each
+// grant must be to a different player, with a key never used, and every
+// item must fit (DuplicatesRefuse): otherwise the whole batch fails with
+// ErrBatchRefused and the caller rolls tx back.
+func (s *Store) GrantBatchTx(ctx context.Context, tx *sqlx.Tx, gs []Grant) error {
+	n := len(gs)
+	keys, accounts := make(pq.StringArray, n), make(pq.Int64Array, n)
+	hashes, sources, memos, kinds := make(pq.ByteaArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
+	var lineAccounts pq.Int64Array
+	var lineItems pq.StringArray
+	var lineQty pq.Int64Array
+	seen := make(map[int64]bool, n)
+	for i, g := range gs {
+		if err := checkOp(g.Key, g.Source, g.AccountID, g.Memo); err != nil {
+			return err
+		}
+		if err := checkLines(g.Items); err != nil {
+			return err
+		}
+		if seen[g.AccountID] || g.Duplicates != DuplicatesRefuse {
+			return fmt.Errorf("%w: one grant per player, refusing duplicates", ErrInvalid)
+		}
+		seen[g.AccountID] = true
+		keys[i], accounts[i], sources[i], memos[i], kinds[i] = g.Key, g.AccountID, g.Source, g.Memo, "grant"
+		hashes[i] = opHash("grant", g.AccountID, g.Source, g.Memo, g.Items, fmt.Sprint(g.Duplicates))
+		for _, l := range g.Items {
+			lineAccounts = append(lineAccounts, g.AccountID)
+			lineItems = append(lineItems, l.ItemID)
+			lineQty = append(lineQty, int64(l.Quantity))
+		}
+	}
+	var ops int
+	err := s.stmts.TxGet(ctx, tx, &ops, grantBatchSQL, keys, hashes, accounts, sources, memos, lineAccounts, lineItems, lineQty, kinds)
+	switch {
+	case db.IsConstraint(err, "inventory_changes_refused") || db.IsUniqueViolation(err) || db.IsForeignKeyViolation(err):
+		return fmt.Errorf("%w: %v", ErrBatchRefused, err)
+	case err != nil:
+		return fmt.Errorf("grant batch: %w", err)
+	case ops != n:
+		return fmt.Errorf("grant batch: %d operations written for %d grants", ops, n)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/musterhq/muster/domain/db"
+)
+
+// ErrBatchRefused means a batch could not be posted as a whole: a debit was
+// refused, a key was used before, or an account does not exist. Nothing of
+// the batch is written (the caller's transaction must roll back); post each
+// on its own to learn which and why.
+var ErrBatchRefused = errors.New("the batch was refused as a whole")
+
+// postBatchSQL posts many transfers, each from a player's wallet to a
+// system account, in one statement: the transfers, the debits (each only
+// when the wallet holds enough) and both entries of each. A refused debit
+// (or a missing account) writes an entry of 0, which the
+// ledger_entries_refused constraint rejects; a reused key violates the
+// transfers' unique key. Either fails the whole statement.
+const postBatchSQL = `
+WITH r AS (
+	SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])
+		AS r (key, hash, source, currency, amount, memo, from_holder, to_holder)
+), t AS (
+	INSERT INTO ledger_transfers (idem_key, request_hash, source, currency, amount, memo)
+	SELECT key, hash, source, currency, amount, memo FROM r
+	RETURNING id, idem_key, at
+), d AS (
+	UPDATE ledger_accounts a SET balance = a.balance - r.amount
+	FROM r WHERE a.holder = r.from_holder AND a.currency = r.currency AND a.account_id IS NOT NULL AND a.balance >= r.amount
+	RETURNING a.id, a.balance, r.key
+), c AS (
+	SELECT a.id, r.key FROM r JOIN ledger_accounts a ON a.holder = r.to_holder AND a.currency = r.currency AND a.account_id IS NULL
+), e AS (
+	INSERT INTO ledger_entries (transfer_id, account_id, amount, balance_after, at)
+	SELECT t.id, coalesce(d.id, 0), CASE WHEN d.id IS NULL OR c.id IS NULL THEN 0 ELSE -r.amount END, d.balance, t.at
+	FROM r JOIN t ON t.idem_key = r.key LEFT JOIN d ON d.key = r.key LEFT JOIN c ON c.key = r.key
+	UNION ALL
+	SELECT t.id, c.id, r.amount, NULL, t.at FROM r JOIN t ON t.idem_key = r.key JOIN c ON c.key = r.key
+)
+SELECT count(*) FROM t`
+
+// PostBatch posts ts inside tx in one statement. Each transfer must debit
+// a different player's wallet and credit a system account, under a key
+// never used; any refusal fails the whole batch with ErrBatchRefused, and
+// the caller rolls tx back and posts them one by one.
+func (l *Ledger) PostBatch(ctx context.Context, tx *sqlx.Tx, ts []Transfer) error {
+	n := len(ts)
+	keys, sources, currencies, memos := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
+	froms, tos := make(pq.StringArray, n), make(pq.StringArray, n)
+	hashes, amounts := make(pq.ByteaArray, n), make(pq.Int64Array, n)
+	seen := make(map[Holder]bool, n)
+	for i, t := range ts {
+		if err := t.validate(); err != nil {
+			return err
+		}
+		_, fromPlayer := t.From.AccountID()
+		_, toPlayer := t.To.AccountID()
+		if !fromPlayer || toPlayer || t.AllowDebt || seen[t.From] {
+			return fmt.Errorf("%w: a batch debits each player's wallet once, into system accounts", ErrInvalidTransfer)
+		}
+		seen[t.From] = true
+		keys[i], hashes[i], sources[i], currencies[i], amounts[i], memos[i] = t.Key, t.hash(), t.Source, t.Currency, t.Amount, t.Memo
+		froms[i], tos[i] = string(t.From), string(t.To)
+	}
+	var posted int
+	err := l.stmts.TxGet(ctx, tx, &posted, postBatchSQL, keys, hashes, sources, currencies, amounts, memos, froms, tos)
+	switch {
+	case db.IsConstraint(err, "ledger_entries_refused") || db.IsUniqueViolation(err):
+		return fmt.Errorf("%w: %v", ErrBatchRefused, err)
+	case err != nil:
+		return fmt.Errorf("post batch: %w", err)
+	case posted != n:
+		return fmt.Errorf("post batch: %d transfers written for %d", posted, n)
+	}
+	return nil
+}

@@ -46,33 +46,78 @@ WITH r AS (
 )
 SELECT count(*) FROM t`
 
-// PostBatch posts ts inside tx in one statement. Each transfer must debit
-// a different player's wallet and credit a system account, under a key
-// never used; any refusal fails the whole batch with ErrBatchRefused, and
-// the caller rolls tx back and posts them one by one.
+// creditBatchSQL posts many transfers, each from a system account to a
+// player's wallet, in one statement: the transfers, the credits (creating a
+// wallet on its first credit) and both entries of each. A missing system
+// account writes an entry of 0, which the ledger_entries_refused
+// constraint rejects; a reused key violates the transfers' unique key.
+const creditBatchSQL = `
+WITH r AS (
+	SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+		AS r (key, hash, source, currency, amount, memo, from_holder, to_holder, to_account)
+), t AS (
+	INSERT INTO ledger_transfers (idem_key, request_hash, source, currency, amount, memo)
+	SELECT key, hash, source, currency, amount, memo FROM r
+	RETURNING id, idem_key, at
+), s AS (
+	SELECT a.id, r.key FROM r JOIN ledger_accounts a ON a.holder = r.from_holder AND a.currency = r.currency AND a.account_id IS NULL
+), c AS (
+	INSERT INTO ledger_accounts AS a (holder, account_id, currency, balance)
+	SELECT to_holder, to_account, currency, amount FROM r
+	ON CONFLICT (holder, currency) DO UPDATE SET balance = a.balance + EXCLUDED.balance
+	RETURNING a.id, a.balance, a.holder, a.currency
+), e AS (
+	INSERT INTO ledger_entries (transfer_id, account_id, amount, balance_after, at)
+	SELECT t.id, coalesce(s.id, 0), CASE WHEN s.id IS NULL THEN 0 ELSE -r.amount END, NULL, t.at
+	FROM r JOIN t ON t.idem_key = r.key LEFT JOIN s ON s.key = r.key
+	UNION ALL
+	SELECT t.id, c.id, r.amount, c.balance, t.at
+	FROM r JOIN t ON t.idem_key = r.key JOIN c ON c.holder = r.to_holder AND c.currency = r.currency
+)
+SELECT count(*) FROM t`
+
+// PostBatch posts ts inside tx in one statement. Either every transfer
+// debits a player's wallet into a system account, or every one credits a
+// player's wallet from a system account; each player's wallet appears
+// once, and every key is new. Any refusal fails the whole batch with
+// ErrBatchRefused, and the caller rolls tx back and posts them one by one.
 func (l *Ledger) PostBatch(ctx context.Context, tx *sqlx.Tx, ts []Transfer) error {
 	n := len(ts)
 	keys, sources, currencies, memos := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	froms, tos := make(pq.StringArray, n), make(pq.StringArray, n)
-	hashes, amounts := make(pq.ByteaArray, n), make(pq.Int64Array, n)
-	seen := make(map[Holder]bool, n)
+	hashes, amounts, players := make(pq.ByteaArray, n), make(pq.Int64Array, n), make(pq.Int64Array, n)
+	seen := make(map[int64]bool, n)
+	credits := 0
 	for i, t := range ts {
 		if err := t.validate(); err != nil {
 			return err
 		}
-		_, fromPlayer := t.From.AccountID()
-		_, toPlayer := t.To.AccountID()
-		if !fromPlayer || toPlayer || t.AllowDebt || seen[t.From] {
-			return fmt.Errorf("%w: a batch debits each player's wallet once, into system accounts", ErrInvalidTransfer)
+		from, fromPlayer := t.From.AccountID()
+		to, toPlayer := t.To.AccountID()
+		player := from
+		if toPlayer {
+			player = to
+			credits++
 		}
-		seen[t.From] = true
+		if fromPlayer == toPlayer || t.AllowDebt || seen[player] {
+			return fmt.Errorf("%w: a batch moves each player's wallet once, to or from system accounts", ErrInvalidTransfer)
+		}
+		seen[player] = true
 		keys[i], hashes[i], sources[i], currencies[i], amounts[i], memos[i] = t.Key, t.hash(), t.Source, t.Currency, t.Amount, t.Memo
-		froms[i], tos[i] = string(t.From), string(t.To)
+		froms[i], tos[i], players[i] = string(t.From), string(t.To), player
+	}
+	if credits != 0 && credits != n {
+		return fmt.Errorf("%w: a batch is all debits or all credits", ErrInvalidTransfer)
 	}
 	var posted int
-	err := l.stmts.TxGet(ctx, tx, &posted, postBatchSQL, keys, hashes, sources, currencies, amounts, memos, froms, tos)
+	var err error
+	if credits == 0 {
+		err = l.stmts.TxGet(ctx, tx, &posted, postBatchSQL, keys, hashes, sources, currencies, amounts, memos, froms, tos)
+	} else {
+		err = l.stmts.TxGet(ctx, tx, &posted, creditBatchSQL, keys, hashes, sources, currencies, amounts, memos, froms, tos, players)
+	}
 	switch {
-	case db.IsConstraint(err, "ledger_entries_refused") || db.IsUniqueViolation(err):
+	case db.IsConstraint(err, "ledger_entries_refused") || db.IsUniqueViolation(err) || db.IsForeignKeyViolation(err):
 		return fmt.Errorf("%w: %v", ErrBatchRefused, err)
 	case err != nil:
 		return fmt.Errorf("post batch: %w", err)

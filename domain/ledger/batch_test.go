@@ -54,3 +54,39 @@ func TestPostBatchIsAllOrNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCreditBatchOpensWallets(t *testing.T) {
+	ctx := context.Background()
+	conn := testenv.DB(t)
+	l := ledger.New(conn)
+	cur := economytest.Currency(t, conn, "premium")
+	a, b := economytest.Player(t, conn), economytest.Player(t, conn)
+	mint(t, l, a, cur, 5)
+	credit := func(p int64, amount int64) ledger.Transfer {
+		return ledger.Transfer{Key: economytest.Name("credit"), Source: "purchase", From: ledger.System(ledger.Minted),
+			To: ledger.Player(p), Currency: cur, Amount: amount}
+	}
+	post := func(ts ...ledger.Transfer) error {
+		return db.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return l.PostBatch(ctx, tx, ts) })
+	}
+	first := credit(a, 100)
+	if err := post(first, credit(b, 200)); err != nil {
+		t.Fatal(err)
+	}
+	if balance(t, l, a, cur) != 105 || balance(t, l, b, cur) != 200 {
+		t.Fatalf("balances %d %d", balance(t, l, a, cur), balance(t, l, b, cur))
+	}
+	if err := post(first, credit(b, 1)); !errors.Is(err, ledger.ErrBatchRefused) {
+		t.Fatalf("reused key: %v", err)
+	}
+	if balance(t, l, b, cur) != 200 {
+		t.Fatal("a refused batch credited")
+	}
+	if err := post(credit(a, 1), ledger.Transfer{Key: economytest.Name("x"), Source: "purchase", From: ledger.Player(b),
+		To: ledger.System(ledger.StoreRevenue), Currency: cur, Amount: 1}); !errors.Is(err, ledger.ErrInvalidTransfer) {
+		t.Fatalf("credits and debits mixed: %v", err)
+	}
+	if _, err := ledger.Verify(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,85 +27,25 @@ const (
 	batchers = 2
 )
 
-// errAlone sends a purchase to the one-by-one path.
-var errAlone = errors.New("buy on its own")
-
 type purchase struct {
 	key, country string
 	hash         []byte
 	accountID    int64
 	product      Product
-	done         chan purchaseResult
 }
 
-type purchaseResult struct {
-	order Order
-	err   error
+func newPurchases(s *Store) *grouper[purchase, Order] {
+	return newGrouper(maxBatch, batchers, func(p purchase) int64 { return p.accountID }, s.writePurchases)
 }
 
-// batcher runs the batched path. Its goroutines start with the first
-// purchase and wait for purchases for the life of the process.
-type batcher struct {
-	s     *Store
-	queue chan *purchase
-	once  sync.Once
-}
-
-func newBatcher(s *Store) *batcher {
-	return &batcher{s: s, queue: make(chan *purchase, 4*maxBatch)}
-}
-
-// buy runs p in a batch; errAlone means it must be bought on its own.
-func (b *batcher) buy(ctx context.Context, p *purchase) (Order, error) {
-	b.once.Do(func() {
-		for range batchers {
-			go b.run()
-		}
-	})
-	p.done = make(chan purchaseResult, 1)
-	select {
-	case b.queue <- p:
-	default:
-		return Order{}, errAlone // the batchers are busy enough
-	}
-	select {
-	case r := <-p.done:
-		return r.order, r.err
-	case <-ctx.Done():
-		return Order{}, ctx.Err()
-	}
-}
-
-func (b *batcher) run() {
-	for first := range b.queue {
-		batch := []*purchase{first}
-		accounts := map[int64]bool{first.accountID: true}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case p := <-b.queue:
-				if accounts[p.accountID] {
-					p.done <- purchaseResult{err: errAlone}
-					continue
-				}
-				accounts[p.accountID] = true
-				batch = append(batch, p)
-			default:
-				break drain
-			}
-		}
-		b.write(batch)
-	}
-}
-
-// write runs one batch and answers each purchase.
-func (b *batcher) write(batch []*purchase) {
+// writePurchases runs one batch of purchases and answers each.
+func (s *Store) writePurchases(batch []*job[purchase, Order]) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	orders := map[string]Order{}
-	err := db.InTx(ctx, b.s.conn, nil, func(tx *sqlx.Tx) error {
+	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
 		clear(orders)
-		fresh, err := b.s.insertOrders(ctx, tx, batch)
+		fresh, err := s.insertOrders(ctx, tx, batch)
 		if err != nil {
 			return err
 		}
@@ -125,18 +63,18 @@ func (b *batcher) write(batch []*purchase) {
 			grants = append(grants, inventory.Grant{Key: "order:" + o.PublicID + ":items", AccountID: o.AccountID,
 				Source: "purchase", Items: o.Items, Duplicates: inventory.DuplicatesRefuse, Memo: memo})
 		}
-		if err := b.s.ledger.PostBatch(ctx, tx, transfers); err != nil {
+		if err := s.ledger.PostBatch(ctx, tx, transfers); err != nil {
 			return err
 		}
-		return b.s.inv.GrantBatchTx(ctx, tx, grants)
+		return s.inv.GrantBatchTx(ctx, tx, grants)
 	})
-	for _, p := range batch {
-		o, ok := orders[p.key]
+	for _, j := range batch {
+		o, ok := orders[j.in.key]
 		if err != nil || !ok {
-			p.done <- purchaseResult{err: errAlone}
+			j.answer(Order{}, errAlone)
 			continue
 		}
-		p.done <- purchaseResult{order: o}
+		j.answer(o, nil)
 	}
 }
 
@@ -149,13 +87,14 @@ type freshOrder struct {
 // insertOrders records the batch's orders in one statement, each unless its
 // key exists or its product changed since it was priced; it returns those
 // it recorded.
-func (s *Store) insertOrders(ctx context.Context, tx *sqlx.Tx, batch []*purchase) ([]freshOrder, error) {
+func (s *Store) insertOrders(ctx context.Context, tx *sqlx.Tx, batch []*job[purchase, Order]) ([]freshOrder, error) {
 	n := len(batch)
 	ids, keys, products, currencies, countries, items := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n),
 		make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	hashes := make(pq.ByteaArray, n)
 	accounts, versions, amounts := make(pq.Int64Array, n), make(pq.Int64Array, n), make(pq.Int64Array, n)
-	for i, p := range batch {
+	for i, j := range batch {
+		p := j.in
 		b, err := json.Marshal(p.product.Items)
 		if err != nil {
 			return nil, err

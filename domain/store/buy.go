@@ -28,7 +28,7 @@ func (s *Store) Buy(ctx context.Context, accountID int64, productID, key, countr
 	}
 	hash := requestHash("virtual", productID, strconv.FormatInt(accountID, 10))
 	if p, err := s.products.get(ctx, s.conn, productID); err == nil && p.Kind == KindOffer && p.PurchaseLimit == 0 && p.OnSale(s.now()) {
-		o, err := s.batches.buy(ctx, &purchase{key: idem, hash: hash, accountID: accountID, product: p, country: country})
+		o, err := s.purchases.do(ctx, purchase{key: idem, hash: hash, accountID: accountID, product: p, country: country})
 		if !errors.Is(err, errAlone) {
 			return o, err
 		}

@@ -22,12 +22,13 @@ type Recorded struct {
 
 // RecordEvent stores a verified Stripe event once by its id and applies it.
 // The event is durable when RecordEvent returns without error, whether or
-// not applying it worked. A new event is matched to its order, recorded and
-// applied in one transaction; when applying fails it is recorded on its
-// own, and an event that could not be applied (no order matches yet, the
-// database failed mid-way, the process died) is applied later, by the
-// order it matches or by Reconcile. A duplicate is applied only if its first
-// delivery was not.
+// not applying it worked. Events arriving together are recorded in batches
+// (eventbatch.go); otherwise a new event is matched to its order, recorded
+// and applied in one transaction. When applying fails the event is recorded
+// on its own, and an event that could not be applied (no order matches yet,
+// the database failed mid-way, the process died) is applied later, by the
+// order it matches or by Reconcile. A duplicate is applied only if its
+// first delivery was not.
 func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (out Recorded, err error) {
 	defer func() {
 		if err != nil {
@@ -36,15 +37,6 @@ func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (o
 			s.metrics.events.WithLabelValues(via, outcome(out)).Inc()
 		}
 	}()
-	// Stripe's redelivery of an event applied long ago: one read.
-	var applied bool
-	err = s.stmts.Get(ctx, &applied, `SELECT applied_at IS NOT NULL FROM stripe_events WHERE id = $1`, ev.ID)
-	if err == nil && applied {
-		return Recorded{Applied: true}, nil
-	}
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Recorded{}, fmt.Errorf("look up stripe event %s: %w", ev.ID, err)
-	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return Recorded{}, fmt.Errorf("%w: %v", ErrInvalidPayload, err)
@@ -54,6 +46,18 @@ func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (o
 		return Recorded{}, err
 	}
 	rec := eventRow{id: ev.ID, typ: string(ev.Type), created: time.Unix(ev.Created, 0).UTC(), payload: payload, via: via, pi: f.paymentIntent}
+	if out, err = s.incoming.do(ctx, incoming{row: rec, f: f}); !errors.Is(err, errAlone) {
+		return out, err
+	}
+	// One by one. Stripe's redelivery of an event applied long ago: one read.
+	var applied bool
+	err = s.stmts.Get(ctx, &applied, `SELECT applied_at IS NOT NULL FROM stripe_events WHERE id = $1`, ev.ID)
+	if err == nil && applied {
+		return Recorded{Applied: true}, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Recorded{}, fmt.Errorf("look up stripe event %s: %w", ev.ID, err)
+	}
 	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) (err error) {
 		out, err = s.recordAndApply(ctx, tx, rec, f)
 		return err

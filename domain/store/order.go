@@ -76,6 +76,10 @@ func (o *Order) note(kind, stripeEvent string, detail map[string]any) {
 	o.trail = append(o.trail, trailEvent{kind: kind, stripeEvent: stripeEvent, detail: detail})
 }
 
+// trailSQL writes trail lines: orders, kinds, details, Stripe event ids ("": none).
+const trailSQL = `INSERT INTO store_order_events (order_id, kind, detail, stripe_event_id)
+	SELECT o, k, d, NULLIF(e, '') FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::text[]) AS t (o, k, d, e)`
+
 // flushTrail writes the noted lines in one statement.
 func flushTrail(ctx context.Context, tx *sqlx.Tx, o *Order) error {
 	if len(o.trail) == 0 {
@@ -92,9 +96,7 @@ func flushTrail(ctx context.Context, tx *sqlx.Tx, o *Order) error {
 		}
 		ids[i], kinds[i], details[i], events[i] = o.ID, t.kind, string(b), t.stripeEvent
 	}
-	const q = `INSERT INTO store_order_events (order_id, kind, detail, stripe_event_id)
-		SELECT o, k, d, NULLIF(e, '') FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::text[]) AS t (o, k, d, e)`
-	_, err := tx.ExecContext(ctx, q, ids, kinds, details, events)
+	_, err := tx.ExecContext(ctx, trailSQL, ids, kinds, details, events)
 	o.trail = nil
 	return err
 }

@@ -74,18 +74,19 @@ type Config struct {
 // Store runs the store in PostgreSQL, moving value through the ledger and
 // the inventory.
 type Store struct {
-	conn     *sqlx.DB
-	stmts    *db.Prepared
-	catalog  *catalog.Store
-	ledger   *ledger.Ledger
-	inv      *inventory.Store
-	payments Payments // nil: real-money purchases are off
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	products productCache // what Buy sells, checked against the version at purchase
-	metrics  *metrics
-	batches  *batcher // virtual purchases written together
+	conn      *sqlx.DB
+	stmts     *db.Prepared
+	catalog   *catalog.Store
+	ledger    *ledger.Ledger
+	inv       *inventory.Store
+	payments  Payments // nil: real-money purchases are off
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	products  productCache // what Buy sells, checked against the version at purchase
+	metrics   *metrics
+	purchases *grouper[purchase, Order]    // virtual purchases written together
+	incoming  *grouper[incoming, Recorded] // Stripe events recorded together
 }
 
 // New returns a Store. payments may be nil when Stripe is not configured.
@@ -99,7 +100,8 @@ func New(conn *sqlx.DB, cat *catalog.Store, l *ledger.Ledger, inv *inventory.Sto
 	s := &Store{conn: conn, stmts: db.NewPrepared(conn), catalog: cat, ledger: l, inv: inv, payments: payments,
 		cfg: cfg, log: log, now: time.Now, products: productCache{m: map[string]Product{}},
 		metrics: newMetrics(cfg.Metrics)}
-	s.batches = newBatcher(s)
+	s.purchases = newPurchases(s)
+	s.incoming = newIncoming(s)
 	return s
 }
 

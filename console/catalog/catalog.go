@@ -7,15 +7,10 @@ package catalog
 import (
 	"errors"
 	"net/http"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/musterhq/muster/console/frame"
-	"github.com/musterhq/muster/domain/audit"
 	content "github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/rbac"
 )
@@ -49,35 +44,14 @@ func Mount(rt *frame.Router, f *frame.Frame, store *content.Store) {
 	rt.Post("/catalog/recipes/:id", rbac.PermCatalogEdit, h.updateRecipe)
 }
 
-// Errs holds a form's errors by field name (the names of the domain's
-// FieldError, which are also the form's input names).
-type Errs map[string]string
+// Errs and Form are the console's content form types.
+type (
+	Errs = frame.Errs
+	Form = frame.Form
+)
 
-// Form is what every editor form carries besides its fields.
-type Form struct {
-	New     bool   // creating, not editing
-	Version int    // the version the form was loaded from; 0 when new
-	Errs    Errs   // errors to show next to fields
-	Problem string // an error about the whole form
-}
-
-func (f *Form) fail(field, msg string) {
-	if f.Errs == nil {
-		f.Errs = Errs{}
-	}
-	if _, ok := f.Errs[field]; !ok {
-		f.Errs[field] = msg
-	}
-}
-
-// edit is the catalog edit of the signed-in staff member from version
-// expected, audited as action in the save's transaction.
-func edit(c *fiber.Ctx, expected int, action, targetType, id string) content.Edit {
-	me, _ := frame.StaffOf(c)
-	return content.Edit{Expected: expected, Editor: me.Email, Also: func(tx *sqlx.Tx, before, after any) error {
-		return frame.Audit(c, tx, audit.Entry{Action: action, TargetType: targetType, TargetID: id, Before: before, After: after})
-	}}
-}
+// edit is the signed-in staff member's content edit (frame.ContentEdit).
+var edit = frame.ContentEdit
 
 // saveError puts a save's error on the form, naming the field when the
 // domain did, and returns the status to answer with. The error is not the
@@ -89,20 +63,20 @@ func saveError(err error, form *Form, noun, idField string, fields ...string) in
 		form.Problem = "Someone else changed this " + noun + " since you opened it. Reload the page to see their version, then make your change again."
 		return http.StatusConflict
 	case errors.Is(err, content.ErrExists):
-		form.fail(idField, "A "+noun+" with this id already exists.")
+		form.Fail(idField, "A "+noun+" with this id already exists.")
 		return http.StatusConflict
 	case errors.As(err, &fe):
 		msg := sentence(fe.Problem)
 		for _, f := range fields {
 			if f == fe.Field {
-				form.fail(f, msg)
+				form.Fail(f, msg)
 				return http.StatusBadRequest
 			}
 		}
 		form.Problem = fe.Field + ": " + msg
 		return http.StatusBadRequest
 	case errors.Is(err, content.ErrUnknownCurrency):
-		form.fail("disenchant_currency", "Choose a defined currency.")
+		form.Fail("disenchant_currency", "Choose a defined currency.")
 		return http.StatusBadRequest
 	case errors.Is(err, content.ErrNotFound):
 		form.Problem = "This " + noun + " no longer exists; someone deleted it."
@@ -111,18 +85,7 @@ func saveError(err error, form *Form, noun, idField string, fields ...string) in
 	return 0
 }
 
-// sentence starts msg with a capital and ends it with a full stop.
-func sentence(msg string) string {
-	r, n := utf8.DecodeRuneInString(msg)
-	if n == 0 {
-		return msg
-	}
-	msg = string(unicode.ToUpper(r)) + msg[n:]
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
-}
+var sentence = frame.Sentence
 
 // notFound answers 404 for an entry that does not exist.
 func notFound(noun, id string) error {

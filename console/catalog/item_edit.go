@@ -66,7 +66,7 @@ type ItemForm struct {
 func itemForm(it content.Item) ItemForm {
 	return ItemForm{Form: Form{Version: it.Version}, ID: it.ID, Name: it.Name, Kind: it.Kind, Rarity: it.Rarity,
 		Tags: strings.Join(it.Tags, ", "), MaxStack: itoa(it.MaxStack), Lifetime: showInt(it.LifetimeSeconds),
-		EndsAt: showTime(it.EndsAt), CraftValue: itoa64(it.CraftValue), DisenchantCurrency: deref(it.DisenchantCurrency),
+		EndsAt: frame.ShowTime(it.EndsAt), CraftValue: itoa64(it.CraftValue), DisenchantCurrency: deref(it.DisenchantCurrency),
 		DisenchantYield: itoa64(it.DisenchantYield), Tradable: it.Tradable, Giftable: it.Giftable, Retired: it.Retired}
 }
 
@@ -84,10 +84,10 @@ func itemFormOf(c *fiber.Ctx) ItemForm {
 // could not be read.
 func (f *ItemForm) item() content.Item {
 	return content.Item{ID: f.ID, Name: f.Name, Kind: f.Kind, Rarity: f.Rarity, Tags: splitTags(f.Tags),
-		MaxStack: int(f.whole("max_stack", f.MaxStack, 1)), LifetimeSeconds: f.optionalWhole("lifetime_seconds", f.Lifetime),
-		EndsAt: f.optionalTime("ends_at", f.EndsAt), Tradable: f.Tradable, Giftable: f.Giftable,
-		CraftValue: f.whole("craft_value", f.CraftValue, 0), DisenchantCurrency: optional(f.DisenchantCurrency),
-		DisenchantYield: f.whole("disenchant_yield", f.DisenchantYield, 0), Retired: f.Retired}
+		MaxStack: int(f.Whole("max_stack", f.MaxStack, 1)), LifetimeSeconds: f.OptionalWhole("lifetime_seconds", f.Lifetime),
+		EndsAt: f.OptionalTime("ends_at", f.EndsAt), Tradable: f.Tradable, Giftable: f.Giftable,
+		CraftValue: f.Whole("craft_value", f.CraftValue, 0), DisenchantCurrency: optional(f.DisenchantCurrency),
+		DisenchantYield: f.Whole("disenchant_yield", f.DisenchantYield, 0), Retired: f.Retired}
 }
 
 // itemFields are the fields the item form shows errors beside.

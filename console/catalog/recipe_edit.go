@@ -78,7 +78,7 @@ func (h *handler) recipe(c *fiber.Ctx) error {
 		return err
 	}
 	return h.renderRecipe(c, http.StatusOK, RecipeForm{Form: Form{Version: r.Version}, ID: r.ID, OutputItem: r.OutputItem,
-		OutputQuantity: itoa(r.OutputQuantity), Inputs: showInputs(r.Inputs), CostCurrency: deref(r.CostCurrency),
+		OutputQuantity: itoa(r.OutputQuantity), Inputs: frame.ShowLines(r.Inputs), CostCurrency: deref(r.CostCurrency),
 		CostAmount: itoa64(r.CostAmount), Retired: r.Retired})
 }
 
@@ -105,9 +105,9 @@ func (h *handler) updateRecipe(c *fiber.Ctx) error {
 }
 
 func (h *handler) saveRecipe(c *fiber.Ctx, form RecipeForm) error {
-	r := content.Recipe{ID: form.ID, OutputItem: form.OutputItem, OutputQuantity: int(form.whole("output_quantity", form.OutputQuantity, 1)),
-		Inputs: form.parseInputs(form.Inputs), CostCurrency: optional(form.CostCurrency),
-		CostAmount: form.whole("cost_amount", form.CostAmount, 0), Retired: form.Retired}
+	r := content.Recipe{ID: form.ID, OutputItem: form.OutputItem, OutputQuantity: int(form.Whole("output_quantity", form.OutputQuantity, 1)),
+		Inputs: form.Lines("inputs", form.Inputs), CostCurrency: optional(form.CostCurrency),
+		CostAmount: form.Whole("cost_amount", form.CostAmount, 0), Retired: form.Retired}
 	if len(form.Errs) > 0 {
 		return h.renderRecipe(c, http.StatusBadRequest, form)
 	}

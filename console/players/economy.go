@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
@@ -377,15 +375,4 @@ func (h *handler) balance(ctx context.Context, accountID int64, code string) int
 	return 0
 }
 
-// sentence starts msg with a capital and ends it with a full stop.
-func sentence(msg string) string {
-	r, n := utf8.DecodeRuneInString(msg)
-	if n == 0 {
-		return msg
-	}
-	msg = string(unicode.ToUpper(r)) + msg[n:]
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
-}
+var sentence = frame.Sentence

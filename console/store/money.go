@@ -110,17 +110,6 @@ func whenOr(t *time.Time, none string) string {
 	return when(*t)
 }
 
-// timeLayout is how datetime-local inputs send a time; the console reads
-// and shows it as UTC.
-const timeLayout = "2006-01-02T15:04"
-
-func showTime(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.UTC().Format(timeLayout)
-}
-
 func deref(s *string) string {
 	if s == nil {
 		return ""

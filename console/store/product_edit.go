@@ -3,10 +3,8 @@ package store
 import (
 	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -72,10 +70,10 @@ func (f ProductForm) withBlankRows() []PriceRow {
 
 func productForm(p shop.Product) ProductForm {
 	f := ProductForm{Form: Form{Version: p.Version}, Kind: p.Kind, ID: p.ID, Name: p.Name, Description: p.Description,
-		StartsAt: showTime(p.StartsAt), EndsAt: showTime(p.EndsAt), PurchaseLimit: itoa(p.PurchaseLimit),
+		StartsAt: frame.ShowTime(p.StartsAt), EndsAt: frame.ShowTime(p.EndsAt), PurchaseLimit: itoa(p.PurchaseLimit),
 		Position: itoa(p.Position), Retired: p.Retired}
 	if p.Kind == shop.KindOffer {
-		f.PriceCurrency, f.PriceAmount, f.Items = p.PriceCurrency, i64(p.PriceAmount), showLines(p.Items)
+		f.PriceCurrency, f.PriceAmount, f.Items = p.PriceCurrency, i64(p.PriceAmount), frame.ShowLines(p.Items)
 		return f
 	}
 	f.GrantCurrency, f.GrantAmount, f.BonusAmount = p.GrantCurrency, i64(p.GrantAmount), i64(p.BonusAmount)
@@ -109,96 +107,31 @@ func productFormOf(c *fiber.Ctx) ProductForm {
 // could not be read.
 func (f *ProductForm) product() shop.Product {
 	p := shop.Product{ID: f.ID, Kind: f.Kind, Name: f.Name, Description: f.Description,
-		StartsAt: f.optionalTime("starts_at", f.StartsAt), EndsAt: f.optionalTime("ends_at", f.EndsAt),
-		PurchaseLimit: int(f.whole("purchase_limit", f.PurchaseLimit, 0)), Position: int(f.whole("position", f.Position, 0)),
+		StartsAt: f.OptionalTime("starts_at", f.StartsAt), EndsAt: f.OptionalTime("ends_at", f.EndsAt),
+		PurchaseLimit: int(f.Whole("purchase_limit", f.PurchaseLimit, 0)), Position: int(f.Whole("position", f.Position, 0)),
 		Retired: f.Retired}
 	if f.Kind == shop.KindOffer {
-		p.PriceCurrency, p.PriceAmount, p.Items = f.PriceCurrency, f.whole("price_amount", f.PriceAmount, 0), f.parseLines(f.Items)
+		p.PriceCurrency, p.PriceAmount, p.Items = f.PriceCurrency, f.Whole("price_amount", f.PriceAmount, 0), f.Lines("items", f.Items)
 		return p
 	}
-	p.GrantCurrency, p.GrantAmount, p.BonusAmount = f.GrantCurrency, f.whole("grant_amount", f.GrantAmount, 0), f.whole("bonus_amount", f.BonusAmount, 0)
+	p.GrantCurrency, p.GrantAmount, p.BonusAmount = f.GrantCurrency, f.Whole("grant_amount", f.GrantAmount, 0), f.Whole("bonus_amount", f.BonusAmount, 0)
 	for i, r := range f.Prices {
 		row := "Row " + strconv.Itoa(i+1)
 		if r.Country != "" {
 			row += " (" + r.Country + ")"
 		}
 		if r.Country == "" || r.Currency == "" || r.Amount == "" {
-			f.fail("prices", row+": fill in the country (or * for the default), the currency and the amount.")
+			f.Fail("prices", row+": fill in the country (or * for the default), the currency and the amount.")
 			continue
 		}
 		amount, err := parseMoney(r.Amount, r.Currency)
 		if err != nil {
-			f.fail("prices", row+": "+sentence(err.Error()))
+			f.Fail("prices", row+": "+sentence(err.Error()))
 			continue
 		}
 		p.Prices = append(p.Prices, shop.Price{Country: r.Country, Currency: r.Currency, Amount: amount})
 	}
 	return p
-}
-
-// whole reads a whole number typed into field; blank is def.
-func (f *Form) whole(field, text string, def int64) int64 {
-	text = strings.ReplaceAll(strings.TrimSpace(text), ",", "")
-	if text == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(text, 10, 64)
-	if err != nil {
-		f.fail(field, "Enter a whole number.")
-		return def
-	}
-	return n
-}
-
-func (f *Form) optionalTime(field, text string) *time.Time {
-	if text = strings.TrimSpace(text); text == "" {
-		return nil
-	}
-	t, err := time.Parse(timeLayout, text)
-	if err != nil {
-		f.fail(field, "Enter a date and time (UTC).")
-		return nil
-	}
-	return &t
-}
-
-// itemLine is one line of an offer's items: "item_id x quantity".
-var itemLine = regexp.MustCompile(`^(\S+)\s+[x×*]\s*(\d+)$`)
-
-// parseLines reads an offer's items, one "item_id x quantity" a line; a
-// line with an id alone sells one.
-func (f *ProductForm) parseLines(text string) []inventory.Line {
-	var out []inventory.Line
-	for i, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if !strings.ContainsAny(line, " \t") {
-			line += " x 1"
-		}
-		m := itemLine.FindStringSubmatch(line)
-		if m == nil {
-			f.fail("items", "Line "+strconv.Itoa(i+1)+": write each item as \"item_id x quantity\".")
-			continue
-		}
-		n, err := strconv.Atoi(m[2])
-		if err != nil {
-			f.fail("items", "Line "+strconv.Itoa(i+1)+": the quantity is too large.")
-			continue
-		}
-		out = append(out, inventory.Line{ItemID: m[1], Quantity: n})
-	}
-	return out
-}
-
-// showLines writes an offer's items as the form shows them.
-func showLines(lines []inventory.Line) string {
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		out[i] = l.ItemID + " x " + strconv.Itoa(l.Quantity)
-	}
-	return strings.Join(out, "\n")
 }
 
 // productFields are the fields the product form shows errors beside.
@@ -293,7 +226,7 @@ func (h *Screens) saveProduct(c *fiber.Ctx, form ProductForm) error {
 			form.Problem = "Someone else changed this product since you opened it. Reload the page to see their version, then make your change again."
 			status = http.StatusConflict
 		case errors.Is(err, catalog.ErrExists):
-			form.fail("id", "A product with this id already exists.")
+			form.Fail("id", "A product with this id already exists.")
 			status = http.StatusConflict
 		case errors.Is(err, shop.ErrNotFound):
 			form.Problem = "This product no longer exists."

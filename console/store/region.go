@@ -60,7 +60,7 @@ func (h *Screens) enableRegion(c *fiber.Ctx) error {
 	case err == nil:
 		return h.f.SetFlash(c, "ok", "The store now sells in "+form.Name+" ("+form.Country+") at its own prices.", "/store/regions")
 	case errors.Is(err, catalog.ErrExists):
-		f.fail("country", form.Country+" is already enabled.")
+		f.Fail("country", form.Country+" is already enabled.")
 	case fieldProblem(err, &f, "country", "name"):
 	default:
 		return err

@@ -11,14 +11,10 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/musterhq/muster/console/frame"
-	"github.com/musterhq/muster/domain/audit"
 	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/rbac"
@@ -60,35 +56,14 @@ func (h *Screens) Mount(rt *frame.Router) {
 	rt.Post("/orders/:id/refund", rbac.PermOrdersRefund, h.refund)
 }
 
-// Errs holds a form's errors by field name (the names of the domain's
-// FieldError, which are also the form's input names).
-type Errs map[string]string
+// Errs and Form are the console's content form types.
+type (
+	Errs = frame.Errs
+	Form = frame.Form
+)
 
-// Form is what every editor form carries besides its fields.
-type Form struct {
-	New     bool   // creating, not editing
-	Version int    // the version the form was loaded from; 0 when new
-	Errs    Errs   // errors to show next to fields
-	Problem string // an error about the whole form
-}
-
-func (f *Form) fail(field, msg string) {
-	if f.Errs == nil {
-		f.Errs = Errs{}
-	}
-	if _, ok := f.Errs[field]; !ok {
-		f.Errs[field] = msg
-	}
-}
-
-// edit is the store edit of the signed-in staff member from version
-// expected, audited as action in the save's transaction.
-func edit(c *fiber.Ctx, expected int, action, targetType, id string) catalog.Edit {
-	me, _ := frame.StaffOf(c)
-	return catalog.Edit{Expected: expected, Editor: me.Email, Also: func(tx *sqlx.Tx, before, after any) error {
-		return frame.Audit(c, tx, audit.Entry{Action: action, TargetType: targetType, TargetID: id, Before: before, After: after})
-	}}
-}
+// edit is the signed-in staff member's content edit (frame.ContentEdit).
+var edit = frame.ContentEdit
 
 // fieldProblem puts a domain FieldError beside its field when the form has
 // one, else on the whole form. It reports whether err was one.
@@ -100,7 +75,7 @@ func fieldProblem(err error, form *Form, fields ...string) bool {
 	msg := sentence(fe.Problem)
 	for _, f := range fields {
 		if f == fe.Field {
-			form.fail(f, msg)
+			form.Fail(f, msg)
 			return true
 		}
 	}
@@ -108,18 +83,7 @@ func fieldProblem(err error, form *Form, fields ...string) bool {
 	return true
 }
 
-// sentence starts msg with a capital and ends it with a full stop.
-func sentence(msg string) string {
-	r, n := utf8.DecodeRuneInString(msg)
-	if n == 0 {
-		return msg
-	}
-	msg = string(unicode.ToUpper(r)) + msg[n:]
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
-}
+var sentence = frame.Sentence
 
 func notFound(noun, id string) error {
 	return fiber.NewError(http.StatusNotFound, "no "+noun+" "+id)

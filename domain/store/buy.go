@@ -65,14 +65,7 @@ func (s *Store) Buy(ctx context.Context, accountID int64, productID, key, countr
 			Source: "purchase", Items: p.Items, Duplicates: inventory.DuplicatesRefuse, Memo: memo})
 		return err
 	}
-	for attempt := 0; ; attempt++ {
-		err = db.InTx(ctx, s.conn, nil, buy)
-		if !errors.Is(err, errProductChanged) || attempt == 2 {
-			break
-		}
-		s.products.forget(productID)
-	}
-	if err != nil {
+	if err := s.whileUnchanged(ctx, productID, buy); err != nil {
 		return Order{}, err
 	}
 	return o, nil
@@ -125,12 +118,7 @@ func (s *Store) Checkout(ctx context.Context, accountID int64, playerRef, produc
 		}
 		return event(ctx, tx, o.ID, "created", "", map[string]any{"price": price, "grant": p.Total(), "currency": grant})
 	}
-	for attempt := 0; ; attempt++ {
-		err = db.InTx(ctx, s.conn, nil, open)
-		if !errors.Is(err, errProductChanged) || attempt == 2 {
-			break
-		}
-	}
+	err = s.whileUnchanged(ctx, productID, open)
 	if err != nil {
 		return Order{}, err
 	}
@@ -169,4 +157,17 @@ func (s *Store) Checkout(ctx context.Context, accountID int64, playerRef, produc
 	out, err := loadOrder(ctx, s.conn, "id = $1", "", o.ID)
 	out.Replayed = o.Replayed
 	return out, err
+}
+
+// whileUnchanged runs fn in a transaction, again (up to three times) when
+// the product changed while fn priced it, each time with the product read
+// afresh.
+func (s *Store) whileUnchanged(ctx context.Context, productID string, fn func(tx *sqlx.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.InTx(ctx, s.conn, nil, fn)
+		if !errors.Is(err, errProductChanged) || attempt == 2 {
+			return err
+		}
+		s.products.forget(productID)
+	}
 }

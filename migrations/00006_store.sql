@@ -82,6 +82,7 @@ CREATE TABLE store_orders (
     dispute_status  text        NOT NULL DEFAULT '',
     clawed_back     bigint      NOT NULL DEFAULT 0, -- currency taken back for refunds and disputes
     shortfall       bigint      NOT NULL DEFAULT 0, -- currency the policy could not take back
+    moves           integer     NOT NULL DEFAULT 0, -- clawbacks and returns posted: the next one's idempotency key
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );

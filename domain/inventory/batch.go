@@ -1,9 +1,11 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -38,6 +40,10 @@ SELECT count(*) FROM op`
 // item must fit (DuplicatesRefuse): otherwise the whole batch fails with
 // ErrBatchRefused and the caller rolls tx back.
 func (s *Store) GrantBatchTx(ctx context.Context, tx *sqlx.Tx, gs []Grant) error {
+	// In player order, so that batches touching the same players lock their
+	// rows in the same order.
+	gs = slices.Clone(gs)
+	slices.SortFunc(gs, func(a, b Grant) int { return cmp.Compare(a.AccountID, b.AccountID) })
 	n := len(gs)
 	keys, accounts := make(pq.StringArray, n), make(pq.Int64Array, n)
 	hashes, sources, memos, kinds := make(pq.ByteaArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)

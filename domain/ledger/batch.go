@@ -1,9 +1,11 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -76,12 +78,25 @@ WITH r AS (
 )
 SELECT count(*) FROM t`
 
+// player is the player account a transfer moves, 0 when none.
+func (t Transfer) player() int64 {
+	if id, ok := t.From.AccountID(); ok {
+		return id
+	}
+	id, _ := t.To.AccountID()
+	return id
+}
+
 // PostBatch posts ts inside tx in one statement. Either every transfer
 // debits a player's wallet into a system account, or every one credits a
 // player's wallet from a system account; each player's wallet appears
 // once, and every key is new. Any refusal fails the whole batch with
 // ErrBatchRefused, and the caller rolls tx back and posts them one by one.
 func (l *Ledger) PostBatch(ctx context.Context, tx *sqlx.Tx, ts []Transfer) error {
+	// In wallet order, so that batches touching the same players lock them
+	// in the same order.
+	ts = slices.Clone(ts)
+	slices.SortFunc(ts, func(a, b Transfer) int { return cmp.Compare(a.player(), b.player()) })
 	n := len(ts)
 	keys, sources, currencies, memos := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	froms, tos := make(pq.StringArray, n), make(pq.StringArray, n)

@@ -131,7 +131,7 @@ func (s *Store) writeEvents(batch []*job[incoming, Recorded]) {
 	}
 	applied := map[string]bool{}
 	for _, id := range later {
-		ok, err := s.ApplyEvent(ctx, id)
+		ok, err := s.applyAlone(id)
 		if err != nil {
 			s.log.Warn("stripe event recorded, not applied yet", "event", id, "err", err)
 		}
@@ -143,6 +143,14 @@ func (s *Store) writeEvents(batch []*job[incoming, Recorded]) {
 		}
 		j.answer(out[i], nil)
 	}
+}
+
+// applyAlone applies one recorded event with a deadline of its own, so that
+// one slow event (a lookup at Stripe) does not hold up the others.
+func (s *Store) applyAlone(id string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return s.ApplyEvent(ctx, id)
 }
 
 // lockPaidOrders locks the open orders that the batch's payment events

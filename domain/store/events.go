@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -264,7 +265,9 @@ func (s *Store) applyFacts(ctx context.Context, tx *sqlx.Tx, o *Order, f facts, 
 		if !disputeClosed(o.DisputeStatus) || disputeClosed(f.disputeStatus) {
 			o.DisputeStatus = f.disputeStatus
 			o.DisputedAmount = min(f.disputeAmount, o.PriceAmount)
-			if f.disputeStatus == "won" || f.disputeReinstated {
+			// An inquiry (warning_*) withdraws no money; a won dispute and
+			// reinstated funds give it back.
+			if f.disputeStatus == "won" || f.disputeReinstated || strings.HasPrefix(f.disputeStatus, "warning_") {
 				o.DisputedAmount = 0
 			}
 		}
@@ -275,7 +278,7 @@ func (s *Store) applyFacts(ctx context.Context, tx *sqlx.Tx, o *Order, f facts, 
 			o.Status = StatusRefunded
 		}
 	}
-	if err := s.settle(ctx, tx, o, eventID); err != nil {
+	if err := s.settle(ctx, tx, o, eventID, f.kind == factDispute); err != nil {
 		return err
 	}
 	if (o.Status == StatusFailed || o.Status == StatusExpired) && before.Status != o.Status {
@@ -285,9 +288,9 @@ func (s *Store) applyFacts(ctx context.Context, tx *sqlx.Tx, o *Order, f facts, 
 	}
 	const q = `UPDATE store_orders SET status = $2, checkout_id = $3, payment_intent = $4, charge_id = $5, paid = $6,
 		credited = $7, refunded_amount = $8, disputed_amount = $9, dispute_status = $10, clawed_back = $11, shortfall = $12,
-		updated_at = now() WHERE id = $1`
+		moves = $13, updated_at = now() WHERE id = $1`
 	if _, err := tx.ExecContext(ctx, q, o.ID, o.Status, o.CheckoutID, o.PaymentIntent, o.ChargeID, o.Paid, o.Credited,
-		o.RefundedAmount, o.DisputedAmount, o.DisputeStatus, o.ClawedBack, o.Shortfall); err != nil {
+		o.RefundedAmount, o.DisputedAmount, o.DisputeStatus, o.ClawedBack, o.Shortfall, o.Moves); err != nil {
 		return fmt.Errorf("update order: %w", err)
 	}
 	o.note("stripe:"+f.eventType, eventID, map[string]any{
@@ -296,7 +299,7 @@ func (s *Store) applyFacts(ctx context.Context, tx *sqlx.Tx, o *Order, f facts, 
 	if err := flushTrail(ctx, tx, o); err != nil {
 		return err
 	}
-	if f.disputeStatus != "" && before.DisputeStatus == "" {
+	if o.DisputedAmount > 0 && before.DisputedAmount == 0 {
 		if err := flag(ctx, tx, o.AccountID, o.ID, "chargeback"); err != nil {
 			return err
 		}

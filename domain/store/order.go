@@ -58,6 +58,7 @@ type Order struct {
 	DisputeStatus  string           `db:"dispute_status" json:"dispute_status,omitempty"`
 	ClawedBack     int64            `db:"clawed_back" json:"clawed_back,omitempty"`
 	Shortfall      int64            `db:"shortfall" json:"shortfall,omitempty"`
+	Moves          int              `db:"moves" json:"-"`
 	CreatedAt      time.Time        `db:"created_at" json:"created_at"`
 	UpdatedAt      time.Time        `db:"updated_at" json:"updated_at"`
 	Replayed       bool             `db:"-" json:"replayed"`
@@ -103,7 +104,7 @@ func flushTrail(ctx context.Context, tx *sqlx.Tx, o *Order) error {
 
 const orderCols = `id, public_id, account_id, product_id, product_version, kind, status, country, price_currency, price_amount,
 	grant_currency, grant_amount, items, counts_limit, checkout_id, checkout_url, payment_intent, charge_id, paid, credited,
-	refunded_amount, disputed_amount, dispute_status, clawed_back, shortfall, created_at, updated_at`
+	refunded_amount, disputed_amount, dispute_status, clawed_back, shortfall, moves, created_at, updated_at`
 
 func (o *Order) decode() error {
 	if len(o.ItemsJSON) == 0 {

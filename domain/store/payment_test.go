@@ -308,3 +308,42 @@ func TestUnusedEventTypesAreRecordedAndIgnored(t *testing.T) {
 		t.Fatalf("recorded = %+v", r)
 	}
 }
+
+// After a dispute is won, a refund still claws back its share: every
+// movement has a key of its own even when the clawed-back total returns to
+// a value it had before.
+func TestRefundAfterAWonDisputeClawsBack(t *testing.T) {
+	for _, refunded := range []int64{999, 333} {
+		f := storetest.New(t, testenv.DB(t), store.PolicyDebt)
+		player, o, pi, ch := paid(t, f)
+		record(t, f, storetest.Dispute("charge.dispute.created", pi, ch, "needs_response", o.PriceAmount))
+		record(t, f, storetest.Dispute("charge.dispute.closed", pi, ch, "won", o.PriceAmount))
+		if b := f.Balance(t, player, f.Premium); b != 1100 {
+			t.Fatalf("balance after the dispute was won %d", b)
+		}
+		r := record(t, f, storetest.ChargeRefunded(pi, ch, o.PriceAmount, refunded))
+		if !r.Applied {
+			t.Fatalf("refund of %d not applied", refunded)
+		}
+		want := 1100 - 1100*refunded/999
+		if b := f.Balance(t, player, f.Premium); b != want {
+			t.Fatalf("refund of %d: balance %d, want %d", refunded, b, want)
+		}
+		f.Verify(t)
+	}
+}
+
+// An inquiry (warning_needs_response) withdraws no money: nothing is
+// clawed back and the account is not flagged.
+func TestDisputeInquiryTakesNothing(t *testing.T) {
+	f := storetest.New(t, testenv.DB(t), store.PolicyDebt)
+	player, o, pi, ch := paid(t, f)
+	record(t, f, storetest.Dispute("charge.dispute.created", pi, ch, "warning_needs_response", o.PriceAmount))
+	record(t, f, storetest.Dispute("charge.dispute.closed", pi, ch, "warning_closed", o.PriceAmount))
+	if b := f.Balance(t, player, f.Premium); b != 1100 {
+		t.Fatalf("balance %d, want 1100", b)
+	}
+	if flags, _ := f.Store.Flags(context.Background(), player); len(flags) != 0 {
+		t.Fatalf("flags = %+v", flags)
+	}
+}

@@ -21,8 +21,8 @@ import (
 )
 
 // eventsProxy serves GET /v1/events with the events the test puts there, as
-// Stripe lists them, and passes every other call to stripe-mock (whose
-// fixtures cannot list the test's own events).
+// Stripe lists them, answers a repeated idempotency key as Stripe does, and
+// passes every other call to stripe-mock (whose fixtures can do neither).
 type eventsProxy struct {
 	mu     sync.Mutex
 	events []stripe.Event
@@ -34,7 +34,26 @@ func (p *eventsProxy) serve(t *testing.T) string {
 		t.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(mock)
+	replies := map[string]*httptest.ResponseRecorder{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if key := r.Header.Get("Idempotency-Key"); r.Method == http.MethodPost && key != "" {
+			// Stripe answers a repeated idempotency key with its first
+			// answer; stripe-mock answers each call afresh.
+			p.mu.Lock()
+			rec, seen := replies[key]
+			if !seen {
+				rec = httptest.NewRecorder()
+				rp.ServeHTTP(rec, r)
+				replies[key] = rec
+			}
+			p.mu.Unlock()
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
 		if r.Method != http.MethodGet || r.URL.Path != "/v1/events" {
 			rp.ServeHTTP(w, r)
 			return
@@ -179,4 +198,22 @@ func TestSupportRefundCallsStripeAndTheWebhookClawsBack(t *testing.T) {
 		}
 	}
 	f.Verify(t)
+}
+
+// Two staff sending the same refund before Stripe confirms the first
+// refund once: Stripe's key names the amount refunded so far and this one.
+func TestTwoStaffSendingTheSameRefundRefundOnce(t *testing.T) {
+	ctx := context.Background()
+	f := storetest.New(t, testenv.DB(t), store.PolicyDebt)
+	f.Store = store.New(f.Conn, f.Catalog, f.Ledger, f.Inventory, store.NewStripe("sk_test_muster", (&eventsProxy{}).serve(t), 10*time.Second), store.Config{}, nil)
+	_, o, _, _ := paid(t, f)
+	first := store.RefundRequest{OrderID: o.PublicID, Key: "tab-1", Amount: 200, Staff: "a@studio", Reason: "asked twice"}
+	if _, err := f.Store.Refund(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	second := first
+	second.Key, second.Staff = "tab-2", "b@studio"
+	if _, err := f.Store.Refund(ctx, second); !errors.Is(err, store.ErrRefundRequested) {
+		t.Fatalf("the same refund from a second tab: %v", err)
+	}
 }

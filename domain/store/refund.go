@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jmoiron/sqlx"
 
@@ -26,9 +27,11 @@ type RefundRequest struct {
 	Also func(tx *sqlx.Tx, o Order, amount int64) error
 }
 
-// Refund asks Stripe to refund (part of) a paid order. The request's key
-// is also Stripe's idempotency key, so a request sent twice refunds once: the
-// second answers ErrRefundRequested and records nothing. The currency is
+// Refund asks Stripe to refund (part of) a paid order. A request sent twice
+// (its key) refunds once: the second answers ErrRefundRequested and records
+// nothing. Stripe's idempotency key names the order, the amount refunded so
+// far and this amount, so two staff sending the same refund at once refund
+// once too (the second also answers ErrRefundRequested). The currency is
 // clawed back when Stripe's charge.refunded event arrives (ApplyEvent),
 // whatever started the refund: the console, Stripe's dashboard or the bank.
 func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
@@ -42,7 +45,7 @@ func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	if err != nil {
 		return o, err
 	}
-	if done, err := s.RefundRequested(ctx, o.ID, r.Key); err != nil || done {
+	if done, err := refundRequested(ctx, s.conn, o.ID, r.Key, ""); err != nil || done {
 		if done {
 			err = ErrRefundRequested
 		}
@@ -65,7 +68,10 @@ func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 	if len(r.Reason) < 3 || len(r.Reason) > 500 {
 		return o, fmt.Errorf("%w: a reason of 3 to 500 characters is required", ErrInvalidRefund)
 	}
-	refundID, err := s.payments.Refund(ctx, *o.PaymentIntent, amount, "muster-refund-"+o.PublicID+"-"+r.Key)
+	// Stripe's key names what this refund starts from, so that two staff
+	// sending the same refund before Stripe confirms the first refund once.
+	stripeKey := "muster-refund-" + o.PublicID + "-" + strconv.FormatInt(o.RefundedAmount, 10) + "-" + strconv.FormatInt(amount, 10)
+	refundID, err := s.payments.Refund(ctx, *o.PaymentIntent, amount, stripeKey)
 	if err != nil {
 		return o, err
 	}
@@ -73,7 +79,7 @@ func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 		if _, err := loadOrder(ctx, tx, "id = $1", "FOR UPDATE", o.ID); err != nil {
 			return err
 		}
-		if done, err := refundRequested(ctx, tx, o.ID, r.Key); err != nil || done {
+		if done, err := refundRequested(ctx, tx, o.ID, r.Key, refundID); err != nil || done {
 			if done {
 				err = ErrRefundRequested
 			}
@@ -95,13 +101,16 @@ func (s *Store) Refund(ctx context.Context, r RefundRequest) (Order, error) {
 // RefundRequested reports whether a refund with key was requested for the
 // order (by its internal id).
 func (s *Store) RefundRequested(ctx context.Context, orderID int64, key string) (bool, error) {
-	return refundRequested(ctx, s.conn, orderID, key)
+	return refundRequested(ctx, s.conn, orderID, key, "")
 }
 
-func refundRequested(ctx context.Context, q sqlx.QueryerContext, orderID int64, key string) (bool, error) {
+// refundRequested reports whether the order's trail has a refund request
+// with key, or for Stripe's refund refundID.
+func refundRequested(ctx context.Context, q sqlx.QueryerContext, orderID int64, key, refundID string) (bool, error) {
 	var done bool
-	const sq = `SELECT EXISTS (SELECT 1 FROM store_order_events WHERE order_id = $1 AND kind = 'refund_requested' AND detail->>'key' = $2)`
-	if err := sqlx.GetContext(ctx, q, &done, sq, orderID, key); err != nil {
+	const sq = `SELECT EXISTS (SELECT 1 FROM store_order_events WHERE order_id = $1 AND kind = 'refund_requested'
+		AND (detail->>'key' = $2 OR ($3 <> '' AND detail->>'refund' = $3)))`
+	if err := sqlx.GetContext(ctx, q, &done, sq, orderID, key, refundID); err != nil {
 		return false, fmt.Errorf("look up refund request: %w", err)
 	}
 	return done, nil

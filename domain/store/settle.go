@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -17,9 +16,11 @@ import (
 // difference: a paid order has credited its currency once; money refunded
 // or lost to a dispute takes back the same share of the currency (clawed
 // back, or recorded as a shortfall when the refund policy could not); a
-// dispute won gives back what its clawback took. Every movement's
-// idempotency key names the order and the state it started from.
-func (s *Store) settle(ctx context.Context, tx *sqlx.Tx, o *Order, eventID string) error {
+// dispute won gives back what its clawback took. A clawback goes to the
+// refunds account, or to chargeback debt when a dispute caused it (dispute).
+// Every movement's idempotency key names the order and its count of
+// movements so far, which only grows.
+func (s *Store) settle(ctx context.Context, tx *sqlx.Tx, o *Order, eventID string, dispute bool) error {
 	if o.GrantCurrency == nil || o.GrantAmount <= 0 {
 		return nil
 	}
@@ -40,7 +41,7 @@ func (s *Store) settle(ctx context.Context, tx *sqlx.Tx, o *Order, eventID strin
 		target = share(o.GrantAmount, lost, o.PriceAmount)
 	}
 	source, account := "refund", ledger.Refunds
-	if o.DisputeStatus != "" {
+	if dispute {
 		source, account = "chargeback", ledger.ChargebackDebt
 	}
 	owed := target - o.ClawedBack - o.Shortfall
@@ -48,7 +49,7 @@ func (s *Store) settle(ctx context.Context, tx *sqlx.Tx, o *Order, eventID strin
 	case owed > 0:
 		return s.clawback(ctx, tx, o, owed, source, account, eventID)
 	case owed < 0:
-		return s.giveBack(ctx, tx, o, -owed, account, eventID)
+		return s.giveBack(ctx, tx, o, -owed, eventID)
 	}
 	return nil
 }
@@ -65,7 +66,7 @@ func share(amount, part, whole int64) int64 {
 // clawback takes owed currency back from the player by the refund policy.
 func (s *Store) clawback(ctx context.Context, tx *sqlx.Tx, o *Order, owed int64, source, account, eventID string) error {
 	cur := *o.GrantCurrency
-	key := "order:" + o.PublicID + ":claw:" + strconv.FormatInt(o.ClawedBack+o.Shortfall, 10)
+	key := moveKey(o)
 	take := func(amount int64, suffix string, debt bool) error {
 		_, err := s.ledger.Post(ctx, tx, ledger.Transfer{Key: key + suffix, Source: source, From: ledger.Player(o.AccountID),
 			To: ledger.System(account), Currency: cur, Amount: amount, AllowDebt: debt, Memo: "order " + o.PublicID})
@@ -152,10 +153,19 @@ func (s *Store) revoke(ctx context.Context, tx *sqlx.Tx, o *Order, owed int64, t
 	return owed, nil
 }
 
-// giveBack returns currency a clawback took when the loss shrank (a
-// dispute won): a recorded shortfall is forgiven first, then clawed-back
-// currency returns to the wallet.
-func (s *Store) giveBack(ctx context.Context, tx *sqlx.Tx, o *Order, amount int64, account, eventID string) error {
+// moveKey is the idempotency key of an order's next clawback or return;
+// the order's count of movements makes it new each time, also after a
+// return brought the clawed-back total down again.
+func moveKey(o *Order) string {
+	o.Moves++
+	return "order:" + o.PublicID + ":move:" + strconv.Itoa(o.Moves)
+}
+
+// giveBack returns currency a clawback took when the loss shrank (only a
+// dispute can shrink: won, or its funds reinstated): a recorded shortfall
+// is forgiven first, then clawed-back currency returns to the wallet from
+// chargeback debt.
+func (s *Store) giveBack(ctx context.Context, tx *sqlx.Tx, o *Order, amount int64, eventID string) error {
 	forgiven := min(amount, o.Shortfall)
 	o.Shortfall -= forgiven
 	amount -= forgiven
@@ -163,11 +173,8 @@ func (s *Store) giveBack(ctx context.Context, tx *sqlx.Tx, o *Order, amount int6
 		o.note("shortfall_forgiven", eventID, map[string]any{"amount": forgiven})
 		return nil
 	}
-	if account == ledger.Refunds {
-		return errors.New("give back: a refund is never undone")
-	}
-	_, err := s.ledger.Post(ctx, tx, ledger.Transfer{Key: "order:" + o.PublicID + ":return:" + strconv.FormatInt(o.ClawedBack, 10),
-		Source: "chargeback", From: ledger.System(account), To: ledger.Player(o.AccountID), Currency: *o.GrantCurrency,
+	_, err := s.ledger.Post(ctx, tx, ledger.Transfer{Key: moveKey(o),
+		Source: "chargeback", From: ledger.System(ledger.ChargebackDebt), To: ledger.Player(o.AccountID), Currency: *o.GrantCurrency,
 		Amount: amount, Memo: "dispute won, order " + o.PublicID})
 	if err != nil {
 		return fmt.Errorf("give back: %w", err)

@@ -34,12 +34,12 @@ type purchase struct {
 	product      Product
 }
 
-func newPurchases(s *Store) *grouper[purchase, Order] {
-	return newGrouper(maxBatch, batchers, func(p purchase) int64 { return p.accountID }, s.writePurchases)
+func newPurchases(s *Store) *db.Group[purchase, Order] {
+	return db.NewGroup(maxBatch, batchers, func(p purchase) int64 { return p.accountID }, s.writePurchases)
 }
 
 // writePurchases runs one batch of purchases and answers each.
-func (s *Store) writePurchases(batch []*job[purchase, Order]) {
+func (s *Store) writePurchases(batch []*db.Job[purchase, Order]) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	orders := map[string]Order{}
@@ -69,12 +69,12 @@ func (s *Store) writePurchases(batch []*job[purchase, Order]) {
 		return s.inv.GrantBatchTx(ctx, tx, grants)
 	})
 	for _, j := range batch {
-		o, ok := orders[j.in.key]
+		o, ok := orders[j.In.key]
 		if err != nil || !ok {
-			j.answer(Order{}, errAlone)
+			j.Answer(Order{}, db.ErrAlone)
 			continue
 		}
-		j.answer(o, nil)
+		j.Answer(o, nil)
 	}
 }
 
@@ -87,14 +87,14 @@ type freshOrder struct {
 // insertOrders records the batch's orders in one statement, each unless its
 // key exists or its product changed since it was priced; it returns those
 // it recorded.
-func (s *Store) insertOrders(ctx context.Context, tx *sqlx.Tx, batch []*job[purchase, Order]) ([]freshOrder, error) {
+func (s *Store) insertOrders(ctx context.Context, tx *sqlx.Tx, batch []*db.Job[purchase, Order]) ([]freshOrder, error) {
 	n := len(batch)
 	ids, keys, products, currencies, countries, items := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n),
 		make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	hashes := make(pq.ByteaArray, n)
 	accounts, versions, amounts := make(pq.Int64Array, n), make(pq.Int64Array, n), make(pq.Int64Array, n)
 	for i, j := range batch {
-		p := j.in
+		p := j.In
 		b, err := json.Marshal(p.product.Items)
 		if err != nil {
 			return nil, err

@@ -28,8 +28,8 @@ func (s *Store) Buy(ctx context.Context, accountID int64, productID, key, countr
 	}
 	hash := requestHash("virtual", productID, strconv.FormatInt(accountID, 10))
 	if p, err := s.products.get(ctx, s.conn, productID); err == nil && p.Kind == KindOffer && p.PurchaseLimit == 0 && p.OnSale(s.now()) {
-		o, err := s.purchases.do(ctx, purchase{key: idem, hash: hash, accountID: accountID, product: p, country: country})
-		if !errors.Is(err, errAlone) {
+		o, err := s.purchases.Do(ctx, purchase{key: idem, hash: hash, accountID: accountID, product: p, country: country})
+		if !errors.Is(err, db.ErrAlone) {
 			return o, err
 		}
 	}

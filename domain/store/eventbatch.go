@@ -33,7 +33,7 @@ type incoming struct {
 	f   facts
 }
 
-func newIncoming(s *Store) *grouper[incoming, Recorded] {
+func newIncoming(s *Store) *db.Group[incoming, Recorded] {
 	// Events about the same order never share a batch.
 	key := func(in incoming) int64 {
 		h := fnv.New64a()
@@ -44,7 +44,7 @@ func newIncoming(s *Store) *grouper[incoming, Recorded] {
 		}
 		return int64(h.Sum64())
 	}
-	return newGrouper(maxEventBatch, eventBatchers, key, s.writeEvents)
+	return db.NewGroup(maxEventBatch, eventBatchers, key, s.writeEvents)
 }
 
 // paidFast reports whether a payment event can be applied to o in a batch:
@@ -59,7 +59,7 @@ func paidFast(o Order, f facts) bool {
 }
 
 // writeEvents records and applies one batch of events and answers each.
-func (s *Store) writeEvents(batch []*job[incoming, Recorded]) {
+func (s *Store) writeEvents(batch []*db.Job[incoming, Recorded]) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out := make([]Recorded, len(batch))
@@ -84,29 +84,29 @@ func (s *Store) writeEvents(batch []*job[incoming, Recorded]) {
 		for i, j := range batch {
 			o, isFast := fast[i]
 			switch {
-			case done[j.in.row.id]:
+			case done[j.In.row.id]:
 				out[i] = Recorded{Applied: true} // a duplicate of an applied event
-			case !fresh[j.in.row.id]:
-				later = append(later, j.in.row.id) // a duplicate of one not applied yet
+			case !fresh[j.In.row.id]:
+				later = append(later, j.In.row.id) // a duplicate of one not applied yet
 			case isFast:
 				out[i] = Recorded{New: true, Applied: true}
 				credits = append(credits, ledger.Transfer{Key: "order:" + o.PublicID + ":credit", Source: "purchase",
 					From: ledger.System(ledger.Minted), To: ledger.Player(o.AccountID), Currency: *o.GrantCurrency,
 					Amount: o.GrantAmount, Memo: "order " + o.PublicID})
-				o.note("credited", j.in.row.id, map[string]any{"currency": *o.GrantCurrency, "amount": o.GrantAmount})
-				o.note("stripe:"+j.in.f.eventType, j.in.row.id, map[string]any{
+				o.note("credited", j.In.row.id, map[string]any{"currency": *o.GrantCurrency, "amount": o.GrantAmount})
+				o.note("stripe:"+j.In.f.eventType, j.In.row.id, map[string]any{
 					"status": StatusPaid, "from": o.Status, "refunded": 0, "disputed": 0, "dispute": ""})
 				o.Credited, o.Paid, o.Status = o.GrantAmount, true, StatusPaid
-				if o.CheckoutID == nil && j.in.f.checkout != "" {
-					o.CheckoutID = &j.in.f.checkout
+				if o.CheckoutID == nil && j.In.f.checkout != "" {
+					o.CheckoutID = &j.In.f.checkout
 				}
 				if o.PaymentIntent == nil {
-					o.PaymentIntent = &j.in.f.paymentIntent
+					o.PaymentIntent = &j.In.f.paymentIntent
 				}
 				paid = append(paid, o)
 			default:
 				out[i] = Recorded{New: true}
-				later = append(later, j.in.row.id)
+				later = append(later, j.In.row.id)
 			}
 		}
 		if len(paid) == 0 {
@@ -125,7 +125,7 @@ func (s *Store) writeEvents(batch []*job[incoming, Recorded]) {
 	if err != nil {
 		s.log.Warn("stripe event batch failed; applying its events one by one", "events", len(batch), "err", err)
 		for _, j := range batch {
-			j.answer(Recorded{}, errAlone)
+			j.Answer(Recorded{}, db.ErrAlone)
 		}
 		return
 	}
@@ -139,9 +139,9 @@ func (s *Store) writeEvents(batch []*job[incoming, Recorded]) {
 	}
 	for i, j := range batch {
 		if !out[i].Applied {
-			out[i].Applied = applied[j.in.row.id]
+			out[i].Applied = applied[j.In.row.id]
 		}
-		j.answer(out[i], nil)
+		j.Answer(out[i], nil)
 	}
 }
 
@@ -156,12 +156,12 @@ func (s *Store) applyAlone(id string) (bool, error) {
 // lockPaidOrders locks the open orders that the batch's payment events
 // pay, and returns, by position in the batch, those a batch may apply
 // (paidFast, one per player).
-func (s *Store) lockPaidOrders(ctx context.Context, tx *sqlx.Tx, batch []*job[incoming, Recorded]) (map[int]*Order, error) {
+func (s *Store) lockPaidOrders(ctx context.Context, tx *sqlx.Tx, batch []*db.Job[incoming, Recorded]) (map[int]*Order, error) {
 	var ids pq.StringArray
 	for _, j := range batch {
-		if j.in.f.kind == factPaid && j.in.f.orderID != "" {
-			if _, err := uuid.Parse(j.in.f.orderID); err == nil {
-				ids = append(ids, j.in.f.orderID)
+		if j.In.f.kind == factPaid && j.In.f.orderID != "" {
+			if _, err := uuid.Parse(j.In.f.orderID); err == nil {
+				ids = append(ids, j.In.f.orderID)
 			}
 		}
 	}
@@ -183,8 +183,8 @@ func (s *Store) lockPaidOrders(ctx context.Context, tx *sqlx.Tx, batch []*job[in
 	}
 	players := map[int64]bool{}
 	for i, j := range batch {
-		o, ok := byID[j.in.f.orderID]
-		if ok && paidFast(*o, j.in.f) && !players[o.AccountID] {
+		o, ok := byID[j.In.f.orderID]
+		if ok && paidFast(*o, j.In.f) && !players[o.AccountID] {
 			players[o.AccountID] = true
 			fast[i] = o
 		}
@@ -194,13 +194,13 @@ func (s *Store) lockPaidOrders(ctx context.Context, tx *sqlx.Tx, batch []*job[in
 
 // insertEvents records the batch's events, those a batch applies as
 // applied to their order; it returns the ids that were new.
-func insertEvents(ctx context.Context, tx *sqlx.Tx, batch []*job[incoming, Recorded], fast map[int]*Order) (map[string]bool, error) {
+func insertEvents(ctx context.Context, tx *sqlx.Tx, batch []*db.Job[incoming, Recorded], fast map[int]*Order) (map[string]bool, error) {
 	n := len(batch)
 	ids, types, payloads, pis, vias := make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n), make(pq.StringArray, n)
 	created := make(pq.StringArray, n)
 	orders := make(pq.Int64Array, n)
 	for i, j := range batch {
-		r := j.in.row
+		r := j.In.row
 		ids[i], types[i], payloads[i], pis[i], vias[i] = r.id, r.typ, string(r.payload), r.pi, r.via
 		created[i] = r.created.Format(time.RFC3339)
 		if o, ok := fast[i]; ok {
@@ -225,11 +225,11 @@ func insertEvents(ctx context.Context, tx *sqlx.Tx, batch []*job[incoming, Recor
 
 // appliedAmong returns which of the batch's duplicates (ids not fresh) were
 // applied already.
-func appliedAmong(ctx context.Context, tx *sqlx.Tx, batch []*job[incoming, Recorded], fresh map[string]bool) (map[string]bool, error) {
+func appliedAmong(ctx context.Context, tx *sqlx.Tx, batch []*db.Job[incoming, Recorded], fresh map[string]bool) (map[string]bool, error) {
 	var dups pq.StringArray
 	for _, j := range batch {
-		if !fresh[j.in.row.id] {
-			dups = append(dups, j.in.row.id)
+		if !fresh[j.In.row.id] {
+			dups = append(dups, j.In.row.id)
 		}
 	}
 	done := map[string]bool{}

@@ -47,7 +47,7 @@ func (s *Store) RecordEvent(ctx context.Context, ev stripe.Event, via string) (o
 		return Recorded{}, err
 	}
 	rec := eventRow{id: ev.ID, typ: string(ev.Type), created: time.Unix(ev.Created, 0).UTC(), payload: payload, via: via, pi: f.paymentIntent}
-	if out, err = s.incoming.do(ctx, incoming{row: rec, f: f}); !errors.Is(err, errAlone) {
+	if out, err = s.incoming.Do(ctx, incoming{row: rec, f: f}); !errors.Is(err, db.ErrAlone) {
 		return out, err
 	}
 	// One by one. Stripe's redelivery of an event applied long ago: one read.

@@ -85,8 +85,8 @@ type Store struct {
 	now       func() time.Time
 	products  productCache // what Buy sells, checked against the version at purchase
 	metrics   *metrics
-	purchases *grouper[purchase, Order]    // virtual purchases written together
-	incoming  *grouper[incoming, Recorded] // Stripe events recorded together
+	purchases *db.Group[purchase, Order]    // virtual purchases written together
+	incoming  *db.Group[incoming, Recorded] // Stripe events recorded together
 }
 
 // New returns a Store. payments may be nil when Stripe is not configured.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -32,14 +33,17 @@ var grantBatchSQL = `WITH req AS (
 	SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[], $9::text[], $4::text[], $5::text[])
 	RETURNING id, account_id
 ), ` + fmt.Sprintf(grantCTE, "coalesce(u.quantity, -1)", "LEFT JOIN") + `
-SELECT count(*) FROM op`
+SELECT op.account_id, op.id AS op_id, r.item_id, r.qty AS delta, u.quantity AS quantity_after, u.expires_at AS expires_after
+FROM op JOIN req r ON r.account_id = op.account_id LEFT JOIN up u ON u.account_id = r.account_id AND u.item_id = r.item_id`
 
 // GrantBatchTx gives each grant of gs inside tx in one statement, for use
-// cases that batch many players' operations (the store's purchases). Each
-// grant must be to a different player, with a key never used, and every
-// item must fit (DuplicatesRefuse): otherwise the whole batch fails with
-// ErrBatchRefused and the caller rolls tx back.
-func (s *Store) GrantBatchTx(ctx context.Context, tx *sqlx.Tx, gs []Grant) error {
+// cases that batch many players' operations (the store's purchases, Grant
+// calls that arrive together). Each grant must be to a different player,
+// with a key never used, and every item must fit as it is: otherwise the
+// whole batch fails with ErrBatchRefused, the caller rolls tx back, and
+// each grant's Duplicates policy applies when it is granted on its own. It
+// returns each grant's result by player.
+func (s *Store) GrantBatchTx(ctx context.Context, tx *sqlx.Tx, gs []Grant) (map[int64]Result, error) {
 	// In player order, so that batches touching the same players lock their
 	// rows in the same order.
 	gs = slices.Clone(gs)
@@ -53,13 +57,13 @@ func (s *Store) GrantBatchTx(ctx context.Context, tx *sqlx.Tx, gs []Grant) error
 	seen := make(map[int64]bool, n)
 	for i, g := range gs {
 		if err := checkOp(g.Key, g.Source, g.AccountID, g.Memo); err != nil {
-			return err
+			return nil, err
 		}
 		if err := checkLines(g.Items); err != nil {
-			return err
+			return nil, err
 		}
-		if seen[g.AccountID] || g.Duplicates != DuplicatesRefuse {
-			return fmt.Errorf("%w: one grant per player, refusing duplicates", ErrInvalid)
+		if seen[g.AccountID] {
+			return nil, fmt.Errorf("%w: one grant per player", ErrInvalid)
 		}
 		seen[g.AccountID] = true
 		keys[i], accounts[i], sources[i], memos[i], kinds[i] = g.Key, g.AccountID, g.Source, g.Memo, "grant"
@@ -70,15 +74,56 @@ func (s *Store) GrantBatchTx(ctx context.Context, tx *sqlx.Tx, gs []Grant) error
 			lineQty = append(lineQty, int64(l.Quantity))
 		}
 	}
-	var ops int
-	err := s.stmts.TxGet(ctx, tx, &ops, grantBatchSQL, keys, hashes, accounts, sources, memos, lineAccounts, lineItems, lineQty, kinds)
+	var rows []struct {
+		AccountID int64 `db:"account_id"`
+		OpID      int64 `db:"op_id"`
+		Change
+	}
+	err := s.stmts.TxSelect(ctx, tx, &rows, grantBatchSQL, keys, hashes, accounts, sources, memos, lineAccounts, lineItems, lineQty, kinds)
 	switch {
 	case db.IsConstraint(err, "inventory_changes_refused") || db.IsUniqueViolation(err) || db.IsForeignKeyViolation(err):
-		return fmt.Errorf("%w: %v", ErrBatchRefused, err)
+		return nil, fmt.Errorf("%w: %v", ErrBatchRefused, err)
 	case err != nil:
-		return fmt.Errorf("grant batch: %w", err)
-	case ops != n:
-		return fmt.Errorf("grant batch: %d operations written for %d grants", ops, n)
+		return nil, fmt.Errorf("grant batch: %w", err)
+	case len(rows) != len(lineItems):
+		return nil, fmt.Errorf("grant batch: %d items granted for %d", len(rows), len(lineItems))
 	}
-	return nil
+	out := make(map[int64]Result, n)
+	for _, r := range rows {
+		res := out[r.AccountID]
+		res.OpID = r.OpID
+		res.Changes = append(res.Changes, r.Change)
+		out[r.AccountID] = res
+	}
+	return out, nil
+}
+
+// Grants that arrive together are written together.
+const (
+	maxGrantBatch = 100
+	grantBatchers = 2
+)
+
+// writeGrants writes one batch of Grant calls and answers each; a batch
+// that fails sends each to the one-by-one path.
+func (s *Store) writeGrants(batch []*db.Job[Grant, Result]) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gs := make([]Grant, len(batch))
+	for i, j := range batch {
+		gs[i] = j.In
+	}
+	var results map[int64]Result
+	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) (err error) {
+		results, err = s.GrantBatchTx(ctx, tx, gs)
+		return err
+	})
+	for _, j := range batch {
+		r, ok := results[j.In.AccountID]
+		if err != nil || !ok {
+			j.Answer(Result{}, db.ErrAlone)
+			continue
+		}
+		j.Answer(r, nil)
+	}
 }

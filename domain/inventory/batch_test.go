@@ -28,7 +28,7 @@ func TestGrantBatchIsAllOrNothing(t *testing.T) {
 		return inventory.Grant{Key: economytest.Name("gb"), AccountID: p, Source: "purchase", Items: lines, Duplicates: inventory.DuplicatesRefuse}
 	}
 	run := func(gs ...inventory.Grant) error {
-		return db.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return f.inv.GrantBatchTx(ctx, tx, gs) })
+		return db.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { _, err := f.inv.GrantBatchTx(ctx, tx, gs); return err })
 	}
 	// b owns the unique item already: the whole batch is refused.
 	err := run(grant(a, inventory.Line{ItemID: unique.ID, Quantity: 1}, inventory.Line{ItemID: stack.ID, Quantity: 3}),

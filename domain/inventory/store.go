@@ -28,7 +28,8 @@ type Store struct {
 	stmts  *db.Prepared // the hot statements: begin, grant, consume
 	ledger *ledger.Ledger
 	cfg    Config
-	cache  *fullCache // whole inventories of players who hold many items
+	cache  *fullCache               // whole inventories of players who hold many items
+	grants *db.Group[Grant, Result] // Grant calls written together
 }
 
 // NewStore returns a Store that moves currency through l.
@@ -39,7 +40,9 @@ func NewStore(conn *sqlx.DB, l *ledger.Ledger, cfg Config) *Store {
 	if cfg.TradeTTL <= 0 {
 		cfg.TradeTTL = 24 * time.Hour
 	}
-	return &Store{conn: conn, stmts: db.NewPrepared(conn), ledger: l, cfg: cfg, cache: newFullCache()}
+	s := &Store{conn: conn, stmts: db.NewPrepared(conn), ledger: l, cfg: cfg, cache: newFullCache()}
+	s.grants = db.NewGroup(maxGrantBatch, grantBatchers, func(g Grant) int64 { return g.AccountID }, s.writeGrants)
+	return s
 }
 
 // TradesEnabled reports the trades feature flag.
@@ -197,14 +200,18 @@ func deref(r *Result) Result {
 }
 
 // Grant gives items atomically. The common case, every item fits, is one
-// statement; anything else (a duplicate to convert, a refusal to explain,
-// a retried key) takes GrantTx in a transaction of its own.
+// statement, shared with the other grants that arrive together
+// (GrantBatchTx); anything else (a duplicate to convert, a refusal to
+// explain, a retried key) takes GrantTx in a transaction of its own.
 func (s *Store) Grant(ctx context.Context, g Grant) (Result, error) {
 	if err := checkOp(g.Key, g.Source, g.AccountID, g.Memo); err != nil {
 		return Result{}, err
 	}
 	if err := checkLines(g.Items); err != nil {
 		return Result{}, err
+	}
+	if r, err := s.grants.Do(ctx, g); !errors.Is(err, db.ErrAlone) {
+		return r, err
 	}
 	ids, qty := unzip(g.Items)
 	var rows []struct {

@@ -3,15 +3,27 @@ package ledger
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/musterhq/muster/domain/db"
 )
+
+// batchRow is what a batch statement answers per transfer.
+type batchRow struct {
+	Key         string        `db:"key"`
+	TransferID  int64         `db:"transfer_id"`
+	At          time.Time     `db:"at"`
+	FromBalance sql.NullInt64 `db:"from_balance"`
+	ToBalance   sql.NullInt64 `db:"to_balance"`
+}
 
 // ErrBatchRefused means a batch could not be posted as a whole: a debit was
 // refused, a key was used before, or an account does not exist. Nothing of
@@ -46,7 +58,8 @@ WITH r AS (
 	UNION ALL
 	SELECT t.id, c.id, r.amount, NULL, t.at FROM r JOIN t ON t.idem_key = r.key JOIN c ON c.key = r.key
 )
-SELECT count(*) FROM t`
+SELECT t.idem_key AS key, t.id AS transfer_id, t.at, d.balance AS from_balance, NULL::bigint AS to_balance
+FROM t LEFT JOIN d ON d.key = t.idem_key`
 
 // creditBatchSQL posts many transfers, each from a system account to a
 // player's wallet, in one statement: the transfers, the credits (creating a
@@ -76,7 +89,8 @@ WITH r AS (
 	SELECT t.id, c.id, r.amount, c.balance, t.at
 	FROM r JOIN t ON t.idem_key = r.key JOIN c ON c.holder = r.to_holder AND c.currency = r.currency
 )
-SELECT count(*) FROM t`
+SELECT t.idem_key AS key, t.id AS transfer_id, t.at, NULL::bigint AS from_balance, c.balance AS to_balance
+FROM t JOIN r ON r.key = t.idem_key LEFT JOIN c ON c.holder = r.to_holder AND c.currency = r.currency`
 
 // player is the player account a transfer moves, 0 when none.
 func (t Transfer) player() int64 {
@@ -92,7 +106,8 @@ func (t Transfer) player() int64 {
 // player's wallet from a system account; each player's wallet appears
 // once, and every key is new. Any refusal fails the whole batch with
 // ErrBatchRefused, and the caller rolls tx back and posts them one by one.
-func (l *Ledger) PostBatch(ctx context.Context, tx *sqlx.Tx, ts []Transfer) error {
+// It returns each transfer's receipt by key.
+func (l *Ledger) PostBatch(ctx context.Context, tx *sqlx.Tx, ts []Transfer) (map[string]Receipt, error) {
 	// In wallet order, so that batches touching the same players lock them
 	// in the same order.
 	ts = slices.Clone(ts)
@@ -105,7 +120,7 @@ func (l *Ledger) PostBatch(ctx context.Context, tx *sqlx.Tx, ts []Transfer) erro
 	credits := 0
 	for i, t := range ts {
 		if err := t.validate(); err != nil {
-			return err
+			return nil, err
 		}
 		from, fromPlayer := t.From.AccountID()
 		to, toPlayer := t.To.AccountID()
@@ -115,29 +130,85 @@ func (l *Ledger) PostBatch(ctx context.Context, tx *sqlx.Tx, ts []Transfer) erro
 			credits++
 		}
 		if fromPlayer == toPlayer || t.AllowDebt || seen[player] {
-			return fmt.Errorf("%w: a batch moves each player's wallet once, to or from system accounts", ErrInvalidTransfer)
+			return nil, fmt.Errorf("%w: a batch moves each player's wallet once, to or from system accounts", ErrInvalidTransfer)
 		}
 		seen[player] = true
 		keys[i], hashes[i], sources[i], currencies[i], amounts[i], memos[i] = t.Key, t.hash(), t.Source, t.Currency, t.Amount, t.Memo
 		froms[i], tos[i], players[i] = string(t.From), string(t.To), player
 	}
 	if credits != 0 && credits != n {
-		return fmt.Errorf("%w: a batch is all debits or all credits", ErrInvalidTransfer)
+		return nil, fmt.Errorf("%w: a batch is all debits or all credits", ErrInvalidTransfer)
 	}
-	var posted int
+	var rows []batchRow
 	var err error
 	if credits == 0 {
-		err = l.stmts.TxGet(ctx, tx, &posted, postBatchSQL, keys, hashes, sources, currencies, amounts, memos, froms, tos)
+		err = l.stmts.TxSelect(ctx, tx, &rows, postBatchSQL, keys, hashes, sources, currencies, amounts, memos, froms, tos)
 	} else {
-		err = l.stmts.TxGet(ctx, tx, &posted, creditBatchSQL, keys, hashes, sources, currencies, amounts, memos, froms, tos, players)
+		err = l.stmts.TxSelect(ctx, tx, &rows, creditBatchSQL, keys, hashes, sources, currencies, amounts, memos, froms, tos, players)
 	}
 	switch {
 	case db.IsConstraint(err, "ledger_entries_refused") || db.IsUniqueViolation(err) || db.IsForeignKeyViolation(err):
-		return fmt.Errorf("%w: %v", ErrBatchRefused, err)
+		return nil, fmt.Errorf("%w: %v", ErrBatchRefused, err)
 	case err != nil:
-		return fmt.Errorf("post batch: %w", err)
-	case posted != n:
-		return fmt.Errorf("post batch: %d transfers written for %d", posted, n)
+		return nil, fmt.Errorf("post batch: %w", err)
+	case len(rows) != n:
+		return nil, fmt.Errorf("post batch: %d transfers written for %d", len(rows), n)
 	}
-	return nil
+	out := make(map[string]Receipt, n)
+	for _, r := range rows {
+		out[r.Key] = Receipt{TransferID: r.TransferID, At: r.At, FromBalance: r.FromBalance.Int64, ToBalance: r.ToBalance.Int64}
+	}
+	return out, nil
+}
+
+// Transfers that arrive together are posted together.
+const (
+	maxTransferBatch = 100
+	transferBatchers = 2
+)
+
+// batchable reports whether t may be posted in a batch: one side a
+// player's wallet, the other a system account, no debt.
+func (t Transfer) batchable() bool {
+	_, fromPlayer := t.From.AccountID()
+	_, toPlayer := t.To.AccountID()
+	return fromPlayer != toPlayer && !t.AllowDebt
+}
+
+// writeTransfers posts one batch of Transfer calls and answers each; a
+// batch that fails sends each to the one-by-one statement.
+func (l *Ledger) writeTransfers(batch []*db.Job[Transfer, Receipt]) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	credits, debits := []Transfer{}, []Transfer{}
+	for _, j := range batch {
+		if _, ok := j.In.To.AccountID(); ok {
+			credits = append(credits, j.In)
+		} else {
+			debits = append(debits, j.In)
+		}
+	}
+	receipts := map[string]Receipt{}
+	err := db.InTx(ctx, l.conn, nil, func(tx *sqlx.Tx) error {
+		clear(receipts)
+		for _, part := range [][]Transfer{credits, debits} {
+			if len(part) == 0 {
+				continue
+			}
+			got, err := l.PostBatch(ctx, tx, part)
+			if err != nil {
+				return err
+			}
+			maps.Copy(receipts, got)
+		}
+		return nil
+	})
+	for _, j := range batch {
+		r, ok := receipts[j.In.Key]
+		if err != nil || !ok {
+			j.Answer(Receipt{}, db.ErrAlone)
+			continue
+		}
+		j.Answer(r, nil)
+	}
 }

@@ -27,7 +27,7 @@ func TestPostBatchIsAllOrNothing(t *testing.T) {
 			To: ledger.System(ledger.StoreRevenue), Currency: cur, Amount: amount}
 	}
 	post := func(ts ...ledger.Transfer) error {
-		return db.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return l.PostBatch(ctx, tx, ts) })
+		return db.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { _, err := l.PostBatch(ctx, tx, ts); return err })
 	}
 	// c cannot pay: nothing of the batch is written.
 	if err := post(spend(a, 60), spend(b, 60), spend(c, 60)); !errors.Is(err, ledger.ErrBatchRefused) {
@@ -67,7 +67,7 @@ func TestCreditBatchOpensWallets(t *testing.T) {
 			To: ledger.Player(p), Currency: cur, Amount: amount}
 	}
 	post := func(ts ...ledger.Transfer) error {
-		return db.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { return l.PostBatch(ctx, tx, ts) })
+		return db.InTx(ctx, conn, nil, func(tx *sqlx.Tx) error { _, err := l.PostBatch(ctx, tx, ts); return err })
 	}
 	first := credit(a, 100)
 	if err := post(first, credit(b, 200)); err != nil {

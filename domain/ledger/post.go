@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,12 +15,17 @@ import (
 
 // Ledger posts transfers and reads balances.
 type Ledger struct {
-	conn  *sqlx.DB
-	stmts *db.Prepared
+	conn      *sqlx.DB
+	stmts     *db.Prepared
+	transfers *db.Group[Transfer, Receipt] // Transfer calls posted together
 }
 
 // New returns a Ledger over conn.
-func New(conn *sqlx.DB) *Ledger { return &Ledger{conn: conn, stmts: db.NewPrepared(conn)} }
+func New(conn *sqlx.DB) *Ledger {
+	l := &Ledger{conn: conn, stmts: db.NewPrepared(conn)}
+	l.transfers = db.NewGroup(maxTransferBatch, transferBatchers, Transfer.player, l.writeTransfers)
+	return l
+}
 
 // postSQL is a whole transfer in one statement, so that on its own it is
 // one round trip and atomic. It appends the transfer unless its key exists,
@@ -73,8 +79,20 @@ func (l *Ledger) Post(ctx context.Context, tx *sqlx.Tx, t Transfer) (Receipt, er
 	return l.post(ctx, tx, t)
 }
 
-// Transfer posts t on its own: one statement, atomic without a transaction.
+// Transfer posts t on its own, atomic without a transaction of the
+// caller's: transfers between a player's wallet and a system account that
+// arrive together are posted in one batch (PostBatch); anything a batch
+// cannot take (a replayed key, a refused debit, a transfer between players
+// or into debt) is one statement of its own, with the same outcome.
 func (l *Ledger) Transfer(ctx context.Context, t Transfer) (Receipt, error) {
+	if err := t.validate(); err != nil {
+		return Receipt{}, err
+	}
+	if t.batchable() {
+		if r, err := l.transfers.Do(ctx, t); !errors.Is(err, db.ErrAlone) {
+			return r, err
+		}
+	}
 	return l.post(ctx, nil, t)
 }
 

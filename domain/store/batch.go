@@ -63,10 +63,11 @@ func (s *Store) writePurchases(batch []*db.Job[purchase, Order]) {
 			grants = append(grants, inventory.Grant{Key: "order:" + o.PublicID + ":items", AccountID: o.AccountID,
 				Source: "purchase", Items: o.Items, Duplicates: inventory.DuplicatesRefuse, Memo: memo})
 		}
-		if err := s.ledger.PostBatch(ctx, tx, transfers); err != nil {
+		if _, err := s.ledger.PostBatch(ctx, tx, transfers); err != nil {
 			return err
 		}
-		return s.inv.GrantBatchTx(ctx, tx, grants)
+		_, err = s.inv.GrantBatchTx(ctx, tx, grants)
+		return err
 	})
 	for _, j := range batch {
 		o, ok := orders[j.In.key]

@@ -112,7 +112,7 @@ func (s *Store) writeEvents(batch []*db.Job[incoming, Recorded]) {
 		if len(paid) == 0 {
 			return nil
 		}
-		if err := s.ledger.PostBatch(ctx, tx, credits); err != nil {
+		if _, err := s.ledger.PostBatch(ctx, tx, credits); err != nil {
 			return err
 		}
 		waiting, err := markPaid(ctx, tx, paid)

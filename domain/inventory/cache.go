@@ -20,7 +20,8 @@ import (
 // cached version's, only the items those operations touched are read again
 // and patched in; anything else reloads the whole inventory. Items that
 // expired since are left out at read time, as the query would. Each
-// process keeps its own cache; all of them check PostgreSQL on every read.
+// process keeps its own cache, and shares copies through Redis (shared.go);
+// all of them check PostgreSQL on every read.
 
 // cacheMinItems is the smallest inventory worth caching.
 const cacheMinItems = 500
@@ -89,6 +90,13 @@ func (r *Reader) All(ctx context.Context, accountID int64) ([]Entitlement, error
 	if ok && c.v == v {
 		return unexpired(c.items, time.Now()), nil
 	}
+	if sc, found := r.sharedCopy(ctx, accountID); found && (!ok || sc.v.Ops > c.v.Ops) {
+		c, ok = sc, true
+		if c.v == v {
+			r.cache.put(accountID, v, c.items)
+			return unexpired(c.items, time.Now()), nil
+		}
+	}
 	var items []Entitlement
 	if ok && v.MaxOp > c.v.MaxOp && v.Ops > c.v.Ops {
 		patched, complete, err := r.patch(ctx, accountID, c, v.Ops-c.v.Ops)
@@ -106,6 +114,7 @@ func (r *Reader) All(ctx context.Context, accountID int64) ([]Entitlement, error
 		}
 	}
 	r.cache.put(accountID, v, items)
+	r.share(accountID, v, items)
 	return unexpired(items, time.Now()), nil
 }
 

@@ -10,18 +10,23 @@ import (
 	"github.com/musterhq/muster/domain/economytest"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
+	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/test/testenv"
 )
 
 // TestWholeInventoryNeverStale reads a large inventory through one store's
 // reader while it changes through that store, another store (another
-// node) and the clock, and compares every read with an uncached reader's.
+// node) and the clock, and compares every read, and every read of a new
+// process that finds the copies the others shared in Redis, with an
+// uncached reader's.
 func TestWholeInventoryNeverStale(t *testing.T) {
 	conn := testenv.DB(t)
 	ctx := context.Background()
 	p := economytest.Player(t, conn)
-	here := inventory.NewStore(conn, ledger.New(conn), inventory.Config{})
-	there := inventory.NewStore(conn, ledger.New(conn), inventory.Config{})
+	client, prefix := testenv.Redis(t)
+	shared := state.NewRedis(client, prefix)
+	here := inventory.NewStore(conn, ledger.New(conn), inventory.Config{Shared: shared})
+	there := inventory.NewStore(conn, ledger.New(conn), inventory.Config{Shared: shared})
 	lifetime := 3 // long enough that it cannot expire between the two reads of one check
 	boost := economytest.Item(t, conn, func(it *catalog.Item) { it.Kind, it.LifetimeSeconds, it.MaxStack = "boost", &lifetime, 5 })
 	var lines []inventory.Line
@@ -44,16 +49,22 @@ func TestWholeInventoryNeverStale(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		cold, err := inventory.NewStore(conn, ledger.New(conn), inventory.Config{Shared: shared}).Reader().All(ctx, p) // a new process
+		if err != nil {
+			t.Fatal(err)
+		}
 		want, err := inventory.NewStore(conn, ledger.New(conn), inventory.Config{}).Reader().All(ctx, p) // a fresh, empty cache
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d items, want %d", step, len(got), len(want))
-		}
-		for i := range got {
-			if got[i].ItemID != want[i].ItemID || got[i].Quantity != want[i].Quantity {
-				t.Fatalf("%s: item %d is %+v, want %+v", step, i, got[i], want[i])
+		for name, read := range map[string][]inventory.Entitlement{"cached": got, "new process": cold} {
+			if len(read) != len(want) {
+				t.Fatalf("%s, %s read: %d items, want %d", step, name, len(read), len(want))
+			}
+			for i := range read {
+				if read[i].ItemID != want[i].ItemID || read[i].Quantity != want[i].Quantity || !read[i].AcquiredAt.Equal(want[i].AcquiredAt) {
+					t.Fatalf("%s, %s read: item %d is %+v, want %+v", step, name, i, read[i], want[i])
+				}
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/musterhq/muster/domain/db"
+	"github.com/musterhq/muster/domain/state"
 )
 
 // Entitlement is an item a player holds now.
@@ -28,13 +29,16 @@ type Page struct {
 
 // Reader reads inventories with prepared statements.
 type Reader struct {
-	stmts *db.Prepared
-	cache *fullCache
+	stmts  *db.Prepared
+	cache  *fullCache
+	shared state.KV // copies of whole inventories for other processes; nil: none
 }
 
 // Reader returns the store's reader; readers of one store share its cache
 // of whole inventories.
-func (s *Store) Reader() *Reader { return &Reader{stmts: db.NewPrepared(s.conn), cache: s.cache} }
+func (s *Store) Reader() *Reader {
+	return &Reader{stmts: db.NewPrepared(s.conn), cache: s.cache, shared: s.cfg.Shared}
+}
 
 // List returns a page of what a player holds now, by item id; expired items
 // are left out at once, before the sweep removes them.

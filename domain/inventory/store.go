@@ -12,6 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/musterhq/muster/domain/db"
+	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/domain/ledger"
 )
 
@@ -20,6 +21,9 @@ type Config struct {
 	GiftTTL       time.Duration // unclaimed gifts return to the sender after this; default 14 days
 	TradesEnabled bool          // the trades feature flag; off by default
 	TradeTTL      time.Duration // open trades expire after this; default 1 day
+	// Shared holds copies of big inventories that processes share (Redis);
+	// nil keeps each process's cache to itself.
+	Shared state.KV
 }
 
 // Store runs inventory operations in PostgreSQL.

@@ -12,8 +12,8 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/musterhq/muster/domain/db"
-	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/domain/ledger"
+	"github.com/musterhq/muster/domain/state"
 )
 
 // Config holds the inventory's policies.

@@ -19,7 +19,7 @@ func initEconomy(p *platform) error {
 	p.catalog = catalog.NewStore(p.db)
 	p.ledger = ledger.New(p.db)
 	p.inventory = inventory.NewStore(p.db, p.ledger, inventory.Config{
-		GiftTTL: p.cfg.GiftTTL, TradesEnabled: p.cfg.Trades, TradeTTL: p.cfg.TradeTTL, Shared: p.state,
+		GiftTTL: p.cfg.GiftTTL, TradesEnabled: p.cfg.Trades, TradeTTL: p.cfg.TradeTTL,
 	})
 	if p.dev {
 		p.seeds = append(p.seeds, func(ctx context.Context) error { return seedDemoEconomy(ctx, p) })

@@ -104,7 +104,7 @@ func registerModules() *modules {
 	m.target("worker", initWorker, "database", "state", "economy", "payments")
 	m.internal("identity", initIdentity, "tokens")
 	m.target("auth", initAuth, "identity", "server")
-	m.internal("economy", initEconomy, "database", "state")
+	m.internal("economy", initEconomy, "database")
 	m.internal("payments", initPayments, "economy")
 	m.target("store", initStore, "payments", "tokens", "server")
 	m.target("inventory", initInventory, "economy", "tokens", "server")

@@ -20,8 +20,8 @@ import (
 // cached version's, only the items those operations touched are read again
 // and patched in; anything else reloads the whole inventory. Items that
 // expired since are left out at read time, as the query would. Each
-// process keeps its own cache, and shares copies through Redis (shared.go);
-// all of them check PostgreSQL on every read.
+// process keeps its own cache and starts from the player's snapshot in
+// PostgreSQL (shared.go); all of them check the version on every read.
 
 // cacheMinItems is the smallest inventory worth caching.
 const cacheMinItems = 500
@@ -90,11 +90,14 @@ func (r *Reader) All(ctx context.Context, accountID int64) ([]Entitlement, error
 	if ok && c.v == v {
 		return unexpired(c.items, time.Now()), nil
 	}
-	if sc, found := r.sharedCopy(ctx, accountID); found && (!ok || sc.v.Ops > c.v.Ops) {
-		c, ok = sc, true
-		if c.v == v {
-			r.cache.put(accountID, v, c.items)
-			return unexpired(c.items, time.Now()), nil
+	fromSnapshot := false
+	if !ok {
+		if c, ok = r.snapshot(ctx, accountID); ok {
+			fromSnapshot = true
+			if c.v == v {
+				r.cache.put(accountID, v, c.items)
+				return unexpired(c.items, time.Now()), nil
+			}
 		}
 	}
 	var items []Entitlement
@@ -107,14 +110,17 @@ func (r *Reader) All(ctx context.Context, accountID int64) ([]Entitlement, error
 			items = patched
 		}
 	}
-	if items == nil {
+	switch {
+	case items == nil:
 		var err error
 		if items, err = r.load(ctx, accountID); err != nil {
 			return nil, err
 		}
+		r.keepSnapshot(accountID, v, items)
+	case fromSnapshot && v.Ops-c.v.Ops >= snapshotLag:
+		r.keepSnapshot(accountID, v, items)
 	}
 	r.cache.put(accountID, v, items)
-	r.share(accountID, v, items)
 	return unexpired(items, time.Now()), nil
 }
 

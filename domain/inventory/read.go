@@ -8,7 +8,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/musterhq/muster/domain/db"
-	"github.com/musterhq/muster/domain/state"
 )
 
 // Entitlement is an item a player holds now.
@@ -29,16 +28,13 @@ type Page struct {
 
 // Reader reads inventories with prepared statements.
 type Reader struct {
-	stmts  *db.Prepared
-	cache  *fullCache
-	shared state.KV // copies of whole inventories for other processes; nil: none
+	stmts *db.Prepared
+	cache *fullCache
 }
 
 // Reader returns the store's reader; readers of one store share its cache
 // of whole inventories.
-func (s *Store) Reader() *Reader {
-	return &Reader{stmts: db.NewPrepared(s.conn), cache: s.cache, shared: s.cfg.Shared}
-}
+func (s *Store) Reader() *Reader { return &Reader{stmts: db.NewPrepared(s.conn), cache: s.cache} }
 
 // List returns a page of what a player holds now, by item id; expired items
 // are left out at once, before the sweep removes them.

@@ -4,24 +4,23 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"strconv"
 	"time"
 )
 
 // A process that has not read a big inventory yet (just started, or it
-// evicted it) first looks for a copy another process left in the shared
-// state (Redis), kept for sharedTTL under the player's key with the version
-// it is of. A copy of the current version is used as it is; an older one is
-// patched like the process's own; anything else reads PostgreSQL. Copies
-// are written after a process read or patched a big inventory, in the
-// background and best effort: a missing or stale copy only costs a read.
+// evicted it) starts from the player's snapshot in PostgreSQL
+// (inventory_snapshots): the encoded items with the version they are of. A
+// snapshot of the current version is used as it is; an older one is patched
+// like the process's own cache; anything else reads every row. Snapshots
+// are written in the background, best effort, after a process read every
+// row or patched a snapshot that had fallen snapshotLag operations behind:
+// a missing or old snapshot only costs a slower read, never a wrong one.
 
-// sharedTTL is how long a shared copy is kept after it was last written.
-const sharedTTL = 24 * time.Hour
+// snapshotLag is how many operations a snapshot may fall behind before a
+// reader that patched it writes a new one.
+const snapshotLag = 50
 
-func sharedKey(accountID int64) string { return "inventory:full:" + strconv.FormatInt(accountID, 10) }
-
-// errBadCopy means a shared copy does not decode.
+// errBadCopy means a snapshot does not decode.
 var errBadCopy = errors.New("inventory copy does not decode")
 
 // encodeCopy writes a version and its items compactly: the version, the
@@ -92,31 +91,39 @@ func decodeCopy(b []byte) (version, []Entitlement, error) {
 	return v, items, nil
 }
 
-// sharedCopy reads the shared copy of a player's inventory, if any.
-func (r *Reader) sharedCopy(ctx context.Context, accountID int64) (cached, bool) {
-	if r.shared == nil {
-		return cached{}, false
+// snapshot reads the player's snapshot, if any.
+func (r *Reader) snapshot(ctx context.Context, accountID int64) (cached, bool) {
+	var row struct {
+		MaxOp int64  `db:"max_op"`
+		Ops   int64  `db:"ops"`
+		Items []byte `db:"items"`
 	}
-	b, err := r.shared.Get(ctx, sharedKey(accountID))
+	err := r.stmts.Get(ctx, &row, `SELECT max_op, ops, items FROM inventory_snapshots WHERE account_id = $1`, accountID)
 	if err != nil {
 		return cached{}, false
 	}
-	v, items, err := decodeCopy(b)
-	if err != nil {
+	v, items, err := decodeCopy(row.Items)
+	if err != nil || v != (version{MaxOp: row.MaxOp, Ops: row.Ops}) {
 		return cached{}, false
 	}
 	return cached{v: v, items: items}, true
 }
 
-// share writes a copy of a player's inventory for other processes, in the
-// background.
-func (r *Reader) share(accountID int64, v version, items []Entitlement) {
-	if r.shared == nil || len(items) < cacheMinItems {
+// keepSnapshot writes the player's snapshot in the background, unless a
+// newer one is there.
+func (r *Reader) keepSnapshot(accountID int64, v version, items []Entitlement) {
+	if len(items) < cacheMinItems {
 		return
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = r.shared.Set(ctx, sharedKey(accountID), encodeCopy(v, items), sharedTTL)
+		const q = `INSERT INTO inventory_snapshots AS s (account_id, max_op, ops, items) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account_id) DO UPDATE SET max_op = EXCLUDED.max_op, ops = EXCLUDED.ops, items = EXCLUDED.items,
+				written_at = now()
+			WHERE s.ops < EXCLUDED.ops`
+		if stmt, err := r.stmts.Stmt(ctx, q); err == nil {
+			_, _ = stmt.ExecContext(ctx, accountID, v.MaxOp, v.Ops, encodeCopy(v, items))
+		}
 	}()
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/ledger"
-	"github.com/musterhq/muster/domain/state"
 )
 
 // Config holds the inventory's policies.
@@ -21,9 +20,6 @@ type Config struct {
 	GiftTTL       time.Duration // unclaimed gifts return to the sender after this; default 14 days
 	TradesEnabled bool          // the trades feature flag; off by default
 	TradeTTL      time.Duration // open trades expire after this; default 1 day
-	// Shared holds copies of big inventories that processes share (Redis);
-	// nil keeps each process's cache to itself.
-	Shared state.KV
 }
 
 // Store runs inventory operations in PostgreSQL.

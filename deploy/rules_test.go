@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -36,20 +37,10 @@ var kubeStateMetrics = []string{"kube_job_status_failed"}
 // and every alert has a severity, a summary and a runbook section that
 // exists in docs/operations.md.
 func TestPrometheusRules(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("prometheus", "rules.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rf ruleFile
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&rf); err != nil {
-		t.Fatalf("rules.yaml: %v", err)
-	}
+	rf := readRules(t)
 	registered := registeredMetrics(t)
 	anchors := docAnchors(t)
 	recorded := map[string]bool{}
-	metric := regexp.MustCompile(`\b(muster_[a-z0-9_]+|kube_[a-z0-9_]+|muster:[a-z0-9_:]+)`)
 	alerts := 0
 	for _, g := range rf.Groups {
 		if g.Name == "" || len(g.Rules) == 0 {
@@ -64,21 +55,9 @@ func TestPrometheusRules(t *testing.T) {
 				strings.Count(r.Expr, "{") != strings.Count(r.Expr, "}") {
 				t.Errorf("rule %q: empty or unbalanced expression %q", name, r.Expr)
 			}
-			for _, m := range metric.FindAllString(r.Expr, -1) {
-				switch {
-				case strings.HasPrefix(m, "muster:"):
-					if !recorded[m] {
-						t.Errorf("rule %q reads %s before any rule records it", name, m)
-					}
-				case strings.HasPrefix(m, "kube_"):
-					if !slices.Contains(kubeStateMetrics, m) {
-						t.Errorf("rule %q reads %s, not a kube-state-metrics series the rules expect", name, m)
-					}
-				default:
-					base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_count"), "_sum")
-					if !registered[base] {
-						t.Errorf("rule %q reads %s, which muster does not register", name, m)
-					}
+			for _, m := range metricRef.FindAllString(r.Expr, -1) {
+				if why := unknownMetric(m, registered, recorded); why != "" {
+					t.Errorf("rule %q reads %s: %s", name, m, why)
 				}
 			}
 			if r.Record != "" {
@@ -103,6 +82,94 @@ func TestPrometheusRules(t *testing.T) {
 	}
 	if alerts == 0 {
 		t.Fatal("no alerts")
+	}
+}
+
+// metricRef matches the metric names an expression reads that the tests
+// check: muster's own (muster_*), the names rules.yaml records (muster:*)
+// and kube-state-metrics series (kube_*).
+var metricRef = regexp.MustCompile(`\b(muster_[a-z0-9_]+|kube_[a-z0-9_]+|muster:[a-z0-9_:]+)`)
+
+// readRules decodes deploy/prometheus/rules.yaml strictly.
+func readRules(t *testing.T) ruleFile {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("prometheus", "rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf ruleFile
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&rf); err != nil {
+		t.Fatalf("rules.yaml: %v", err)
+	}
+	return rf
+}
+
+// recordedMetrics lists the names rules.yaml records.
+func recordedMetrics(t *testing.T) map[string]bool {
+	t.Helper()
+	recorded := map[string]bool{}
+	for _, g := range readRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				recorded[r.Record] = true
+			}
+		}
+	}
+	return recorded
+}
+
+// unknownMetric says why m, a name metricRef matched, is not one an
+// expression may read, or returns "" when it is: a muster_* name must be
+// registered by muster's Go code (a histogram's _bucket, _count and _sum
+// series count as its name), a muster:* name must be in recorded, a kube_*
+// name in kubeStateMetrics.
+func unknownMetric(m string, registered, recorded map[string]bool) string {
+	switch {
+	case strings.HasPrefix(m, "muster:"):
+		if !recorded[m] {
+			return "no rule in rules.yaml records it (before this point)"
+		}
+	case strings.HasPrefix(m, "kube_"):
+		if !slices.Contains(kubeStateMetrics, m) {
+			return "not a kube-state-metrics series the rules expect (kubeStateMetrics)"
+		}
+	default:
+		if !registered[trimSeriesSuffix(m)] {
+			return "muster does not register it"
+		}
+	}
+	return ""
+}
+
+// trimSeriesSuffix returns the metric family of a histogram's or summary's
+// series name.
+func trimSeriesSuffix(m string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_count"), "_sum")
+}
+
+// promtool returns the path of Prometheus's promtool, or skips the test
+// when it is not installed.
+func promtool(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool is not on PATH: install Debian's prometheus package (deploy/local/services.sh does, as root) to run this check")
+	}
+	return path
+}
+
+// TestPromtoolCheckRules has Prometheus's own parser check rules.yaml
+// (PromQL syntax, durations, label and annotation templates).
+func TestPromtoolCheckRules(t *testing.T) {
+	bin := promtool(t)
+	out, err := exec.Command(bin, "check", "rules", filepath.Join("prometheus", "rules.yaml")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check rules prometheus/rules.yaml: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "SUCCESS") {
+		t.Fatalf("promtool check rules did not report SUCCESS:\n%s", out)
 	}
 }
 

@@ -3,12 +3,15 @@
 # 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379, and
 # Chromium for the console's browser tests, and stripe-mock for the store's. A service that is installed but
 # stopped is started; one that is missing is installed with apt-get when
-# running as root.
+# running as root. promtool (Debian's prometheus package), which the deploy
+# tests use to check the Prometheus rules and dashboard queries, is
+# installed too where the package exists; without it those checks skip.
 #
-#   deploy/local/services.sh            check, start or install all three
+#   deploy/local/services.sh            check, start or install all of them
 #   deploy/local/services.sh postgres   only PostgreSQL
 #   deploy/local/services.sh redis      only Redis
 #   deploy/local/services.sh chromium   only Chromium
+#   deploy/local/services.sh promtool   only promtool
 set -euo pipefail
 
 want=${1:-all}
@@ -91,11 +94,37 @@ ensure_stripe_mock() {
   GOFLAGS= go install "github.com/stripe/stripe-mock@$version"
 }
 
+# promtool is optional: the tests that use it skip without it, so a machine
+# without the package (or without root) only gets a note.
+ensure_promtool() {
+  command -v promtool >/dev/null && return
+  if ! is_root || ! command -v apt-get >/dev/null; then
+    say "promtool is not installed; the deploy tests skip their promtool checks (Debian/Ubuntu: sudo apt-get install --no-install-recommends prometheus)"
+    return
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  if ! apt-cache show prometheus >/dev/null 2>&1; then
+    say "no prometheus package here; the deploy tests skip their promtool checks"
+    return
+  fi
+  say "installing prometheus (for promtool)"
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  # Only promtool is wanted: stop the Prometheus server the package may have
+  # started, which would hold :9090, muster's default ops port.
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/prometheus ]; then
+    /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+  fi
+}
+
 case "$want" in
-  all) ensure_postgres; ensure_redis; ensure_chromium; ensure_stripe_mock ;;
+  all) ensure_postgres; ensure_redis; ensure_chromium; ensure_stripe_mock; ensure_promtool ;;
   chromium) ensure_chromium ;;
+  promtool) ensure_promtool ;;
   stripe-mock) ensure_stripe_mock ;;
   postgres) ensure_postgres ;;
   redis) ensure_redis ;;
-  *) say "unknown service $want (all, postgres, redis, chromium, stripe-mock)"; exit 2 ;;
+  *) say "unknown service $want (all, postgres, redis, chromium, stripe-mock, promtool)"; exit 2 ;;
 esac

@@ -5,7 +5,7 @@ export GOFLAGS := -mod=mod
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test lint generate services bench clean
+.PHONY: run build test lint generate services bench drill clean
 
 ## run: start every target in one process (PostgreSQL found or started, demo data seeded)
 run: build
@@ -43,6 +43,10 @@ test: services lint
 bench:
 	go test -run='^$$' -bench=. -benchmem ./...
 	bench/healthz.sh
+
+## drill: two instances behind nginx restarted one after the other under load; fails on any failed request (docs/operations.md)
+drill:
+	deploy/drill/drill.sh
 
 clean:
 	rm -rf bin

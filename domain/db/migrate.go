@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq/pqerror"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -23,6 +24,7 @@ var ErrSchemaMismatch = errors.New("database schema does not match this binary")
 // once: a PostgreSQL advisory lock lets one apply while the others wait.
 type Migrator struct {
 	provider *goose.Provider
+	conn     *sqlx.DB
 }
 
 // NewMigrator prepares the embedded migrations for conn.
@@ -39,7 +41,7 @@ func NewMigrator(conn *sqlx.DB) (*Migrator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &Migrator{provider: p}, nil
+	return &Migrator{provider: p, conn: conn}, nil
 }
 
 // Applied is one migration applied by Up.
@@ -89,7 +91,12 @@ func (m *Migrator) Status(ctx context.Context) ([]Migration, error) {
 // Versions returns the database's schema version and the newest version
 // embedded in this binary.
 func (m *Migrator) Versions(ctx context.Context) (current, latest int64, err error) {
-	current, err = m.provider.GetDBVersion(ctx)
+	// Read without the migration lock: readiness checks read the version
+	// while a migration runs, and must not wait for it.
+	err = m.conn.GetContext(ctx, &current, `SELECT coalesce(max(version_id), 0) FROM `+versionTable)
+	if code(err) == pqerror.UndefinedTable {
+		err = nil // nothing migrated yet
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("read schema version: %w", err)
 	}

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/test/testenv"
@@ -126,5 +129,36 @@ func TestCheckNotBehindToleratesANewerSchema(t *testing.T) {
 	me, _ := db.NewMigrator(empty)
 	if err := me.CheckNotBehind(ctx); !errors.Is(err, db.ErrSchemaMismatch) {
 		t.Fatalf("CheckNotBehind on an empty database = %v", err)
+	}
+}
+
+// Readiness reads the schema version while a migration holds its lock: the
+// read must not wait for the migration.
+func TestVersionsDoNotWaitForARunningMigration(t *testing.T) {
+	conn := testenv.DB(t)
+	ctx := context.Background()
+	m, err := db.NewMigrator(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want, err := m.Versions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hold the migration lock, as a migration in another process would.
+	locker, err := conn.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	if _, err := locker.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = locker.ExecContext(ctx, `SELECT pg_advisory_unlock_all()`) }()
+	quick, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	current, latest, err := m.Versions(quick)
+	if err != nil || current != latest || latest != want {
+		t.Fatalf("versions under a running migration = %d, %d, %v", current, latest, err)
 	}
 }

@@ -29,6 +29,8 @@ commands:
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
   keys rotate      make a new access-token signing key active (nobody is logged out)
+  keys reseal      re-seal signing keys and staff TOTP secrets under a new MUSTER_SECRET_KEY
+                   (the current one in MUSTER_OLD_SECRET_KEY)
   staff create     create a console staff account: --email ADDRESS --role ROLE
   audit verify     check the audit log's hash chain
   ledger verify    check that every currency transfer balances and every balance matches its entries

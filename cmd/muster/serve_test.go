@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +22,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/musterhq/muster/domain/account"
+	"github.com/musterhq/muster/domain/session"
+	"github.com/musterhq/muster/domain/staff"
 	"github.com/musterhq/muster/test/testenv"
 )
 
@@ -329,5 +335,61 @@ func TestStaffCreate(t *testing.T) {
 	code = run(context.Background(), registerModules(), []string{"staff", "create", "--email=x@studio.test", "--role=janitor", "--database-url=" + dbURL}, envOf(nil), &out, &stderr)
 	if code == 0 || !strings.Contains(stderr.String(), "one of owner, admin") {
 		t.Fatalf("bad role: %d %s", code, stderr.String())
+	}
+}
+
+func TestKeysResealMovesEverythingToTheNewSecretKey(t *testing.T) {
+	dbURL := testenv.DBURL(t)
+	conn := testenv.DB(t)
+	ctx := context.Background()
+	oldKey := devSecretKey()
+	newRaw := make([]byte, 32)
+	_, _ = rand.Read(newRaw)
+	newKey := base64.StdEncoding.EncodeToString(newRaw)
+	var out, stderr bytes.Buffer
+	if code := run(ctx, registerModules(), []string{"keys", "rotate", "--database-url=" + dbURL, "--secret-key=" + oldKey}, envOf(nil), &out, &stderr); code != 0 {
+		t.Fatalf("rotate: %s", stderr.String())
+	}
+	oldRaw, _ := decodeSecretKey(oldKey)
+	hasher, err := account.NewHasher(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := staff.NewStore(conn, hasher, oldRaw, staff.Config{})
+	member, err := st.Create(ctx, fmt.Sprintf("reseal-%d@studio.test", time.Now().UnixNano()), "Reseal", "support", "a long enough password 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.EnrollTOTP(ctx, member.ID); err != nil {
+		t.Fatal(err)
+	}
+	reseal := func(env map[string]string) (int, string) {
+		out.Reset()
+		stderr.Reset()
+		code := run(ctx, registerModules(), []string{"keys", "reseal", "--database-url=" + dbURL, "--secret-key=" + newKey}, envOf(env), &out, &stderr)
+		return code, out.String() + stderr.String()
+	}
+	if code, msg := reseal(nil); code == 0 || !strings.Contains(msg, "MUSTER_OLD_SECRET_KEY is required") {
+		t.Fatalf("without the old key: %d %s", code, msg)
+	}
+	code, msg := reseal(map[string]string{"MUSTER_OLD_SECRET_KEY": oldKey})
+	if code != 0 || !regexp.MustCompile(`re-sealed [1-9]\d* signing keys and [1-9]\d* staff second factors`).MatchString(msg) {
+		t.Fatalf("reseal: %d %s", code, msg)
+	}
+	// Everything opens under the new key now: the signing key loads, and a
+	// second run finds nothing left to re-seal.
+	if err := session.NewKeys(conn, session.Config{SecretKey: newRaw}).Load(ctx); err != nil {
+		t.Fatalf("signing keys under the new secret key: %v", err)
+	}
+	if code, msg := reseal(map[string]string{"MUSTER_OLD_SECRET_KEY": oldKey}); code != 0 || !strings.Contains(msg, "re-sealed 0 signing keys and 0 staff") {
+		t.Fatalf("second run: %d %s", code, msg)
+	}
+	// A key that opens nothing is refused, and nothing changes.
+	other := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	out.Reset()
+	stderr.Reset()
+	code = run(ctx, registerModules(), []string{"keys", "reseal", "--database-url=" + dbURL, "--secret-key=" + other}, envOf(map[string]string{"MUSTER_OLD_SECRET_KEY": oldKey}), &out, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "nothing changed") {
+		t.Fatalf("with keys that open nothing: %d %s", code, stderr.String())
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // notifyChannel is the PostgreSQL channel that wakes relays when an event is
@@ -43,7 +45,9 @@ func (e Event) Decode(v any) error {
 
 // Enqueue writes an event with payload marshalled as JSON into tx and fans it
 // out to the consumers subscribed to topic. It is delivered only if tx
-// commits. It returns the event's id.
+// commits. When ctx carries a trace, the event records it (its W3C
+// traceparent) and the relay delivers it in a span of the same trace. It
+// returns the event's id.
 func Enqueue(ctx context.Context, tx sqlx.ExtContext, topic string, payload any) (string, error) {
 	if topic == "" {
 		return "", fmt.Errorf("%w: empty topic", ErrInvalidEvent)
@@ -54,18 +58,33 @@ func Enqueue(ctx context.Context, tx sqlx.ExtContext, topic string, payload any)
 	}
 	const q = `
 WITH ev AS (
-    INSERT INTO outbox_events (id, topic, payload) VALUES (gen_random_uuid(), $1, $2) RETURNING id
+    INSERT INTO outbox_events (id, topic, payload, traceparent) VALUES (gen_random_uuid(), $1, $2, $3) RETURNING id
 ), fan AS (
     INSERT INTO outbox_deliveries (event_id, consumer)
     SELECT ev.id, s.consumer FROM ev, outbox_subscriptions s WHERE s.topic = $1
 )
 SELECT id FROM ev`
 	var id string
-	if err := sqlx.GetContext(ctx, tx, &id, q, topic, body); err != nil {
+	if err := sqlx.GetContext(ctx, tx, &id, q, topic, body, traceparent(ctx)); err != nil {
 		return "", fmt.Errorf("enqueue %s event: %w", topic, err)
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, topic); err != nil {
 		return "", fmt.Errorf("notify %s event: %w", topic, err)
 	}
 	return id, nil
+}
+
+// traceparent is the W3C traceparent of the span in ctx, or NULL when ctx
+// carries no trace.
+func traceparent(ctx context.Context) *string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return nil
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	tp := carrier.Get("traceparent")
+	if tp == "" {
+		return nil
+	}
+	return &tp
 }

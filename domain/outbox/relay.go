@@ -12,6 +12,11 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Handler applies one event. It runs inside tx, which also records the event
@@ -35,6 +40,9 @@ type Config struct {
 	MaxBackoff     time.Duration // longest wait between attempts: 10m
 	HandlerTimeout time.Duration // longest a handler may run: 30s
 	Retention      time.Duration // how long delivered events and their dedup records are kept: 7 days
+	// Tracing, when set, gets a span per delivery, a child of the trace the
+	// event was written in. Nil: no spans.
+	Tracing trace.TracerProvider
 }
 
 func (c Config) withDefaults() Config {
@@ -56,6 +64,9 @@ func (c Config) withDefaults() Config {
 	if c.Retention <= 0 {
 		c.Retention = 7 * 24 * time.Hour
 	}
+	if c.Tracing == nil {
+		c.Tracing = noop.NewTracerProvider()
+	}
 	return c
 }
 
@@ -69,6 +80,7 @@ type Relay struct {
 	cfg       Config
 	consumers map[string]Consumer
 	names     []string
+	tracer    trace.Tracer
 
 	delivered *prometheus.CounterVec
 	failed    *prometheus.CounterVec
@@ -95,6 +107,7 @@ func NewRelay(conn *sqlx.DB, dbURL string, log *slog.Logger, reg prometheus.Regi
 			Name: "muster_outbox_deliveries", Help: "Outbox deliveries not yet delivered, by consumer and state (pending, dead).",
 		}, []string{"consumer", "state"}),
 	}
+	r.tracer = r.cfg.Tracing.Tracer("github.com/musterhq/muster/domain/outbox")
 	if reg != nil {
 		reg.MustRegister(r.delivered, r.failed, r.dead, r.backlog)
 	}
@@ -210,6 +223,8 @@ type claimed struct {
 	Event
 	Consumer string `db:"consumer"`
 	Attempts int    `db:"attempts"`
+	// Traceparent is the trace the event was written in, if any.
+	Traceparent sql.NullString `db:"traceparent"`
 }
 
 // deliverOne claims one due delivery and runs its handler. It reports whether
@@ -225,7 +240,7 @@ func (r *Relay) deliverOne(ctx context.Context) (bool, error) {
 	defer tx.Rollback()
 
 	const claim = `
-SELECT e.id, e.topic, e.payload, e.created_at, d.consumer, d.attempts
+SELECT e.id, e.topic, e.payload, e.created_at, e.traceparent, d.consumer, d.attempts
 FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND d.consumer = ANY($1)
 ORDER BY d.next_attempt_at
@@ -238,24 +253,59 @@ FOR UPDATE OF d SKIP LOCKED`
 		}
 		return false, fmt.Errorf("claim delivery: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT handler`); err != nil {
-		return false, fmt.Errorf("savepoint: %w", err)
+	ctx, span := r.startSpan(ctx, c)
+	defer span.End()
+	herr, err := r.settle(ctx, tx, c)
+	switch {
+	case err != nil:
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		return false, err
+	case herr != nil:
+		span.RecordError(herr)
+		span.SetStatus(codes.Error, "handler failed")
 	}
-	herr := r.apply(ctx, tx, c)
+	return true, nil
+}
+
+// startSpan starts the span of one delivery, a child of the trace the event
+// was written in when it recorded one.
+func (r *Relay) startSpan(ctx context.Context, c claimed) (context.Context, trace.Span) {
+	if c.Traceparent.Valid {
+		ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": c.Traceparent.String})
+	}
+	return r.tracer.Start(ctx, "outbox deliver "+c.Topic,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("messaging.consumer.group.name", c.Consumer),
+			attribute.String("messaging.destination.name", c.Topic),
+			attribute.String("messaging.message.id", c.ID),
+			attribute.Int("muster.outbox.attempt", c.Attempts+1),
+		))
+}
+
+// settle runs the handler of a claimed delivery and records the outcome in
+// tx. herr is the handler's error, recorded for a later attempt; err is a
+// failure to record anything.
+func (r *Relay) settle(ctx context.Context, tx *sqlx.Tx, c claimed) (herr, err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT handler`); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	herr = r.apply(ctx, tx, c)
 	if herr == nil {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox_deliveries SET state = 'delivered', attempts = attempts + 1, last_error = '', updated_at = now() WHERE event_id = $1 AND consumer = $2`, c.ID, c.Consumer); err != nil {
-			return false, fmt.Errorf("mark delivered: %w", err)
+			return nil, fmt.Errorf("mark delivered: %w", err)
 		}
 		if err := tx.Commit(); err != nil {
-			return false, fmt.Errorf("commit delivery: %w", err)
+			return nil, fmt.Errorf("commit delivery: %w", err)
 		}
 		r.delivered.WithLabelValues(c.Consumer).Inc()
-		return true, nil
+		return nil, nil
 	}
 
 	// The handler failed: undo what it wrote, keep the event, try again later.
 	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT handler`); err != nil {
-		return false, fmt.Errorf("rollback handler: %w", err)
+		return nil, fmt.Errorf("rollback handler: %w", err)
 	}
 	attempts := c.Attempts + 1
 	state := "pending"
@@ -271,10 +321,10 @@ WHERE event_id = $1 AND consumer = $2`
 		msg = msg[:2000]
 	}
 	if _, err := tx.ExecContext(ctx, fail, c.ID, c.Consumer, attempts, state, msg, r.backoff(attempts).Milliseconds()); err != nil {
-		return false, fmt.Errorf("record failed delivery: %w", err)
+		return nil, fmt.Errorf("record failed delivery: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("commit failed delivery: %w", err)
+		return nil, fmt.Errorf("commit failed delivery: %w", err)
 	}
 	r.failed.WithLabelValues(c.Consumer).Inc()
 	if state == "dead" {
@@ -283,7 +333,7 @@ WHERE event_id = $1 AND consumer = $2`
 	} else {
 		r.log.Warn("outbox delivery failed", "event_id", c.ID, "topic", c.Topic, "consumer", c.Consumer, "attempts", attempts, "err", herr)
 	}
-	return true, nil
+	return herr, nil
 }
 
 // apply runs the consumer's handler unless the consumer already processed

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config holds the limits every fiber app of a process shares.
@@ -21,11 +22,15 @@ type Config struct {
 	// ErrorPage, when set, answers errors instead of the JSON error shape
 	// (the console renders HTML pages).
 	ErrorPage func(c *fiber.Ctx, e *Error) error
+	// Tracing, when set, gets a server span per request (tracing.go). Nil:
+	// no tracing and no cost.
+	Tracing trace.TracerProvider
 }
 
 // New returns a fiber app with Muster's middleware chain in place: request
 // id, logging and metrics, panic recovery, and the error shape for every
-// error including fiber's own (404, 405, 413).
+// error including fiber's own (404, 405, 413), and a server span per request
+// when cfg.Tracing is set.
 func New(cfg Config, log *slog.Logger, m *Metrics) *fiber.App {
 	if len(cfg.TrustedProxies) == 0 {
 		// Without trusted proxies the header would be believed from anyone,
@@ -48,6 +53,6 @@ func New(cfg Config, log *slog.Logger, m *Metrics) *fiber.App {
 		TrustedProxies:          cfg.TrustedProxies,
 		EnableIPValidation:      true,
 	})
-	app.Use(requestID(), observe(log, m), recoverPanic(log))
+	app.Use(requestID(), observe(log, m, newTracing(cfg.Tracing)), recoverPanic(log))
 	return app
 }

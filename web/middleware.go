@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // HeaderRequestID carries the request id in and out.
@@ -73,11 +74,15 @@ func recoverPanic(log *slog.Logger) fiber.Handler {
 	}
 }
 
-// observe logs each request and records it in the metrics. Probe and
-// metrics scrapes are logged at debug level only.
-func observe(log *slog.Logger, m *Metrics) fiber.Handler {
+// observe logs each request, records it in the metrics and, when tr is not
+// nil, traces it. Probe and metrics scrapes are logged at debug level only.
+func observe(log *slog.Logger, m *Metrics, tr *tracing) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
+		var span trace.Span
+		if tr != nil {
+			span = tr.start(c)
+		}
 		err := c.Next()
 		if err != nil {
 			// Write the error response now so the status below is the real one.
@@ -98,9 +103,19 @@ func observe(log *slog.Logger, m *Metrics) fiber.Handler {
 		case route == "/healthz" || route == "/readyz" || route == "/metrics":
 			level = slog.LevelDebug
 		}
-		log.Log(c.UserContext(), level, "http request",
-			"req_id", RequestID(c), "method", c.Method(), "route", route, "status", status,
-			"duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", len(c.Request().Body()))
+		if span == nil {
+			log.Log(c.UserContext(), level, "http request",
+				"req_id", RequestID(c), "method", c.Method(), "route", route, "status", status,
+				"duration_ms", float64(elapsed.Microseconds())/1000, "bytes_in", len(c.Request().Body()))
+			return nil
+		}
+		tr.end(span, c.Method(), route, status)
+		attrs := []any{"req_id", RequestID(c), "method", c.Method(), "route", route, "status", status,
+			"duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes_in", len(c.Request().Body())}
+		if sc := span.SpanContext(); sc.IsSampled() {
+			attrs = append(attrs, "trace_id", sc.TraceID().String())
+		}
+		log.Log(c.UserContext(), level, "http request", attrs...)
 		return nil
 	}
 }

@@ -42,6 +42,8 @@ type Config struct {
 	Env               string
 	TrustedProxies    string
 	ProxyHeader       string
+	OTLPEndpoint      string
+	TraceSampleRatio  float64
 
 	SecretKey           string
 	AuthIssuer          string
@@ -132,6 +134,8 @@ func settings(cfg *Config) []setting {
 		str(&cfg.Env, "env", "production", "production or development (dev sets development: reset tokens are logged)", false),
 		str(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated load balancer addresses or CIDRs whose proxy-header is believed", false),
 		str(&cfg.ProxyHeader, "proxy-header", "X-Real-IP", "header a trusted proxy overwrites with the client address (its first address is used, so not one clients can prepend to)", false),
+		str(&cfg.OTLPEndpoint, "otlp-endpoint", "", "OTLP/HTTP collector URL traces are sent to, such as http://otel-collector:4318 (tracing is off without it)", false),
+		frac(&cfg.TraceSampleRatio, "trace-sample-ratio", 0.1, "share of new traces sampled, 0 to 1 (a request with a sampled traceparent is always traced)"),
 
 		str(&cfg.SecretKey, "secret-key", "", "base64 of 32 random bytes sealing signing keys at rest (required by auth; dev uses a fixed development key)", true),
 		str(&cfg.AuthIssuer, "auth-issuer", "muster", "iss of access tokens", false),
@@ -256,6 +260,14 @@ func (c Config) validate() error {
 	for name, v := range map[string]time.Duration{"http-read-timeout": c.ReadTimeout, "http-write-timeout": c.WriteTimeout, "shutdown-timeout": c.ShutdownTimeout, "outbox-poll": c.OutboxPoll} {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %s", name, v)
+		}
+	}
+	if c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1 {
+		return fmt.Errorf("trace-sample-ratio must be between 0 and 1, got %v", c.TraceSampleRatio)
+	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("otlp-endpoint must be an http:// or https:// URL")
 		}
 	}
 	if c.DatabaseURL != "" {
@@ -430,4 +442,25 @@ func num(p *int, name string, def int, usage string) setting {
 
 func dur(p *time.Duration, name string, def time.Duration, usage string) setting {
 	return setting{name: name, usage: usage, value: durationValue{p}, def: def.String()}
+}
+
+type floatValue struct{ p *float64 }
+
+func (v floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	*v.p = f
+	return nil
+}
+func (v floatValue) String() string {
+	if v.p == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*v.p, 'g', -1, 64)
+}
+
+func frac(p *float64, name string, def float64, usage string) setting {
+	return setting{name: name, usage: usage, value: floatValue{p}, def: strconv.FormatFloat(def, 'g', -1, 64)}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
@@ -46,6 +48,7 @@ type platform struct {
 	reg      *prometheus.Registry
 	metrics  *web.Metrics
 	health   *web.Health
+	tracing  *sdktrace.TracerProvider // nil unless otlp-endpoint is set
 
 	db     *sqlx.DB
 	state  sharedState
@@ -89,7 +92,17 @@ func (p *platform) webConfig() web.Config {
 	return web.Config{
 		BodyLimit: p.cfg.BodyLimit, ReadTimeout: p.cfg.ReadTimeout, WriteTimeout: p.cfg.WriteTimeout, IdleTimeout: p.cfg.IdleTimeout,
 		ProxyHeader: p.cfg.ProxyHeader, TrustedProxies: splitList(p.cfg.TrustedProxies),
+		Tracing: p.tracerProvider(),
 	}
+}
+
+// tracerProvider is the tracer provider, or nil (not a typed nil) when
+// tracing is off so that web and the relay skip it entirely.
+func (p *platform) tracerProvider() trace.TracerProvider {
+	if p.tracing == nil {
+		return nil
+	}
+	return p.tracing
 }
 
 // registerModules is the binary's module registry. Later targets (auth,
@@ -186,7 +199,7 @@ func initServer(p *platform) error {
 // initWorker runs the outbox relay. Modules that consume events register
 // their consumers on p.relay.
 func initWorker(p *platform) error {
-	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll})
+	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll, Tracing: p.tracerProvider()})
 	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p), sweeper(p), reconciler(p))
 	return nil
 }
@@ -196,6 +209,9 @@ func initWorker(p *platform) error {
 // in-flight requests and background work finish within the shutdown timeout.
 func (p *platform) serve(ctx context.Context, mods []module) (err error) {
 	defer p.close()
+	if err := initTracing(p); err != nil {
+		return err
+	}
 	for _, m := range mods {
 		if err := m.init(p); err != nil {
 			return fmt.Errorf("start %s: %w", m.name, err)

@@ -75,12 +75,13 @@ func recoverPanic(log *slog.Logger) fiber.Handler {
 }
 
 // observe logs each request, records it in the metrics and, when tr is not
-// nil, traces it. Probe and metrics scrapes are logged at debug level only.
+// nil, traces it. Probes and metrics scrapes are logged at debug level
+// only, and never traced.
 func observe(log *slog.Logger, m *Metrics, tr *tracing) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		var span trace.Span
-		if tr != nil {
+		if tr != nil && !isOps(c.Path()) {
 			span = tr.start(c)
 		}
 		err := c.Next()
@@ -100,7 +101,7 @@ func observe(log *slog.Logger, m *Metrics, tr *tracing) fiber.Handler {
 		switch {
 		case status >= 500:
 			level = slog.LevelError
-		case route == "/healthz" || route == "/readyz" || route == "/metrics":
+		case isOps(route):
 			level = slog.LevelDebug
 		}
 		if span == nil {
@@ -119,6 +120,9 @@ func observe(log *slog.Logger, m *Metrics, tr *tracing) fiber.Handler {
 		return nil
 	}
 }
+
+// isOps reports whether a route is one of the ops listener's.
+func isOps(route string) bool { return route == "/healthz" || route == "/readyz" || route == "/metrics" }
 
 // routeOf names the matched route pattern, not the raw path, so that metrics
 // keep a bounded set of label values.

@@ -169,3 +169,21 @@ func TestNoTracerProviderTracesNothing(t *testing.T) {
 		t.Fatalf("span context %v, %d spans, log %s; want nothing traced", seen, len(rec.Ended()), logs.String())
 	}
 }
+
+// Probes and metrics scrapes are never traced, even with tracing on.
+func TestOpsRoutesAreNotTraced(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	app, _ := tracedApp(t, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/v1/players/:id/healthz", func(c *fiber.Ctx) error { return c.SendString("player route") })
+	for _, path := range []string{"/healthz", "/v1/players/7/healthz"} {
+		resp, err := app.Test(httptest.NewRequest(http.MethodGet, path, nil), 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := len(rec.Ended()); n != 1 || rec.Ended()[0].Name() != "GET /v1/players/:id/healthz" {
+		t.Fatalf("%d spans; want only the player route's", n)
+	}
+}

@@ -122,7 +122,9 @@ func observe(log *slog.Logger, m *Metrics, tr *tracing) fiber.Handler {
 }
 
 // isOps reports whether a route is one of the ops listener's.
-func isOps(route string) bool { return route == "/healthz" || route == "/readyz" || route == "/metrics" }
+func isOps(route string) bool {
+	return route == "/healthz" || route == "/readyz" || route == "/metrics"
+}
 
 // routeOf names the matched route pattern, not the raw path, so that metrics
 // keep a bounded set of label values.

@@ -1,6 +1,8 @@
 package frame
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"regexp"
 	"strconv"
 	"strings"
@@ -146,4 +148,20 @@ func ShowLines(lines []catalog.Ingredient) string {
 		out[i] = l.ItemID + " x " + strconv.Itoa(l.Quantity)
 	}
 	return strings.Join(out, "\n")
+}
+
+// formKeyPrefix marks the idempotency keys the console puts in its forms.
+const formKeyPrefix = "console:"
+
+// NewFormKey is a fresh idempotency key for a form that changes a player,
+// so that a form sent twice acts once.
+func NewFormKey() string {
+	var b [18]byte
+	_, _ = rand.Read(b[:])
+	return formKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ValidFormKey reports whether k is a key NewFormKey made.
+func ValidFormKey(k string) bool {
+	return strings.HasPrefix(k, formKeyPrefix) && len(k) > len(formKeyPrefix)+16 && len(k) <= 100
 }

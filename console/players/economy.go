@@ -2,8 +2,6 @@ package players
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -133,21 +131,8 @@ type Forms struct {
 }
 
 func freshForms() Forms {
-	return Forms{Ban: BanForm{Duration: "24h"}, Grant: ItemForm{Key: newKey(), Quantity: "1"},
-		Revoke: ItemForm{Key: newKey(), Quantity: "1"}, Credit: WalletForm{Key: newKey()}, Debit: WalletForm{Key: newKey()}}
-}
-
-// keyPrefix marks idempotency keys the console made.
-const keyPrefix = "console:"
-
-func newKey() string {
-	var b [18]byte
-	_, _ = rand.Read(b[:])
-	return keyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func validKey(k string) bool {
-	return strings.HasPrefix(k, keyPrefix) && len(k) > len(keyPrefix)+16 && len(k) <= 100
+	return Forms{Ban: BanForm{Duration: "24h"}, Grant: ItemForm{Key: frame.NewFormKey(), Quantity: "1"},
+		Revoke: ItemForm{Key: frame.NewFormKey(), Quantity: "1"}, Credit: WalletForm{Key: frame.NewFormKey()}, Debit: WalletForm{Key: frame.NewFormKey()}}
 }
 
 const (
@@ -205,7 +190,7 @@ func (h *handler) moveItems(c *fiber.Ctx, grant bool) error {
 	if form.Reason == "" {
 		form.ReasonErr = reasonRequired
 	}
-	if !validKey(form.Key) {
+	if !frame.ValidFormKey(form.Key) {
 		form.Problem = lostKey
 	}
 	if form.failed() {
@@ -244,7 +229,7 @@ func (h *handler) moveItems(c *fiber.Ctx, grant bool) error {
 	case errors.Is(err, inventory.ErrNotEnoughItems):
 		form.QuantityErr = "The player does not hold that many of this item."
 	case errors.Is(err, inventory.ErrKeyReused):
-		form.Problem, form.Key, status = keyReused, newKey(), http.StatusConflict
+		form.Problem, form.Key, status = keyReused, frame.NewFormKey(), http.StatusConflict
 	case errors.Is(err, inventory.ErrInvalid):
 		form.Problem = sentence(err.Error())
 	case errors.Is(err, inventory.ErrRecipientAbsent):
@@ -308,7 +293,7 @@ func (h *handler) moveCurrency(c *fiber.Ctx, credit bool) error {
 	if form.Reason == "" {
 		form.ReasonErr = reasonRequired
 	}
-	if !validKey(form.Key) {
+	if !frame.ValidFormKey(form.Key) {
 		form.Problem = lostKey
 	}
 	if form.failed() {
@@ -343,7 +328,7 @@ func (h *handler) moveCurrency(c *fiber.Ctx, credit bool) error {
 	case errors.Is(err, ledger.ErrUnknownCurrency):
 		form.CurrencyErr = "Choose a currency."
 	case errors.Is(err, ledger.ErrKeyReused):
-		form.Problem, form.Key, status = keyReused, newKey(), http.StatusConflict
+		form.Problem, form.Key, status = keyReused, frame.NewFormKey(), http.StatusConflict
 	case errors.Is(err, ledger.ErrInvalidTransfer):
 		form.Problem = sentence(err.Error())
 	default:

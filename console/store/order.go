@@ -1,8 +1,6 @@
 package store
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -42,7 +40,7 @@ type RefundForm struct {
 func (f RefundForm) failed() bool { return f.AmountErr != "" || f.ReasonErr != "" || f.Problem != "" }
 
 func freshRefund(o shop.Order) RefundForm {
-	return RefundForm{Key: newKey(), Refunded: i64(o.RefundedAmount)}
+	return RefundForm{Key: frame.NewFormKey(), Refunded: i64(o.RefundedAmount)}
 }
 
 // refundable reports whether Store.Refund would take the order, and how
@@ -121,7 +119,7 @@ func (h *Screens) refund(c *fiber.Ctx) error {
 	if n := len(form.Reason); n < 3 || n > 500 {
 		form.ReasonErr = refundReasonRequired
 	}
-	if !validKey(form.Key) {
+	if !frame.ValidFormKey(form.Key) {
 		form.Problem = lostKey
 	}
 	if form.failed() {
@@ -171,19 +169,6 @@ func (h *Screens) refund(c *fiber.Ctx) error {
 	}
 	form.Problem = sentence(err.Error())
 	return h.renderOrder(c, status, o, form)
-}
-
-// keyPrefix marks the idempotency keys of console forms.
-const keyPrefix = "console:"
-
-func newKey() string {
-	var b [18]byte
-	_, _ = rand.Read(b[:])
-	return keyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func validKey(k string) bool {
-	return strings.HasPrefix(k, keyPrefix) && len(k) > len(keyPrefix)+16 && len(k) <= 100
 }
 
 // status badges an order's status by what support should make of it.

@@ -44,13 +44,14 @@ const (
 	ChargebackDebt = "chargeback_debt" // currency clawed back after a chargeback
 	Crafting       = "crafting"        // crafting costs and disenchant yields
 	Support        = "support"         // grants and removals by support staff
+	Progression    = "progression"     // currency spent on unlock trees
 )
 
 // SystemAccounts lists the system accounts.
-var SystemAccounts = []string{Minted, Rewards, StoreRevenue, Refunds, ChargebackDebt, Crafting, Support}
+var SystemAccounts = []string{Minted, Rewards, StoreRevenue, Refunds, ChargebackDebt, Crafting, Support, Progression}
 
 // Sources say why value moved; every transfer and inventory change has one.
-var Sources = []string{"purchase", "reward", "craft", "disenchant", "gift", "trade", "support", "refund", "chargeback", "expire", "fulfilment"}
+var Sources = []string{"purchase", "reward", "craft", "disenchant", "gift", "trade", "support", "refund", "chargeback", "expire", "fulfilment", "unlock"}
 
 // Holder owns ledger accounts: "player:<account id>" or "system:<name>".
 type Holder string

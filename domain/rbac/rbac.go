@@ -64,12 +64,18 @@ const (
 	PermRolesManage    = "roles:manage"
 	PermCatalogView    = "catalog:view"
 	PermCatalogEdit    = "catalog:edit"
-	PermEconomyView    = "economy:view"  // a player's inventory, wallets and their history
-	PermEconomyGrant   = "economy:grant" // grant or take items and currency, within the role's limits
-	PermStoreView      = "store:view"    // store offers, packs, regional prices and revenue
-	PermStoreEdit      = "store:edit"    // edit store content
-	PermOrdersView     = "orders:view"   // a player's purchases and their payment trail
-	PermOrdersRefund   = "orders:refund" // refund real-money purchases through Stripe
+	PermEconomyView    = "economy:view"       // a player's inventory, wallets and their history
+	PermEconomyGrant   = "economy:grant"      // grant or take items and currency, within the role's limits
+	PermStoreView      = "store:view"         // store offers, packs, regional prices and revenue
+	PermStoreEdit      = "store:edit"         // edit store content
+	PermOrdersView     = "orders:view"        // a player's purchases and their payment trail
+	PermOrdersRefund   = "orders:refund"      // refund real-money purchases through Stripe
+	PermProgressView   = "progression:view"   // progression content and a player's progression
+	PermProgressEdit   = "progression:edit"   // edit and publish XP curves, unlock trees, seasons, challenges, modes
+	PermProgressAdjust = "progression:adjust" // grant a player XP or battle pass tiers, with a reason
+	PermMatchesView    = "matches:view"       // match results, quarantined ones included
+	PermMatchesReview  = "matches:review"     // release or discard a quarantined result
+	PermServersManage  = "servers:manage"     // create and revoke game server credentials
 	// PermAll grants every action on every resource, including those added
 	// in later versions. The owner role always holds it.
 	PermAll = "*:*"
@@ -82,6 +88,7 @@ var AllPermissions = []string{
 	PermAuditView, PermStaffView, PermStaffManage, PermRolesManage,
 	PermCatalogView, PermCatalogEdit, PermEconomyView, PermEconomyGrant,
 	PermStoreView, PermStoreEdit, PermOrdersView, PermOrdersRefund,
+	PermProgressView, PermProgressEdit, PermProgressAdjust, PermMatchesView, PermMatchesReview, PermServersManage,
 }
 
 // DefaultPolicy returns the permissions each role starts with. Seed writes it
@@ -91,13 +98,15 @@ func DefaultPolicy() map[string][]string {
 		RoleOwner: {PermAll},
 		RoleAdmin: {PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
 			PermAuditView, PermStaffView, PermCatalogView, PermEconomyView, PermEconomyGrant,
-			PermStoreView, PermStoreEdit, PermOrdersView, PermOrdersRefund},
+			PermStoreView, PermStoreEdit, PermOrdersView, PermOrdersRefund,
+			PermProgressView, PermProgressEdit, PermProgressAdjust, PermMatchesView, PermMatchesReview, PermServersManage},
 		RoleDesigner: {PermDashboardView, PermPlayersView, PermCatalogView, PermCatalogEdit, PermEconomyView,
-			PermStoreView, PermStoreEdit},
+			PermStoreView, PermStoreEdit, PermProgressView, PermProgressEdit},
 		RoleSupport: {PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
-			PermAuditView, PermEconomyView, PermEconomyGrant, PermStoreView, PermOrdersView, PermOrdersRefund},
+			PermAuditView, PermEconomyView, PermEconomyGrant, PermStoreView, PermOrdersView, PermOrdersRefund,
+			PermProgressView, PermProgressAdjust, PermMatchesView},
 		RoleAnalyst: {PermDashboardView, PermPlayersView, PermAuditView, PermCatalogView, PermEconomyView,
-			PermStoreView, PermOrdersView},
+			PermStoreView, PermOrdersView, PermProgressView, PermMatchesView},
 	}
 }
 

@@ -1,0 +1,165 @@
+package reward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/ledger"
+)
+
+// Payout is one reward to one player. Key is its idempotency key: paying
+// the same key again changes nothing.
+type Payout struct {
+	Key       string
+	AccountID int64
+	Reward    Reward
+	Memo      string
+}
+
+// Payer pays rewards through the inventory and the ledger.
+type Payer struct {
+	inv *inventory.Store
+	led *ledger.Ledger
+}
+
+// NewPayer returns a Payer.
+func NewPayer(inv *inventory.Store, led *ledger.Ledger) *Payer { return &Payer{inv: inv, led: led} }
+
+// PayTx pays every payout inside tx. Payouts to many players go in a few
+// statements (one per round, where a round holds each player once); a
+// round that cannot go as a whole (a key paid before, a duplicate of a
+// unique item) is paid one payout at a time. Currency comes from the
+// rewards system account. An item that does not fit is converted to its
+// disenchant yield or, failing that, left out, so that a reward never
+// blocks the match or event that earned it.
+func (p *Payer) PayTx(ctx context.Context, tx *sqlx.Tx, payouts []Payout) error {
+	for _, round := range rounds(payouts) {
+		if err := p.payItems(ctx, tx, round); err != nil {
+			return err
+		}
+		if err := p.payCurrencies(ctx, tx, round); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rounds splits payouts so that each round names each player at most once,
+// keeping their order.
+func rounds(payouts []Payout) [][]Payout {
+	var out [][]Payout
+	next := map[int64]int{}
+	for _, p := range payouts {
+		if p.Reward.Empty() {
+			continue
+		}
+		i := next[p.AccountID]
+		next[p.AccountID] = i + 1
+		if i == len(out) {
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], p)
+	}
+	return out
+}
+
+func (p *Payer) payItems(ctx context.Context, tx *sqlx.Tx, round []Payout) error {
+	var grants []inventory.Grant
+	for _, po := range round {
+		if len(po.Reward.Items) > 0 {
+			grants = append(grants, inventory.Grant{Key: po.Key, AccountID: po.AccountID, Source: "reward", Items: po.Reward.Items, Memo: po.Memo})
+		}
+	}
+	if len(grants) == 0 {
+		return nil
+	}
+	if len(grants) > 1 {
+		err := savepoint(ctx, tx, "reward_items", func() error {
+			_, err := p.inv.GrantBatchTx(ctx, tx, grants)
+			return err
+		})
+		if !errors.Is(err, inventory.ErrBatchRefused) {
+			return err
+		}
+	}
+	for _, g := range grants {
+		err := savepoint(ctx, tx, "reward_item", func() error {
+			_, err := p.inv.GrantTx(ctx, tx, g)
+			return err
+		})
+		if err == nil {
+			continue
+		}
+		if !isRefusal(err) {
+			return fmt.Errorf("pay %s: %w", g.Key, err)
+		}
+		g.Duplicates = inventory.DuplicatesSkip
+		if _, err := p.inv.GrantTx(ctx, tx, g); err != nil {
+			return fmt.Errorf("pay %s: %w", g.Key, err)
+		}
+	}
+	return nil
+}
+
+func (p *Payer) payCurrencies(ctx context.Context, tx *sqlx.Tx, round []Payout) error {
+	byCurrency := map[string][]ledger.Transfer{}
+	var order []string
+	for _, po := range round {
+		for _, a := range po.Reward.Currencies {
+			if _, ok := byCurrency[a.Currency]; !ok {
+				order = append(order, a.Currency)
+			}
+			byCurrency[a.Currency] = append(byCurrency[a.Currency], ledger.Transfer{
+				Key: po.Key + ":" + a.Currency, Source: "reward", From: ledger.System(ledger.Rewards), To: ledger.Player(po.AccountID),
+				Currency: a.Currency, Amount: a.Amount, Memo: po.Memo,
+			})
+		}
+	}
+	for _, cur := range order {
+		ts := byCurrency[cur]
+		if len(ts) > 1 {
+			err := savepoint(ctx, tx, "reward_currency", func() error {
+				_, err := p.led.PostBatch(ctx, tx, ts)
+				return err
+			})
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, ledger.ErrBatchRefused) {
+				return err
+			}
+		}
+		for _, t := range ts {
+			if _, err := p.led.Post(ctx, tx, t); err != nil {
+				return fmt.Errorf("pay %s: %w", t.Key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// isRefusal reports whether err is the inventory refusing a grant (an item
+// that does not fit), as opposed to a failure of the database.
+func isRefusal(err error) bool {
+	return errors.Is(err, inventory.ErrStackFull) || errors.Is(err, inventory.ErrAlreadyOwned)
+}
+
+// savepoint runs fn and rolls tx back to before it when fn fails, so that
+// tx stays usable.
+func savepoint(ctx context.Context, tx *sqlx.Tx, name string, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+	return err
+}

@@ -37,6 +37,7 @@ type Config struct {
 	DrainDelay        time.Duration
 	OutboxMaxAttempts int
 	OutboxPoll        time.Duration
+	OutboxWorkers     int
 	DataDir           string
 	DevPostgres       string
 	Env               string
@@ -129,6 +130,7 @@ func settings(cfg *Config) []setting {
 		dur(&cfg.DrainDelay, "drain-delay", 0, "how long to keep serving with /readyz false before closing listeners (give load balancers time)"),
 		num(&cfg.OutboxMaxAttempts, "outbox-max-attempts", 10, "deliveries of an outbox event before it is parked as dead"),
 		dur(&cfg.OutboxPoll, "outbox-poll", time.Second, "how often the outbox relay looks for due events without a wake-up"),
+		num(&cfg.OutboxWorkers, "outbox-workers", 4, "outbox deliveries the worker target runs at once"),
 		str(&cfg.DataDir, "data-dir", ".muster", "where dev keeps its private PostgreSQL cluster", false),
 		str(&cfg.DevPostgres, "dev-postgres", "auto", "dev's PostgreSQL: auto (database-url, else 127.0.0.1:5432, else private) or private", false),
 		str(&cfg.Env, "env", "production", "production or development (dev sets development: reset tokens are logged)", false),
@@ -252,7 +254,7 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("dev-postgres %q is invalid: want auto or private", c.DevPostgres)
 	}
-	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts} {
+	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts, "outbox-workers": c.OutboxWorkers} {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %d", name, v)
 		}

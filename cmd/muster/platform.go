@@ -199,7 +199,7 @@ func initServer(p *platform) error {
 // initWorker runs the outbox relay. Modules that consume events register
 // their consumers on p.relay.
 func initWorker(p *platform) error {
-	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll, Tracing: p.tracerProvider()})
+	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll, Workers: p.cfg.OutboxWorkers, Tracing: p.tracerProvider()})
 	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p), sweeper(p), reconciler(p))
 	return nil
 }

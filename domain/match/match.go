@@ -49,6 +49,9 @@ const (
 
 // PlayerResult is one player's result as the server reports it.
 type PlayerResult struct {
+	// PlayerID is the player's public id, as servers and clients know it;
+	// the backend fills AccountID from it.
+	PlayerID  string           `json:"player_id,omitempty"`
 	AccountID int64            `json:"account_id"`
 	Team      int              `json:"team"`      // 1..mode's team count
 	Placement int              `json:"placement"` // 1 is best; teammates share their team's placement

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -39,6 +40,7 @@ type Config struct {
 	BaseBackoff    time.Duration // wait after the first failure, doubling after each: 1s
 	MaxBackoff     time.Duration // longest wait between attempts: 10m
 	HandlerTimeout time.Duration // longest a handler may run: 30s
+	Workers        int           // deliveries run at once (each claims its own with SKIP LOCKED): 4
 	Retention      time.Duration // how long delivered events and their dedup records are kept: 7 days
 	// Tracing, when set, gets a span per delivery, a child of the trace the
 	// event was written in. Nil: no spans.
@@ -48,6 +50,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 10
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second
@@ -186,9 +191,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 			lastPrune = time.Now()
 		}
-		if _, err := r.DeliverDue(ctx); err != nil && ctx.Err() == nil {
-			r.log.Error("outbox delivery pass", "err", err)
-		}
+		r.deliverPass(ctx)
 		if time.Since(lastGauge) > 10*time.Second {
 			r.updateBacklog(ctx)
 			lastGauge = time.Now()
@@ -200,6 +203,23 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-wake:
 		}
 	}
+}
+
+// deliverPass runs the configured number of workers until nothing is due.
+// Each claims deliveries of its own (FOR UPDATE SKIP LOCKED), so a slow
+// handler does not hold up the events behind it.
+func (r *Relay) deliverPass(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range r.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("outbox delivery pass", "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // DeliverDue delivers every due event, one transaction each, until none is

@@ -1,0 +1,162 @@
+package match
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/musterhq/muster/domain/db"
+)
+
+// Server is a registered dedicated game server (or fleet of them sharing a
+// credential).
+type Server struct {
+	ID         int64      `db:"id" json:"id"`
+	Name       string     `db:"name" json:"name"`
+	CreatedBy  string     `db:"created_by" json:"created_by"`
+	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
+	RevokedAt  *time.Time `db:"revoked_at" json:"revoked_at,omitempty"`
+	LastSeenAt *time.Time `db:"last_seen_at" json:"last_seen_at,omitempty"`
+}
+
+// credentialPrefix starts every server credential, so that one found in a
+// log or a repository is recognisable.
+const credentialPrefix = "msv_"
+
+// Servers issues and checks game server credentials. A credential is
+// "msv_<id>_<secret>"; only the secret's SHA-256 is stored. Checks are
+// cached for CacheFor, so a revocation takes effect on every node within
+// that time.
+type Servers struct {
+	conn     *sqlx.DB
+	cacheFor time.Duration
+	now      func() time.Time
+
+	mu    sync.Mutex
+	cache map[int64]cachedServer
+}
+
+type cachedServer struct {
+	server  Server
+	hash    []byte
+	revoked bool
+	until   time.Time
+}
+
+// NewServers returns the credential registry. cacheFor 0 means 5 s.
+func NewServers(conn *sqlx.DB, cacheFor time.Duration) *Servers {
+	if cacheFor <= 0 {
+		cacheFor = 5 * time.Second
+	}
+	return &Servers{conn: conn, cacheFor: cacheFor, now: time.Now, cache: map[int64]cachedServer{}}
+}
+
+// Create registers a server and returns its credential, shown only now.
+func (s *Servers) Create(ctx context.Context, name, createdBy string) (Server, string, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return Server{}, "", err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(secret))
+	var sv Server
+	const q = `INSERT INTO game_servers (name, secret_hash, created_by) VALUES ($1, $2, $3)
+		RETURNING id, name, created_by, created_at, revoked_at, last_seen_at`
+	err := s.conn.GetContext(ctx, &sv, q, name, sum[:], createdBy)
+	switch {
+	case db.IsUniqueViolation(err):
+		return Server{}, "", fmt.Errorf("%w: a server named %q exists", ErrInvalidServer, name)
+	case db.IsConstraint(err, "game_servers_name_check"):
+		return Server{}, "", fmt.Errorf("%w: name: use 1 to 64 lower-case letters, digits, '_', '.' or '-'", ErrInvalidServer)
+	case err != nil:
+		return Server{}, "", fmt.Errorf("create server: %w", err)
+	}
+	return sv, credentialPrefix + strconv.FormatInt(sv.ID, 10) + "_" + secret, nil
+}
+
+// Revoke stops a server's credential from working (within the cache time).
+func (s *Servers) Revoke(ctx context.Context, id int64) (Server, error) {
+	var sv Server
+	const q = `UPDATE game_servers SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+		RETURNING id, name, created_by, created_at, revoked_at, last_seen_at`
+	err := s.conn.GetContext(ctx, &sv, q, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Server{}, fmt.Errorf("%w: no server %d", ErrInvalidServer, id)
+	}
+	s.mu.Lock()
+	delete(s.cache, id)
+	s.mu.Unlock()
+	return sv, err
+}
+
+// List returns every server, newest first.
+func (s *Servers) List(ctx context.Context) ([]Server, error) {
+	var out []Server
+	const q = `SELECT id, name, created_by, created_at, revoked_at, last_seen_at FROM game_servers ORDER BY id DESC`
+	err := s.conn.SelectContext(ctx, &out, q)
+	return out, err
+}
+
+// Authenticate checks a credential and returns its server; any failure is
+// ErrInvalidServer without saying which part was wrong.
+func (s *Servers) Authenticate(ctx context.Context, credential string) (Server, error) {
+	rest, ok := strings.CutPrefix(credential, credentialPrefix)
+	idText, secret, ok2 := strings.Cut(rest, "_")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || !ok2 || err != nil || id <= 0 || secret == "" || len(secret) > 64 {
+		return Server{}, ErrInvalidServer
+	}
+	c, err := s.lookup(ctx, id)
+	if err != nil {
+		return Server{}, err
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if c.revoked || subtle.ConstantTimeCompare(sum[:], c.hash) != 1 {
+		return Server{}, ErrInvalidServer
+	}
+	return c.server, nil
+}
+
+func (s *Servers) lookup(ctx context.Context, id int64) (cachedServer, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.cache[id]
+	s.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c, nil
+	}
+	var row struct {
+		Server
+		Hash []byte `db:"secret_hash"`
+	}
+	// Reading the credential also marks the server seen, at most once per
+	// cache period.
+	const q = `UPDATE game_servers SET last_seen_at = now() WHERE id = $1
+		RETURNING id, name, created_by, created_at, revoked_at, last_seen_at, secret_hash`
+	err := s.conn.GetContext(ctx, &row, q, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cachedServer{}, ErrInvalidServer
+	}
+	if err != nil {
+		return cachedServer{}, fmt.Errorf("load server: %w", err)
+	}
+	c = cachedServer{server: row.Server, hash: row.Hash, revoked: row.RevokedAt != nil, until: now.Add(s.cacheFor)}
+	s.mu.Lock()
+	if len(s.cache) > 10_000 {
+		clear(s.cache)
+	}
+	s.cache[id] = c
+	s.mu.Unlock()
+	return c, nil
+}

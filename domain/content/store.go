@@ -194,8 +194,8 @@ func also(tx *sqlx.Tx, e Edit, before, after Doc) error {
 // transaction or the connection.
 func Published(ctx context.Context, q sqlx.QueryerContext, kind, id string, dest any) (int, error) {
 	var row struct {
-		Version int             `db:"published_version"`
-		Body    json.RawMessage `db:"published"`
+		Version int    `db:"published_version"`
+		Body    []byte `db:"published"`
 	}
 	const sel = `SELECT published_version, published FROM content_documents WHERE kind = $1 AND id = $2`
 	err := sqlx.GetContext(ctx, q, &row, sel, kind, id)

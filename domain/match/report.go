@@ -29,17 +29,17 @@ const (
 
 // Match is a match as the backend knows it.
 type Match struct {
-	ID         string          `db:"id" json:"id"`
-	ServerID   int64           `db:"server_id" json:"server_id"`
-	Mode       string          `db:"mode" json:"mode"`
-	Roster     pq.Int64Array   `db:"roster" json:"roster"`
-	StartedAt  time.Time       `db:"started_at" json:"started_at"`
-	Status     string          `db:"status" json:"status"`
-	Result     json.RawMessage `db:"result" json:"result,omitempty"`
-	ReportedAt *time.Time      `db:"reported_at" json:"reported_at,omitempty"`
-	Reason     string          `db:"reason" json:"reason,omitempty"`
-	ReviewedBy string          `db:"reviewed_by" json:"reviewed_by,omitempty"`
-	ReviewedAt *time.Time      `db:"reviewed_at" json:"reviewed_at,omitempty"`
+	ID         string        `db:"id" json:"id"`
+	ServerID   int64         `db:"server_id" json:"server_id"`
+	Mode       string        `db:"mode" json:"mode"`
+	Roster     pq.Int64Array `db:"roster" json:"roster"`
+	StartedAt  time.Time     `db:"started_at" json:"started_at"`
+	Status     string        `db:"status" json:"status"`
+	Result     []byte        `db:"result" json:"-"` // the reported Result as JSON; nil while open
+	ReportedAt *time.Time    `db:"reported_at" json:"reported_at,omitempty"`
+	Reason     string        `db:"reason" json:"reason,omitempty"`
+	ReviewedBy string        `db:"reviewed_by" json:"reviewed_by,omitempty"`
+	ReviewedAt *time.Time    `db:"reviewed_at" json:"reviewed_at,omitempty"`
 }
 
 const matchCols = `id, server_id, mode, roster, started_at, status, result, reported_at, reason, reviewed_by, reviewed_at`
@@ -176,6 +176,7 @@ func (s *Store) Report(ctx context.Context, server Server, matchID string, res R
 	if err != nil {
 		return Receipt{}, err
 	}
+	res.Players = slices.Clone(res.Players) // filled in below; the caller's stay as sent
 	var rc Receipt
 	err = db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
 		var m Match

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -72,6 +73,44 @@ SELECT id FROM ev`
 		return "", fmt.Errorf("notify %s event: %w", topic, err)
 	}
 	return id, nil
+}
+
+// EnqueueMany writes one event per payload, all of topic, in one statement:
+// what Enqueue does for each, for use cases that emit many events at once
+// (a match's level-ups). It returns the events' ids.
+func EnqueueMany[T any](ctx context.Context, tx sqlx.ExtContext, topic string, payloads []T) ([]string, error) {
+	if topic == "" {
+		return nil, fmt.Errorf("%w: empty topic", ErrInvalidEvent)
+	}
+	if len(payloads) == 0 {
+		return nil, nil
+	}
+	bodies := make(pq.StringArray, len(payloads))
+	for i, p := range payloads {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+		}
+		bodies[i] = string(b)
+	}
+	const q = `
+WITH ev AS (
+    INSERT INTO outbox_events (id, topic, payload, traceparent)
+    SELECT gen_random_uuid(), $1, b.payload::jsonb, $3 FROM unnest($2::text[]) WITH ORDINALITY AS b (payload, n) ORDER BY b.n
+    RETURNING id
+), fan AS (
+    INSERT INTO outbox_deliveries (event_id, consumer)
+    SELECT ev.id, s.consumer FROM ev, outbox_subscriptions s WHERE s.topic = $1
+)
+SELECT id FROM ev`
+	var ids []string
+	if err := sqlx.SelectContext(ctx, tx, &ids, q, topic, bodies, traceparent(ctx)); err != nil {
+		return nil, fmt.Errorf("enqueue %s events: %w", topic, err)
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, topic); err != nil {
+		return nil, fmt.Errorf("notify %s events: %w", topic, err)
+	}
+	return ids, nil
 }
 
 // traceparent is the W3C traceparent of the span in ctx, or NULL when ctx

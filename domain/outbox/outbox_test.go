@@ -388,3 +388,28 @@ func TestPruneKeepsWhatIsNotDone(t *testing.T) {
 		t.Fatalf("after prune %v remain, want only the dead event %s", left, dead)
 	}
 }
+
+func TestEnqueueManyDeliversEach(t *testing.T) {
+	e := newEnv(t, outbox.Config{})
+	calls := e.consumer("many", nil)
+	tx, err := e.conn.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloads := []map[string]int{{"n": 1}, {"n": 2}, {"n": 3}}
+	ids, err := outbox.EnqueueMany(context.Background(), tx, e.topic, payloads)
+	if err != nil || len(ids) != 3 {
+		t.Fatalf("EnqueueMany = %v, %v", ids, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	e.deliverAll()
+	var got []int
+	if err := e.conn.Select(&got, `SELECT (payload->>'n')::int FROM outbox_events WHERE topic = $1 ORDER BY 1`, e.topic); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 3 || e.effects("many") != 3 || len(got) != 3 || got[0] != 1 || got[2] != 3 {
+		t.Fatalf("calls %d, effects %d, payloads %v; want each of the 3 events once", calls.Load(), e.effects("many"), got)
+	}
+}

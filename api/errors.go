@@ -14,6 +14,8 @@ import (
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
+	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/store"
 	"github.com/musterhq/muster/web"
@@ -85,6 +87,23 @@ var domainErrors = []struct {
 	{store.ErrPaymentFailed, http.StatusBadGateway, "payment_provider_unavailable"},
 	{store.ErrBadSignature, http.StatusBadRequest, "invalid_signature"},
 	{store.ErrInvalidPayload, http.StatusBadRequest, "invalid_payload"},
+	{progression.ErrNotMaxLevel, http.StatusConflict, "not_max_level"},
+	{progression.ErrPrestigeCap, http.StatusConflict, "prestige_cap_reached"},
+	{progression.ErrKeyReused, http.StatusConflict, "idempotency_key_reused"},
+	{progression.ErrInvalid, http.StatusBadRequest, "invalid_request"},
+	{progression.ErrUnknownTree, http.StatusNotFound, "unknown_unlock_tree"},
+	{progression.ErrUnknownNode, http.StatusNotFound, "unknown_unlock_node"},
+	{progression.ErrAlreadyUnlocked, http.StatusConflict, "already_unlocked"},
+	{progression.ErrLocked, http.StatusConflict, "unlock_requirements_unmet"},
+	{match.ErrInvalidServer, http.StatusUnauthorized, codeServerCredential},
+	{match.ErrUnknownMode, http.StatusNotFound, "unknown_mode"},
+	{match.ErrMatchExists, http.StatusConflict, "match_exists"},
+	{match.ErrMatchNotFound, http.StatusNotFound, "match_not_found"},
+	{match.ErrNotYourMatch, http.StatusForbidden, "not_your_match"},
+	{match.ErrAlreadyReported, http.StatusConflict, "result_already_reported"},
+	{match.ErrNotInMatch, http.StatusUnprocessableEntity, "player_not_in_match"},
+	{match.ErrInvalidResult, http.StatusUnprocessableEntity, "invalid_result"},
+	{match.ErrInvalidRoster, http.StatusUnprocessableEntity, "invalid_roster"},
 }
 
 // fail answers a domain error with its status and code; an error it does
@@ -117,6 +136,7 @@ var detailedFrom = []error{
 	inventory.ErrUnknownItem, inventory.ErrRecipeUnknown, inventory.ErrStackFull, inventory.ErrAlreadyOwned,
 	inventory.ErrNotEnoughItems, inventory.ErrInvalid, inventory.ErrNotGiftable, inventory.ErrNotTradable,
 	inventory.ErrNotDisenchant, ledger.ErrUnknownCurrency,
+	progression.ErrLocked, progression.ErrInvalid, match.ErrUnknownMode, match.ErrNotInMatch, match.ErrInvalidResult, match.ErrInvalidRoster,
 }
 
 // publicMessage is the error text for the player, without wrapping detail

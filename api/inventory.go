@@ -115,7 +115,7 @@ const (
 
 // handlerCodes lists the codes handlers answer without a domain error, for
 // the OpenAPI test.
-var handlerCodes = []string{codeIdempotencyKeyRequired}
+var handlerCodes = []string{codeIdempotencyKeyRequired, codeServerCredential}
 
 // idempotencyKey returns the request's Idempotency-Key header: 1 to 200
 // printable ASCII characters, required on every economy write.

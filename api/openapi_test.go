@@ -86,6 +86,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	MountAuth(app, Auth{})
 	MountInventory(app, Inventory{})
 	MountStore(app, Store{})
+	MountProgression(app, Progression{})
+	MountMatches(app, Matches{})
 
 	routes := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {

@@ -38,13 +38,15 @@ type Config struct {
 	OutboxMaxAttempts int
 	OutboxPoll        time.Duration
 	OutboxWorkers     int
-	DataDir           string
-	DevPostgres       string
-	Env               string
-	TrustedProxies    string
-	ProxyHeader       string
-	OTLPEndpoint      string
-	TraceSampleRatio  float64
+
+	ServerCredentialCache time.Duration
+	DataDir               string
+	DevPostgres           string
+	Env                   string
+	TrustedProxies        string
+	ProxyHeader           string
+	OTLPEndpoint          string
+	TraceSampleRatio      float64
 
 	SecretKey           string
 	AuthIssuer          string
@@ -131,6 +133,7 @@ func settings(cfg *Config) []setting {
 		num(&cfg.OutboxMaxAttempts, "outbox-max-attempts", 10, "deliveries of an outbox event before it is parked as dead"),
 		dur(&cfg.OutboxPoll, "outbox-poll", time.Second, "how often the outbox relay looks for due events without a wake-up"),
 		num(&cfg.OutboxWorkers, "outbox-workers", 4, "outbox deliveries the worker target runs at once"),
+		dur(&cfg.ServerCredentialCache, "server-credential-cache", 5*time.Second, "how long a checked game server credential is trusted before it is read again (a revocation takes effect within this)"),
 		str(&cfg.DataDir, "data-dir", ".muster", "where dev keeps its private PostgreSQL cluster", false),
 		str(&cfg.DevPostgres, "dev-postgres", "auto", "dev's PostgreSQL: auto (database-url, else 127.0.0.1:5432, else private) or private", false),
 		str(&cfg.Env, "env", "production", "production or development (dev sets development: reset tokens are logged)", false),

@@ -65,6 +65,7 @@ type platform struct {
 	ledger    *ledger.Ledger
 	inventory *inventory.Store
 	store     *store.Store
+	meta      *metagame
 
 	runners []runner
 	seeds   []func(context.Context) error // demo content, run by dev after start-up
@@ -114,7 +115,7 @@ func registerModules() *modules {
 	m.internal("state", initState)
 	m.internal("server", initServer)
 	m.internal("tokens", initTokens, "database", "state")
-	m.target("worker", initWorker, "database", "state", "economy", "payments")
+	m.target("worker", initWorker, "database", "state", "economy", "payments", "metagame")
 	m.internal("identity", initIdentity, "tokens")
 	m.target("auth", initAuth, "identity", "server")
 	m.internal("economy", initEconomy, "database")
@@ -122,6 +123,8 @@ func registerModules() *modules {
 	m.target("store", initStore, "payments", "tokens", "server")
 	m.target("inventory", initInventory, "economy", "tokens", "server")
 	m.target("console", initConsole, "identity", "economy", "payments")
+	m.internal("metagame", initMetagame, "economy")
+	m.target("progression", initProgression, "metagame", "tokens", "server")
 	return m
 }
 
@@ -201,7 +204,7 @@ func initServer(p *platform) error {
 func initWorker(p *platform) error {
 	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll, Workers: p.cfg.OutboxWorkers, Tracing: p.tracerProvider()})
 	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p), sweeper(p), reconciler(p))
-	return nil
+	return registerConsumers(p)
 }
 
 // serve initialises mods, serves until ctx ends, then shuts down gracefully:

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/musterhq/muster/api"
+	"github.com/musterhq/muster/domain/content"
+	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/progression"
+	"github.com/musterhq/muster/domain/reward"
+	"github.com/musterhq/muster/domain/season"
+)
+
+// metagame is what the player, progression and worker targets and the
+// console share: live-ops content, match results, and the stores that apply
+// them.
+type metagame struct {
+	content     *content.Store
+	matches     *match.Store
+	servers     *match.Servers
+	payer       *reward.Payer
+	progression *progression.Store
+}
+
+// initMetagame builds the metagame stores and registers their content kinds.
+func initMetagame(p *platform) error {
+	g := &metagame{content: content.New(p.db), matches: match.New(p.db, nil), servers: match.NewServers(p.db, p.cfg.ServerCredentialCache)}
+	g.payer = reward.NewPayer(p.inventory, p.ledger)
+	g.progression = progression.New(p.db, g.payer, p.ledger)
+	g.content.Register(match.ModeKind())
+	g.content.Register(season.ContentKind())
+	for _, k := range g.progression.ContentKinds() {
+		g.content.Register(k)
+	}
+	p.meta = g
+	if p.dev {
+		p.seeds = append(p.seeds, func(ctx context.Context) error { return seedDemoProgression(ctx, p) })
+	}
+	return nil
+}
+
+// consumers are the outbox consumers that apply accepted match results; the
+// worker target runs them.
+func (g *metagame) consumers() []outbox.Consumer {
+	return []outbox.Consumer{g.progression.Consumer()}
+}
+
+// registerConsumers subscribes the metagame consumers on the worker's relay.
+func registerConsumers(p *platform) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range p.meta.consumers() {
+		if err := p.relay.Register(ctx, c); err != nil {
+			return fmt.Errorf("register consumer %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// initProgression serves players their level, prestige and unlock trees, and
+// game servers the match routes.
+func initProgression(p *platform) error {
+	api.MountProgression(p.public, api.Progression{Progression: p.meta.progression, Verifier: p.tokens, Log: p.log})
+	api.MountMatches(p.public, api.Matches{Matches: p.meta.matches, Servers: p.meta.servers})
+	return nil
+}

@@ -21,8 +21,12 @@ func demoContent(now time.Time) []struct {
 	kind, id string
 	body     any
 } {
-	items := func(id string) reward.Reward { return reward.Reward{Items: []inventory.Line{{ItemID: id, Quantity: 1}}} }
-	coins := func(n int64) reward.Reward { return reward.Reward{Currencies: []reward.Amount{{Currency: credits, Amount: n}}} }
+	items := func(id string) reward.Reward {
+		return reward.Reward{Items: []inventory.Line{{ItemID: id, Quantity: 1}}}
+	}
+	coins := func(n int64) reward.Reward {
+		return reward.Reward{Currencies: []reward.Amount{{Currency: credits, Amount: n}}}
+	}
 	bounds := map[string]int64{match.StatKills: 60, match.StatDeaths: 60, match.StatAssists: 60, match.StatDamage: 20000,
 		match.StatHeadshots: 60, match.StatRevives: 30, match.StatScore: 20000, match.StatSecondsPlayed: 2700}
 	classes := []string{"assault_rifle", "smg", "sniper", "shotgun", "pistol"}

@@ -58,16 +58,16 @@ type Kind struct {
 
 // Doc is a document with its draft and its published version.
 type Doc struct {
-	Kind          string          `db:"kind" json:"kind"`
-	ID            string          `db:"id" json:"id"`
-	Name          string          `db:"name" json:"name"`
-	Draft         []byte          `db:"draft" json:"draft,omitempty"` // JSON; nil when there is none
-	DraftRevision int             `db:"draft_revision" json:"draft_revision"`
-	DraftBy       string          `db:"draft_by" json:"draft_by,omitempty"`
-	DraftAt       *time.Time      `db:"draft_at" json:"draft_at,omitempty"`
-	Version       int             `db:"published_version" json:"version"` // 0: never published
-	Published     []byte          `db:"published" json:"published,omitempty"` // JSON; nil before the first publish
-	PublishedAt   *time.Time      `db:"published_at" json:"published_at,omitempty"`
+	Kind          string     `db:"kind" json:"kind"`
+	ID            string     `db:"id" json:"id"`
+	Name          string     `db:"name" json:"name"`
+	Draft         []byte     `db:"draft" json:"draft,omitempty"` // JSON; nil when there is none
+	DraftRevision int        `db:"draft_revision" json:"draft_revision"`
+	DraftBy       string     `db:"draft_by" json:"draft_by,omitempty"`
+	DraftAt       *time.Time `db:"draft_at" json:"draft_at,omitempty"`
+	Version       int        `db:"published_version" json:"version"`     // 0: never published
+	Published     []byte     `db:"published" json:"published,omitempty"` // JSON; nil before the first publish
+	PublishedAt   *time.Time `db:"published_at" json:"published_at,omitempty"`
 }
 
 // HasDraft reports whether a draft waits to be published.

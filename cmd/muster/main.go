@@ -34,6 +34,7 @@ commands:
   staff create     create a console staff account: --email ADDRESS --role ROLE
   audit verify     check the audit log's hash chain
   ledger verify    check that every currency transfer balances and every balance matches its entries
+  servers create   register a dedicated game server credential: --name NAME (printed once)
   version          print the version
 
 Run "muster <command> -h" for the command's flags. Every flag can also be set
@@ -82,6 +83,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdAudit(ctx, rest, getenv, stdout, stderr)
 	case "ledger":
 		err = cmdLedger(ctx, rest, getenv, stdout, stderr)
+	case "servers":
+		err = cmdServers(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muster", version)
 		return 0
@@ -89,7 +92,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, staff, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, staff, version\n", cmd)
 		return 2
 	}
 	switch {

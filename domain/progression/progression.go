@@ -181,11 +181,15 @@ func (s *Store) addXP(ctx context.Context, tx *sqlx.Tx, c Curve, gains []gain, m
 		out[i] = applied{before: before, after: after}
 		ids[i], xps[i], levels[i], earned[i] = g.accountID, after.XP, int64(after.Level), g.xp
 		keys[i], kinds[i], memos[i], prestiges[i] = g.key, g.kind, g.memo, int64(after.Prestige)
+		// The rewards of every level this gain reaches are paid together,
+		// under the gain's own key: a level is reached once per prestige.
+		var r reward.Reward
 		for lv := before.Level + 1; lv <= after.Level; lv++ {
-			if r := c.LevelReward(lv); !r.Empty() {
-				payouts = append(payouts, reward.Payout{Key: levelKey(g.accountID, after.Prestige, lv), AccountID: g.accountID, Reward: r,
-					Memo: "level " + strconv.Itoa(lv)})
-			}
+			r = r.Plus(c.LevelReward(lv))
+		}
+		if !r.Empty() {
+			payouts = append(payouts, reward.Payout{Key: "levels:" + g.key, AccountID: g.accountID, Reward: r,
+				Memo: fmt.Sprintf("levels %d to %d", before.Level+1, after.Level)})
 		}
 		if after.Level > before.Level {
 			ups = append(ups, LevelUp{AccountID: g.accountID, Level: after.Level, Prestige: after.Prestige, MatchID: matchID})
@@ -211,10 +215,6 @@ func (s *Store) addXP(ctx context.Context, tx *sqlx.Tx, c Curve, gains []gain, m
 		return nil, err
 	}
 	return out, nil
-}
-
-func levelKey(accountID int64, prestige, level int) string {
-	return fmt.Sprintf("level:%d:%d:%d", accountID, prestige, level)
 }
 
 // Consumer applies accepted match results: each player's XP, once per match.

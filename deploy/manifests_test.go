@@ -329,11 +329,12 @@ func addrPort(t *testing.T, addr string) int {
 // ops listener, with the container port name the manifests give each. A
 // target missing here fails the test: add it with its Deployment.
 var listeners = map[string]map[string]string{
-	"auth":      {"http": "MUSTER_HTTP_ADDR"},
-	"console":   {"console": "MUSTER_CONSOLE_ADDR"},
-	"inventory": {"http": "MUSTER_HTTP_ADDR"},
-	"store":     {"http": "MUSTER_HTTP_ADDR"},
-	"worker":    {},
+	"auth":        {"http": "MUSTER_HTTP_ADDR"},
+	"console":     {"console": "MUSTER_CONSOLE_ADDR"},
+	"inventory":   {"http": "MUSTER_HTTP_ADDR"},
+	"progression": {"http": "MUSTER_HTTP_ADDR"},
+	"store":       {"http": "MUSTER_HTTP_ADDR"},
+	"worker":      {},
 }
 
 // playerRoutes are request paths and the target the Ingress must send them
@@ -341,53 +342,65 @@ var listeners = map[string]map[string]string{
 // matches whole segments). Beside api/openapi.yaml's paths (openAPITargets)
 // they pin the prefixes themselves and near misses.
 var playerRoutes = map[string]string{
-	"/v1/auth":                    "auth",
-	"/v1/auth/login":              "auth",
-	"/v1/me":                      "auth",
-	"/v1/me/":                     "auth",
-	"/v1/me/sessions":             "auth",
-	"/v1/me/display-name":         "auth",
-	"/v1/me/identities/steam":     "auth",
-	"/v1/me/inventoryx":           "auth", // a segment, not a string, prefix
-	"/.well-known/jwks.json":      "auth",
-	"/v1/catalog":                 "inventory",
-	"/v1/me/inventory":            "inventory",
-	"/v1/me/inventory/history":    "inventory",
-	"/v1/me/wallets":              "inventory",
-	"/v1/me/wallets/gold/history": "inventory",
-	"/v1/me/craft":                "inventory",
-	"/v1/me/disenchant":           "inventory",
-	"/v1/me/gifts":                "inventory",
-	"/v1/me/gifts/7/accept":       "inventory",
-	"/v1/me/trades":               "inventory",
-	"/v1/me/trades/7/cancel":      "inventory",
-	"/v1/store":                   "store",
-	"/v1/store/purchases":         "store",
-	"/v1/store/checkouts":         "store",
-	"/v1/storex":                  "", // no backend (the controller answers 404): a segment, not a string, prefix
-	"/v1/me/store/country":        "store",
-	"/v1/me/storex":               "auth", // a segment, not a string, prefix
-	"/v1/me/orders":               "store",
-	"/v1/me/orders/abc":           "store",
-	"/v1/me/ordersx":              "auth",
-	"/v1/stripe/webhook":          "store",
+	"/v1/auth":                     "auth",
+	"/v1/auth/login":               "auth",
+	"/v1/me":                       "auth",
+	"/v1/me/":                      "auth",
+	"/v1/me/sessions":              "auth",
+	"/v1/me/display-name":          "auth",
+	"/v1/me/identities/steam":      "auth",
+	"/v1/me/inventoryx":            "auth", // a segment, not a string, prefix
+	"/.well-known/jwks.json":       "auth",
+	"/v1/catalog":                  "inventory",
+	"/v1/me/inventory":             "inventory",
+	"/v1/me/inventory/history":     "inventory",
+	"/v1/me/wallets":               "inventory",
+	"/v1/me/wallets/gold/history":  "inventory",
+	"/v1/me/craft":                 "inventory",
+	"/v1/me/disenchant":            "inventory",
+	"/v1/me/gifts":                 "inventory",
+	"/v1/me/gifts/7/accept":        "inventory",
+	"/v1/me/trades":                "inventory",
+	"/v1/me/trades/7/cancel":       "inventory",
+	"/v1/store":                    "store",
+	"/v1/store/purchases":          "store",
+	"/v1/store/checkouts":          "store",
+	"/v1/storex":                   "", // no backend (the controller answers 404): a segment, not a string, prefix
+	"/v1/me/store/country":         "store",
+	"/v1/me/storex":                "auth", // a segment, not a string, prefix
+	"/v1/me/orders":                "store",
+	"/v1/me/orders/abc":            "store",
+	"/v1/me/ordersx":               "auth",
+	"/v1/stripe/webhook":           "store",
+	"/v1/me/progression":           "progression",
+	"/v1/me/progression/prestige":  "progression",
+	"/v1/me/unlocks":               "progression",
+	"/v1/me/battlepass":            "progression",
+	"/v1/me/battlepass/premium":    "progression",
+	"/v1/me/challenges":            "progression",
+	"/v1/me/challenges/x/reroll":   "progression",
+	"/v1/me/unlocksx":              "auth",
+	"/v1/server/matches":           "progression",
+	"/v1/server/matches/m1/result": "progression",
 }
 
 // openAPITargets maps each tag of api/openapi.yaml to the target that serves
 // its operations: every documented path must reach that target through the
 // Ingress. A tag missing here fails the test: add it.
 var openAPITargets = map[string]string{
-	"keys":      "auth",
-	"auth":      "auth",
-	"me":        "auth",
-	"catalog":   "inventory",
-	"inventory": "inventory",
-	"wallets":   "inventory",
-	"gifts":     "inventory",
-	"trades":    "inventory",
-	"store":     "store",
-	"orders":    "store",
-	"webhooks":  "store",
+	"keys":        "auth",
+	"auth":        "auth",
+	"me":          "auth",
+	"catalog":     "inventory",
+	"inventory":   "inventory",
+	"wallets":     "inventory",
+	"gifts":       "inventory",
+	"trades":      "inventory",
+	"store":       "store",
+	"orders":      "store",
+	"webhooks":    "store",
+	"progression": "progression",
+	"servers":     "progression",
 }
 
 // openAPIRoutes returns every path of api/openapi.yaml, with its path

@@ -38,10 +38,12 @@ func NewPayer(inv *inventory.Store, led *ledger.Ledger) *Payer { return &Payer{i
 // blocks the match or event that earned it.
 func (p *Payer) PayTx(ctx context.Context, tx *sqlx.Tx, payouts []Payout) error {
 	for _, round := range rounds(payouts) {
-		if err := p.payItems(ctx, tx, round); err != nil {
+		// Currency before items, the order a store purchase locks them in,
+		// so that the two do not deadlock on the same player.
+		if err := p.payCurrencies(ctx, tx, round); err != nil {
 			return err
 		}
-		if err := p.payCurrencies(ctx, tx, round); err != nil {
+		if err := p.payItems(ctx, tx, round); err != nil {
 			return err
 		}
 	}

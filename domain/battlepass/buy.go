@@ -62,6 +62,9 @@ type Adjustment struct {
 // ErrAlreadyPremium. Errors also: ErrNoSeason, ErrNoPass,
 // ErrSeasonNotStarted, ErrSeasonOver, ErrNotForSale, ErrKeyReused,
 // ErrInvalid, ledger.ErrInsufficientFunds; on any error nothing changed.
+//
+// An empty seasonID names the current season as State picks it (between
+// seasons the one that ended last, so ErrSeasonOver).
 func (s *Store) Upgrade(ctx context.Context, accountID int64, seasonID, key string) (Receipt, error) {
 	return s.operateInTx(ctx, operation{kind: OpPremium, accountID: accountID, seasonID: seasonID, key: key})
 }
@@ -70,7 +73,7 @@ func (s *Store) Upgrade(ctx context.Context, accountID int64, seasonID, key stri
 // price each, and pays the rewards of the tiers reached. Only the tiers up
 // to the last one are bought (and charged); at the last tier it is
 // ErrMaxTier. The player's progress toward their next tier is kept. Sold
-// only while the season runs; errors as Upgrade's.
+// only while the season runs; errors and seasonID as Upgrade's.
 func (s *Store) SkipTiers(ctx context.Context, accountID int64, seasonID string, n int, key string) (Receipt, error) {
 	return s.operateInTx(ctx, operation{kind: OpSkip, accountID: accountID, seasonID: seasonID, tiers: n, key: key})
 }
@@ -165,6 +168,13 @@ func (r opRow) receipt(replayed bool) Receipt {
 }
 
 func (s *Store) operateInTx(ctx context.Context, o operation) (Receipt, error) {
+	if o.seasonID == "" && o.kind != OpAdjust {
+		sea, err := s.pick(ctx, "")
+		if err != nil {
+			return Receipt{}, err
+		}
+		o.seasonID = sea.ID
+	}
 	var r Receipt
 	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
 		var err error

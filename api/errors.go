@@ -11,6 +11,7 @@ import (
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
@@ -87,6 +88,15 @@ var domainErrors = []struct {
 	{store.ErrPaymentFailed, http.StatusBadGateway, "payment_provider_unavailable"},
 	{store.ErrBadSignature, http.StatusBadRequest, "invalid_signature"},
 	{store.ErrInvalidPayload, http.StatusBadRequest, "invalid_payload"},
+	{battlepass.ErrNoSeason, http.StatusNotFound, "season_not_found"},
+	{battlepass.ErrNoPass, http.StatusNotFound, "battlepass_not_found"},
+	{battlepass.ErrSeasonNotStarted, http.StatusConflict, "season_not_started"},
+	{battlepass.ErrSeasonOver, http.StatusConflict, "season_over"},
+	{battlepass.ErrAlreadyPremium, http.StatusConflict, "already_premium"},
+	{battlepass.ErrNotForSale, http.StatusConflict, "not_for_sale"},
+	{battlepass.ErrMaxTier, http.StatusConflict, "max_tier_reached"},
+	{battlepass.ErrKeyReused, http.StatusConflict, "idempotency_key_reused"},
+	{battlepass.ErrInvalid, http.StatusBadRequest, "invalid_operation"},
 	{progression.ErrNotMaxLevel, http.StatusConflict, "not_max_level"},
 	{progression.ErrPrestigeCap, http.StatusConflict, "prestige_cap_reached"},
 	{progression.ErrKeyReused, http.StatusConflict, "idempotency_key_reused"},

@@ -59,8 +59,14 @@ func TestInvalidContentIsRefusedWithTheField(t *testing.T) {
 		{"bad id", challenge.KindPool, "p", pool(func(c []challenge.Challenge) []challenge.Challenge { c[1].ID = "Win!"; return c }), "challenges[1].id"},
 		{"no name", challenge.KindPool, "p", pool(func(c []challenge.Challenge) []challenge.Challenge { c[1].Name = ""; return c }), "challenges[1].name"},
 		{"weight zero", challenge.KindPool, "p", pool(func(c []challenge.Challenge) []challenge.Challenge { c[0].Weight = 0; return c }), "challenges[0].weight"},
-		{"unknown currency", challenge.KindPool, "p", pool(func(c []challenge.Challenge) []challenge.Challenge { c[0].Reward = reward.Reward{Currencies: []reward.Amount{{Currency: "nope", Amount: 5}}}; return c }), "challenges[0].reward.currencies[0]"},
-		{"unknown item", challenge.KindPool, "p", pool(func(c []challenge.Challenge) []challenge.Challenge { c[1].Reward.Items[0].ItemID = "item.nope"; return c }), "challenges[1].reward.items[0]"},
+		{"unknown currency", challenge.KindPool, "p", pool(func(c []challenge.Challenge) []challenge.Challenge {
+			c[0].Reward = reward.Reward{Currencies: []reward.Amount{{Currency: "nope", Amount: 5}}}
+			return c
+		}), "challenges[0].reward.currencies[0]"},
+		{"unknown item", challenge.KindPool, "p", pool(func(c []challenge.Challenge) []challenge.Challenge {
+			c[1].Reward.Items[0].ItemID = "item.nope"
+			return c
+		}), "challenges[1].reward.items[0]"},
 		{"unknown field", challenge.KindPool, "p", map[string]any{"challenges": good(), "colour": "red"}, "document"},
 		{"shrinking a pool below the rotation's count", challenge.KindPool, dailyPool, pool(func(c []challenge.Challenge) []challenge.Challenge { return c[:2] }), "challenges"},
 		{"a daily pool sharing an id with the weekly pool", challenge.KindPool, dailyPool, pool(func(c []challenge.Challenge) []challenge.Challenge { c[1].ID = "weekly_xp"; return c }), "challenges[1].id"},

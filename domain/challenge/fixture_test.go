@@ -46,17 +46,17 @@ func (c *clock) Set(t time.Time) {
 // fx is one test's world: a Store over the package database with its own
 // clock, currency, item and game server, and content published for it.
 type fx struct {
-	t       testing.TB
-	ctx     context.Context
-	conn    *sqlx.DB
-	kinds   map[string]content.Kind
-	store   *challenge.Store
-	clock   *clock
-	led     *ledger.Ledger
-	inv     *inventory.Store
-	coin    string
-	item    string
-	server  int64
+	t      testing.TB
+	ctx    context.Context
+	conn   *sqlx.DB
+	kinds  map[string]content.Kind
+	store  *challenge.Store
+	clock  *clock
+	led    *ledger.Ledger
+	inv    *inventory.Store
+	coin   string
+	item   string
+	server int64
 }
 
 var seq atomic.Int64

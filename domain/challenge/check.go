@@ -149,8 +149,12 @@ func checkPool(ctx context.Context, q sqlx.QueryerContext, id string, p Pool) er
 			continue
 		}
 		var op Pool
-		if _, err := content.Published(ctx, q, KindPool, other.Pool, &op); err != nil {
+		_, err := content.Published(ctx, q, KindPool, other.Pool, &op)
+		switch {
+		case errors.Is(err, content.ErrNotFound) || errors.Is(err, content.ErrNotPublished):
 			continue // the rotation's other pool is gone; nothing to collide with
+		case err != nil:
+			return err
 		}
 		if i := shared(p, op); i >= 0 {
 			return content.Invalid(fmt.Sprintf("challenges[%d].id", i), "%s is also a challenge of pool %s, which the rotation gives as %s challenges; use another id",

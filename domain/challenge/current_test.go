@@ -166,3 +166,34 @@ func poolOf(t *testing.T, f *fx, c challenge.Cadence) string {
 	}
 	return id
 }
+
+func TestPruneDeletesEndedSets(t *testing.T) {
+	f := setup(t)
+	f.configure(f.bigPool("d", 5), 3, 2, f.bigPool("w", 3), 1, 0)
+	a := f.player("DE")
+	f.clock.Set(utc("2026-01-15T12:00:00Z"))
+	old := f.current(a)
+	if _, err := f.store.Reroll(f.ctx, a, old.Daily.Challenges[0].ID, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(utc("2026-01-17T12:00:00Z"))
+	f.current(a)
+
+	// Everything that ended before 16 January goes: the daily set of the
+	// 15th with its challenges and reroll; the weekly set and the 17th's
+	// daily set stay.
+	n, err := f.store.Prune(f.ctx, utc("2026-01-16T12:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	if err := f.conn.Select(&left, `SELECT period FROM challenge_sets WHERE account_id = $1 ORDER BY period`, a); err != nil {
+		t.Fatal(err)
+	}
+	var slots, rerolls int
+	_ = f.conn.Get(&slots, `SELECT count(*) FROM challenge_slots WHERE account_id = $1 AND period = $2`, a, old.Daily.Period)
+	_ = f.conn.Get(&rerolls, `SELECT count(*) FROM challenge_rerolls WHERE account_id = $1`, a)
+	if n < 1 || !slices.Equal(left, []string{"daily:2026-01-17", "weekly:2026-01-12"}) || slots != 0 || rerolls != 0 {
+		t.Fatalf("pruned %d; left %v with %d slots and %d rerolls of the old set", n, left, slots, rerolls)
+	}
+}

@@ -24,7 +24,7 @@ type Rerolled struct {
 
 // Reroll replaces challengeID, an incomplete challenge of the player's
 // current daily or weekly set, with another challenge of the pool that is
-// neither in the set nor rerolled away before this period. Each period
+// neither in the set nor rerolled away earlier this period. Each period
 // allows the rotation's number of rerolls. key makes it idempotent: the
 // same key again answers the first reroll (Replayed); the same key for
 // another challenge is ErrKeyReused.

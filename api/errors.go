@@ -13,6 +13,7 @@ import (
 	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/catalog"
+	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
@@ -88,6 +89,12 @@ var domainErrors = []struct {
 	{store.ErrPaymentFailed, http.StatusBadGateway, "payment_provider_unavailable"},
 	{store.ErrBadSignature, http.StatusBadRequest, "invalid_signature"},
 	{store.ErrInvalidPayload, http.StatusBadRequest, "invalid_payload"},
+	{challenge.ErrNotConfigured, http.StatusNotFound, "challenges_not_configured"},
+	{challenge.ErrNotFound, http.StatusNotFound, "challenge_not_found"},
+	{challenge.ErrCompleted, http.StatusConflict, "challenge_completed"},
+	{challenge.ErrNoRerolls, http.StatusConflict, "no_rerolls_left"},
+	{challenge.ErrNoReplacement, http.StatusConflict, "no_replacement_challenge"},
+	{challenge.ErrKeyReused, http.StatusConflict, "idempotency_key_reused"},
 	{battlepass.ErrNoSeason, http.StatusNotFound, "season_not_found"},
 	{battlepass.ErrNoPass, http.StatusNotFound, "battlepass_not_found"},
 	{battlepass.ErrSeasonNotStarted, http.StatusConflict, "season_not_started"},

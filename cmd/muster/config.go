@@ -40,6 +40,7 @@ type Config struct {
 	OutboxWorkers     int
 
 	ServerCredentialCache time.Duration
+	BattlePassGrace       time.Duration
 	DataDir               string
 	DevPostgres           string
 	Env                   string
@@ -133,6 +134,7 @@ func settings(cfg *Config) []setting {
 		num(&cfg.OutboxMaxAttempts, "outbox-max-attempts", 10, "deliveries of an outbox event before it is parked as dead"),
 		dur(&cfg.OutboxPoll, "outbox-poll", time.Second, "how often the outbox relay looks for due events without a wake-up"),
 		num(&cfg.OutboxWorkers, "outbox-workers", 4, "outbox deliveries the worker target runs at once"),
+		dur(&cfg.BattlePassGrace, "battlepass-grace", 24*time.Hour, "how long after a season ends the results of matches that started in it still count toward its battle pass"),
 		dur(&cfg.ServerCredentialCache, "server-credential-cache", 5*time.Second, "how long a checked game server credential is trusted before it is read again (a revocation takes effect within this)"),
 		str(&cfg.DataDir, "data-dir", ".muster", "where dev keeps its private PostgreSQL cluster", false),
 		str(&cfg.DevPostgres, "dev-postgres", "auto", "dev's PostgreSQL: auto (database-url, else 127.0.0.1:5432, else private) or private", false),
@@ -182,7 +184,7 @@ func settings(cfg *Config) []setting {
 		str(&cfg.StoreCancelURL, "store-cancel-url", "http://localhost:8080/store/cancelled?order={ORDER_ID}", "where Stripe Checkout returns a player who cancelled", false),
 		str(&cfg.RefundPolicy, "refund-policy", "debt", "what a refund or chargeback does when the currency was spent: debt, revoke or flag (docs/store.md)", false),
 		str(&cfg.CountryHeader, "country-header", "X-Country-Code", "header in which the ingress passes the client's country (ISO 3166-1 alpha-2)", false),
-		lim(&cfg.RateStore, "rate-store", "30/1m", "purchases and checkouts per player"),
+		lim(&cfg.RateStore, "rate-store", "30/1m", "purchases, checkouts and battle pass purchases per player"),
 		dur(&cfg.ReconcileEvery, "reconcile-every", 5*time.Minute, "how often the worker repairs orders from Stripe's events and checkouts"),
 		dur(&cfg.ReconcileWindow, "reconcile-window", 72*time.Hour, "how far back reconciliation lists Stripe's events"),
 	}

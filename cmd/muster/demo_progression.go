@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/musterhq/muster/domain/battlepass"
+	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/match"
@@ -15,8 +17,9 @@ import (
 	"github.com/musterhq/muster/domain/season"
 )
 
-// Demo metagame content: two modes, a running season, an XP curve with
-// rewards and prestige, and an unlock tree per weapon class.
+// Demo metagame content: two modes, a running season with its battle pass,
+// daily and weekly challenges, an XP curve with rewards and prestige, and
+// unlock trees.
 func demoContent(now time.Time) []struct {
 	kind, id string
 	body     any
@@ -35,6 +38,23 @@ func demoContent(now time.Time) []struct {
 		xpPerLevel[i] = 1000 + int64(i)*100
 	}
 	start := now.Truncate(24*time.Hour).AddDate(0, 0, -7)
+	tiers := make([]battlepass.DocTier, 50)
+	for i := range tiers {
+		tiers[i].Free = coins(100)
+		switch {
+		case i == 0:
+			tiers[i].Premium = items("skin.vandal.neon")
+		case i == 49:
+			tiers[i].Premium = items("skin.ghost.nightfall")
+		case i%10 == 9:
+			tiers[i].Premium = items("skin.kestrel.molten")
+		default:
+			tiers[i].Premium = coins(250)
+		}
+	}
+	ch := func(id, name string, g challenge.Goal, n int64) challenge.Challenge {
+		return challenge.Challenge{ID: id, Name: name, Goal: g, Reward: coins(n), Weight: 1}
+	}
 	season1 := season.Season{Name: "Season 1: Landfall", StartsAt: start, EndsAt: start.AddDate(0, 0, 70)}
 	return []struct {
 		kind, id string
@@ -52,6 +72,31 @@ func demoContent(now time.Time) []struct {
 			Rewards: []progression.LevelReward{{Level: 5, Reward: coins(500)}, {Level: 10, Reward: items("charm.dice")},
 				{Level: 25, Reward: items("emote.salute")}, {Level: 50, Reward: coins(5000)}},
 			Prestige: progression.PrestigeRules{MaxRank: 10, Rewards: []progression.RankReward{{Rank: 1, Reward: items("banner.founders")}}}}},
+		{battlepass.Kind, "s1", battlepass.Doc{XPPerTier: 5000, Tiers: tiers,
+			PremiumPrice: &battlepass.Price{Currency: "muster_points", Amount: 950}, TierSkipPrice: &battlepass.Price{Currency: "muster_points", Amount: 150}}},
+		{challenge.KindPool, "daily", challenge.Pool{Challenges: []challenge.Challenge{
+			ch("kills-10", "Get 10 kills", challenge.Goal{Metric: challenge.MetricKills, Target: 10}, 150),
+			ch("ar-kills-5", "Get 5 kills with assault rifles", challenge.Goal{Metric: challenge.MetricKills, Target: 5, WeaponClass: "assault_rifle"}, 150),
+			ch("smg-kills-5", "Get 5 kills with SMGs", challenge.Goal{Metric: challenge.MetricKills, Target: 5, WeaponClass: "smg"}, 150),
+			ch("play-3", "Play 3 matches", challenge.Goal{Metric: challenge.MetricMatches, Target: 3}, 100),
+			ch("top-10", "Place top 10 twice", challenge.Goal{Metric: challenge.MetricPlacement, Target: 2, Placement: 10, Modes: []string{"br_quads"}}, 200),
+			ch("revive-3", "Revive 3 teammates", challenge.Goal{Metric: challenge.MetricRevives, Target: 3}, 150),
+		}}},
+		{challenge.KindPool, "weekly", challenge.Pool{Challenges: []challenge.Challenge{
+			ch("win-3", "Win 3 matches", challenge.Goal{Metric: challenge.MetricWins, Target: 3}, 1000),
+			ch("xp-50k", "Earn 50,000 XP", challenge.Goal{Metric: challenge.MetricXP, Target: 50000}, 800),
+			ch("damage-20k", "Deal 20,000 damage", challenge.Goal{Metric: challenge.MetricDamage, Target: 20000}, 800),
+			ch("headshots-50", "Land 50 headshots", challenge.Goal{Metric: challenge.MetricHeadshots, Target: 50}, 800),
+		}}},
+		{challenge.KindRotation, challenge.RotationID, challenge.Rotation{
+			Regions: map[string]challenge.Region{
+				"americas": {Timezone: "America/New_York", ResetAt: "04:00", Countries: []string{"US", "CA", "BR", "MX"}},
+				"europe":   {Timezone: "Europe/Berlin", ResetAt: "04:00", Countries: []string{"DE", "FR", "GB", "PL", "ES", "IT"}},
+			},
+			DefaultRegion: "europe", WeeklyDay: "tuesday",
+			Daily:  challenge.Slate{Pool: "daily", Count: 3, Rerolls: 1},
+			Weekly: challenge.Slate{Pool: "weekly", Count: 3, Rerolls: 1},
+		}},
 		{progression.KindTree, "kestrel", progression.Tree{Name: "Kestrel AR", Kind: "weapon", Nodes: []progression.Node{
 			{ID: "base", Name: "Kestrel AR", Reward: items("weapon.ar.kestrel")},
 			{ID: "uav", Name: "UAV Token", Requires: []string{"base"}, MinLevel: 5, Cost: &reward.Amount{Currency: credits, Amount: 200}, Reward: items("consumable.uav")},

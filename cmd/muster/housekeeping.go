@@ -12,8 +12,8 @@ import (
 // kept before the worker deletes them.
 const housekeepingRetention = 7 * 24 * time.Hour
 
-// housekeeping deletes ended player and staff sessions and expired refresh
-// tokens once an hour, from the worker target. Several workers may run it at
+// housekeeping deletes ended player and staff sessions, expired refresh
+// tokens and old challenge sets once an hour, from the worker target. Several workers may run it at
 // once; the deletes are idempotent.
 func housekeeping(p *platform) runner {
 	return runner{name: "housekeeping", run: func(ctx context.Context) error {
@@ -24,6 +24,12 @@ func housekeeping(p *platform) runner {
 			if err == nil {
 				var m int64
 				m, err = staff.Prune(ctx, p.db, housekeepingRetention)
+				n += m
+			}
+			if err == nil && p.meta != nil {
+				// Challenge sets of periods that ended two weeks ago.
+				var m int64
+				m, err = p.meta.challenges.Prune(ctx, time.Now().Add(-2*housekeepingRetention))
 				n += m
 			}
 			switch {

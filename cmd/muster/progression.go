@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/api"
+	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/battlepass"
+	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/outbox"
@@ -23,6 +26,8 @@ type metagame struct {
 	servers     *match.Servers
 	payer       *reward.Payer
 	progression *progression.Store
+	battlepass  *battlepass.Store
+	challenges  *challenge.Store
 }
 
 // initMetagame builds the metagame stores and registers their content kinds.
@@ -30,9 +35,12 @@ func initMetagame(p *platform) error {
 	g := &metagame{content: content.New(p.db), matches: match.New(p.db, nil), servers: match.NewServers(p.db, p.cfg.ServerCredentialCache)}
 	g.payer = reward.NewPayer(p.inventory, p.ledger)
 	g.progression = progression.New(p.db, g.payer, p.ledger)
+	g.battlepass = battlepass.New(p.db, g.payer, p.ledger, battlepass.Config{Grace: p.cfg.BattlePassGrace})
+	g.challenges = challenge.New(p.db, g.payer, challenge.Config{})
 	g.content.Register(match.ModeKind())
 	g.content.Register(season.ContentKind())
-	for _, k := range g.progression.ContentKinds() {
+	g.content.Register(g.battlepass.ContentKind())
+	for _, k := range append(g.progression.ContentKinds(), g.challenges.ContentKinds()...) {
 		g.content.Register(k)
 	}
 	p.meta = g
@@ -45,7 +53,7 @@ func initMetagame(p *platform) error {
 // consumers are the outbox consumers that apply accepted match results; the
 // worker target runs them.
 func (g *metagame) consumers() []outbox.Consumer {
-	return []outbox.Consumer{g.progression.Consumer()}
+	return []outbox.Consumer{g.progression.Consumer(), g.battlepass.Consumer(), g.challenges.Consumer()}
 }
 
 // registerConsumers subscribes the metagame consumers on the worker's relay.
@@ -60,10 +68,13 @@ func registerConsumers(p *platform) error {
 	return nil
 }
 
-// initProgression serves players their level, prestige and unlock trees, and
-// game servers the match routes.
+// initProgression serves players their level, prestige, unlock trees, battle
+// pass and challenges, and game servers the match routes.
 func initProgression(p *platform) error {
 	api.MountProgression(p.public, api.Progression{Progression: p.meta.progression, Verifier: p.tokens, Log: p.log})
+	api.MountBattlePass(p.public, api.BattlePass{BattlePass: p.meta.battlepass, Verifier: p.tokens,
+		Limiter: p.state, WriteLimit: auth.Rule(p.cfg.RateStore), Log: p.log})
+	api.MountChallenges(p.public, api.Challenges{Challenges: p.meta.challenges, Verifier: p.tokens})
 	api.MountMatches(p.public, api.Matches{Matches: p.meta.matches, Servers: p.meta.servers})
 	return nil
 }

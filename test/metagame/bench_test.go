@@ -18,6 +18,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/musterhq/muster/domain/economytest"
+	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/test/testenv"
@@ -110,12 +111,20 @@ type world struct {
 
 const matchSize = 100
 
+// The content is published once per test database (seasons may not
+// overlap).
+var (
+	fixtureOnce sync.Once
+	shared      fixture
+)
+
 func newWorld(t testing.TB, groups int) *world {
 	conn := testenv.DB(t)
 	dbURL := testenv.DBURL(t)
 	ctx := context.Background()
 	w := &world{conn: conn, matches: match.New(conn, nil)}
-	fx := newFixture(t, conn)
+	fixtureOnce.Do(func() { shared = newFixture(t, conn) })
+	fx := shared
 	w.mode = fx.mode
 	sv, _, err := match.NewServers(conn, 0).Create(ctx, economytest.Name("bench"), "bench")
 	if err != nil {
@@ -125,6 +134,21 @@ func newWorld(t testing.TB, groups int) *world {
 	var ids []int64
 	for range groups * matchSize {
 		ids = append(ids, economytest.Player(t, conn))
+	}
+	// A third of the players have the premium track.
+	led := ledger.New(conn)
+	for i, id := range ids {
+		if i%3 != 0 {
+			continue
+		}
+		key := economytest.Name("fund")
+		if _, err := led.Transfer(ctx, ledger.Transfer{Key: key, Source: "reward", From: ledger.System(ledger.Rewards),
+			To: ledger.Player(id), Currency: fx.coins, Amount: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fx.bp.Upgrade(ctx, id, fx.season, key); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var public []string
 	if err := conn.Select(&public, `SELECT public_id FROM accounts WHERE id = ANY($1) ORDER BY id`, pq.Int64Array(ids)); err != nil {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/catalog"
+	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/economytest"
 	"github.com/musterhq/muster/domain/inventory"
@@ -16,12 +19,16 @@ import (
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/reward"
+	"github.com/musterhq/muster/domain/season"
 )
 
 // fixture is the published content of a season in play and the consumers
 // that apply match results, wired as the worker target wires them.
 type fixture struct {
 	mode      string
+	season    string
+	coins     string
+	bp        *battlepass.Store
 	consumers []outbox.Consumer
 }
 
@@ -32,8 +39,12 @@ func newFixture(t testing.TB, conn *sqlx.DB) fixture {
 	inv := inventory.NewStore(conn, led, inventory.Config{})
 	payer := reward.NewPayer(inv, led)
 	prog := progression.New(conn, payer, led)
+	bp := battlepass.New(conn, payer, led, battlepass.Config{})
+	ch := challenge.New(conn, payer, challenge.Config{})
 	cs.Register(match.ModeKind())
-	for _, k := range prog.ContentKinds() {
+	cs.Register(season.ContentKind())
+	cs.Register(bp.ContentKind())
+	for _, k := range append(prog.ContentKinds(), ch.ContentKinds()...) {
 		cs.Register(k)
 	}
 	coins := economytest.Currency(t, conn, "soft")
@@ -73,5 +84,40 @@ func newFixture(t testing.TB, conn *sqlx.DB) fixture {
 		rewards = append(rewards, progression.LevelReward{Level: lv, Reward: r})
 	}
 	publish(progression.KindCurve, progression.CurveID, progression.Curve{XPPerLevel: levels, Rewards: rewards})
-	return fixture{mode: mode, consumers: []outbox.Consumer{prog.Consumer()}}
+
+	// A season running now with a 100-tier pass of short tiers, rewards on
+	// both tracks; a third of the players premium.
+	sid := economytest.Name("s")
+	now := time.Now()
+	publish(season.Kind, sid, season.Season{Name: "Bench season", StartsAt: now.Add(-time.Hour), EndsAt: now.Add(30 * 24 * time.Hour)})
+	tiers := make([]battlepass.DocTier, 100)
+	for i := range tiers {
+		tiers[i] = battlepass.DocTier{Free: reward.Reward{Currencies: []reward.Amount{{Currency: coins, Amount: 5}}},
+			Premium: reward.Reward{Items: []inventory.Line{{ItemID: charm.ID, Quantity: 1}}}}
+	}
+	publish(battlepass.Kind, sid, battlepass.Doc{XPPerTier: 1000, Tiers: tiers,
+		PremiumPrice: &battlepass.Price{Currency: coins, Amount: 1}})
+
+	// Daily and weekly challenges every player progresses in every match.
+	goal := func(id string, g challenge.Goal) challenge.Challenge {
+		return challenge.Challenge{ID: id, Name: id, Goal: g, Weight: 1, Reward: reward.Reward{Currencies: []reward.Amount{{Currency: coins, Amount: 20}}}}
+	}
+	publish(challenge.KindPool, "bench-daily", challenge.Pool{Challenges: []challenge.Challenge{
+		goal("kills", challenge.Goal{Metric: challenge.MetricKills, Target: 15}),
+		goal("ar", challenge.Goal{Metric: challenge.MetricKills, Target: 8, WeaponClass: "assault_rifle"}),
+		goal("play", challenge.Goal{Metric: challenge.MetricMatches, Target: 3}),
+	}})
+	publish(challenge.KindPool, "bench-weekly", challenge.Pool{Challenges: []challenge.Challenge{
+		goal("xp", challenge.Goal{Metric: challenge.MetricXP, Target: 50000}),
+		goal("damage", challenge.Goal{Metric: challenge.MetricDamage, Target: 20000}),
+		goal("assists", challenge.Goal{Metric: challenge.MetricAssists, Target: 30}),
+	}})
+	publish(challenge.KindRotation, challenge.RotationID, challenge.Rotation{
+		Regions:       map[string]challenge.Region{"eu": {Timezone: "Europe/Berlin", ResetAt: "04:00"}},
+		DefaultRegion: "eu", WeeklyDay: "monday",
+		Daily:  challenge.Slate{Pool: "bench-daily", Count: 3, Rerolls: 1},
+		Weekly: challenge.Slate{Pool: "bench-weekly", Count: 3, Rerolls: 1},
+	})
+	return fixture{mode: mode, season: sid, bp: bp, coins: coins,
+		consumers: []outbox.Consumer{prog.Consumer(), bp.Consumer(), ch.Consumer()}}
 }

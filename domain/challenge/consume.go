@@ -245,12 +245,12 @@ func (s *Store) complete(ctx context.Context, tx *sqlx.Tx, done []step) error {
 	if err := s.payer.PayTx(ctx, tx, payouts); err != nil {
 		return fmt.Errorf("pay challenge rewards: %w", err)
 	}
-	for _, d := range done {
-		if _, err := outbox.Enqueue(ctx, tx, TopicCompleted, Completed{AccountID: d.accountID, Challenge: d.def.ID, Period: d.period}); err != nil {
-			return err
-		}
+	events := make([]Completed, len(done))
+	for i, d := range done {
+		events[i] = Completed{AccountID: d.accountID, Challenge: d.def.ID, Period: d.period}
 	}
-	return nil
+	_, err := outbox.EnqueueMany(ctx, tx, TopicCompleted, events)
+	return err
 }
 
 // RewardKey is the idempotency key of the reward for completing challenge

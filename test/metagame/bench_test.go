@@ -39,10 +39,11 @@ type watch struct {
 	want    int
 	counts  map[string]int
 	waiters map[string]chan struct{}
+	handled map[string][]time.Duration // by consumer: each handler's time in its transaction
 }
 
 func newWatch(t testing.TB, dbURL string, consumers []outbox.Consumer) (*watch, []outbox.Consumer) {
-	w := &watch{want: len(consumers), counts: map[string]int{}, waiters: map[string]chan struct{}{}}
+	w := &watch{want: len(consumers), counts: map[string]int{}, waiters: map[string]chan struct{}{}, handled: map[string][]time.Duration{}}
 	l := pq.NewListener(dbURL, 10*time.Millisecond, time.Second, nil)
 	if err := l.Listen(appliedChannel); err != nil {
 		t.Fatal(err)
@@ -58,10 +59,15 @@ func newWatch(t testing.TB, dbURL string, consumers []outbox.Consumer) (*watch, 
 	out := make([]outbox.Consumer, len(consumers))
 	for i, c := range consumers {
 		handle := c.Handle
+		name := c.Name
 		c.Handle = func(ctx context.Context, tx *sqlx.Tx, ev outbox.Event) error {
+			start := time.Now()
 			if err := handle(ctx, tx, ev); err != nil {
 				return err
 			}
+			w.mu.Lock()
+			w.handled[name] = append(w.handled[name], time.Since(start))
+			w.mu.Unlock()
 			var m struct {
 				MatchID string `json:"match_id"`
 			}
@@ -85,6 +91,19 @@ func (w *watch) done(matchID string) {
 			close(ch)
 		}
 		w.waiters[matchID] = nil
+	}
+}
+
+// report adds each consumer's mean handler time to b.
+func (w *watch) report(b *testing.B) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for name, ds := range w.handled {
+		var sum time.Duration
+		for _, d := range ds {
+			sum += d
+		}
+		b.ReportMetric(float64(sum.Microseconds())/float64(len(ds))/1000, name+"-ms")
 	}
 }
 
@@ -221,6 +240,7 @@ func BenchmarkMatchResults(b *testing.B) {
 				id := strings.ReplaceAll(fmt.Sprintf("%s-%d-%d", run, client, n), "_", "-")
 				return w.play(context.Background(), client, id, rng)
 			})
+			w.watch.report(b)
 		})
 	}
 }

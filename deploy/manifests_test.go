@@ -401,6 +401,8 @@ var openAPITargets = map[string]string{
 	"webhooks":    "store",
 	"progression": "progression",
 	"servers":     "progression",
+	"battlepass":  "progression",
+	"challenges":  "progression",
 }
 
 // openAPIRoutes returns every path of api/openapi.yaml, with its path

@@ -174,19 +174,42 @@ func loadProfileRules(ctx context.Context, q sqlx.QueryerContext) (ProfileRules,
 
 // rulesCache keeps the rules a process shows with reads for RulesTTL.
 type rulesCache struct {
-	ttl     time.Duration
-	mu      sync.Mutex
-	at      time.Time
-	loadout LoadoutRules
-	profile ProfileRules
+	ttl        time.Duration
+	mu         sync.Mutex
+	at         time.Time // zero: never read
+	refreshing bool
+	loadout    LoadoutRules
+	profile    ProfileRules
 }
 
+// get returns the cached rules, reading them again when they are older
+// than the TTL. One caller reads while the others go on with the rules the
+// process had; only before the first read do callers wait on the database.
 func (c *rulesCache) get(ctx context.Context, q sqlx.QueryerContext) (LoadoutRules, ProfileRules, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.at.IsZero() && time.Since(c.at) < c.ttl {
-		return c.loadout, c.profile, nil
+	l, p, at := c.loadout, c.profile, c.at
+	fresh := !at.IsZero() && time.Since(at) < c.ttl
+	if !fresh && !at.IsZero() && c.refreshing {
+		fresh = true // another caller is reading them
 	}
+	if !fresh {
+		c.refreshing = true
+	}
+	c.mu.Unlock()
+	if fresh {
+		return l, p, nil
+	}
+	l, p, err := c.read(ctx, q)
+	c.mu.Lock()
+	c.refreshing = false
+	if err == nil {
+		c.loadout, c.profile, c.at = l, p, time.Now()
+	}
+	c.mu.Unlock()
+	return l, p, err
+}
+
+func (c *rulesCache) read(ctx context.Context, q sqlx.QueryerContext) (LoadoutRules, ProfileRules, error) {
 	l, err := loadLoadoutRules(ctx, q)
 	if err != nil {
 		return LoadoutRules{}, ProfileRules{}, err
@@ -195,7 +218,6 @@ func (c *rulesCache) get(ctx context.Context, q sqlx.QueryerContext) (LoadoutRul
 	if err != nil {
 		return LoadoutRules{}, ProfileRules{}, err
 	}
-	c.loadout, c.profile, c.at = l, p, time.Now()
 	return l, p, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
+	playerdata "github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/store"
 	"github.com/musterhq/muster/web"
@@ -85,6 +86,17 @@ var domainErrors = []struct {
 	{store.ErrPaymentFailed, http.StatusBadGateway, "payment_provider_unavailable"},
 	{store.ErrBadSignature, http.StatusBadRequest, "invalid_signature"},
 	{store.ErrInvalidPayload, http.StatusBadRequest, "invalid_payload"},
+	{playerdata.ErrStaleVersion, http.StatusConflict, codeStaleVersion}, // answered with the current document (failPlayer)
+	{playerdata.ErrNotOwned, http.StatusConflict, "item_not_owned"},
+	{playerdata.ErrItemNotAllowed, http.StatusBadRequest, "item_not_allowed"},
+	{playerdata.ErrUnknownSlot, http.StatusBadRequest, "unknown_slot"},
+	{playerdata.ErrSlotRequired, http.StatusBadRequest, "slot_required"},
+	{playerdata.ErrTooManyLoadouts, http.StatusConflict, "too_many_loadouts"},
+	{playerdata.ErrLoadoutNotFound, http.StatusNotFound, "loadout_not_found"},
+	{playerdata.ErrSettingsTooLarge, http.StatusRequestEntityTooLarge, "settings_too_large"},
+	{playerdata.ErrInvalid, http.StatusBadRequest, "invalid_player_data"},
+	{playerdata.ErrNotFound, http.StatusNotFound, "player_not_found"},
+	{playerdata.ErrUnknownSeason, http.StatusNotFound, "season_not_found"},
 }
 
 // fail answers a domain error with its status and code; an error it does
@@ -117,6 +129,8 @@ var detailedFrom = []error{
 	inventory.ErrUnknownItem, inventory.ErrRecipeUnknown, inventory.ErrStackFull, inventory.ErrAlreadyOwned,
 	inventory.ErrNotEnoughItems, inventory.ErrInvalid, inventory.ErrNotGiftable, inventory.ErrNotTradable,
 	inventory.ErrNotDisenchant, ledger.ErrUnknownCurrency,
+	playerdata.ErrNotOwned, playerdata.ErrItemNotAllowed, playerdata.ErrUnknownSlot, playerdata.ErrSlotRequired, playerdata.ErrTooManyLoadouts,
+	playerdata.ErrSettingsTooLarge, playerdata.ErrInvalid, playerdata.ErrUnknownSeason,
 }
 
 // publicMessage is the error text for the player, without wrapping detail

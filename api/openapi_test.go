@@ -86,6 +86,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	MountAuth(app, Auth{})
 	MountInventory(app, Inventory{})
 	MountStore(app, Store{})
+	MountPlayer(app, Player{})
 
 	routes := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {

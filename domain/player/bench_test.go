@@ -7,11 +7,14 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/musterhq/muster/domain/economytest"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/test/testenv"
 )
 
 // accounts makes n player accounts in one statement (economytest.Player
@@ -79,6 +82,22 @@ func BenchmarkLoginReads(b *testing.B) {
 	}
 }
 
+// matchOf is an accepted match of 100 players with every stat reported.
+func matchOf(id string, started time.Time, players []int64, n int) match.Accepted {
+	classes := []string{"rifle", "smg", "sniper", "shotgun"}
+	m := match.Accepted{MatchID: id, Mode: "test", StartedAt: started, EndedAt: started.Add(20 * time.Minute)}
+	for i, id := range players {
+		kills := int64((i + n) % 15)
+		m.Players = append(m.Players, match.AcceptedPlayer{PlayerResult: match.PlayerResult{
+			AccountID: id, Team: i/4 + 1, Placement: i/4 + 1,
+			Stats: map[string]int64{match.StatKills: kills, match.StatDeaths: 1, match.StatAssists: 2, match.StatDamage: kills * 100,
+				match.StatHeadshots: kills / 3, match.StatRevives: 1, match.StatScore: kills * 50, match.StatSecondsPlayed: 1200},
+			KillsByClass: map[string]int64{classes[i%4]: kills},
+		}, Won: i < 4})
+	}
+	return m
+}
+
 // BenchmarkApplyMatch applies accepted matches of 100 players to stats,
 // each in its own transaction as the relay runs it, from 4 workers at once
 // (the relay's several delivery workers), and reports matches per second
@@ -98,19 +117,8 @@ func BenchmarkApplyMatch(b *testing.B) {
 	}
 	started := time.Now().Add(-time.Hour)
 	openMatches(b, w.conn, started, ids...)
-	classes := []string{"rifle", "smg", "sniper", "shotgun"}
-
 	economytest.Drive(b, workers, 0, func(worker int, n int64) error {
-		m := match.Accepted{MatchID: fmt.Sprintf("%s-%d", tag, n), Mode: "test", StartedAt: started, EndedAt: started.Add(20 * time.Minute)}
-		for i, id := range players[worker*perMatch : (worker+1)*perMatch] {
-			kills := int64((i + int(n)) % 15)
-			m.Players = append(m.Players, match.AcceptedPlayer{PlayerResult: match.PlayerResult{
-				AccountID: id, Team: i/4 + 1, Placement: i/4 + 1,
-				Stats: map[string]int64{match.StatKills: kills, match.StatDeaths: 1, match.StatAssists: 2, match.StatDamage: kills * 100,
-					match.StatHeadshots: kills / 3, match.StatRevives: 1, match.StatScore: kills * 50, match.StatSecondsPlayed: 1200},
-				KillsByClass: map[string]int64{classes[i%4]: kills},
-			}, Won: i < 4})
-		}
+		m := matchOf(fmt.Sprintf("%s-%d", tag, n), started, players[worker*perMatch:(worker+1)*perMatch], int(n))
 		tx, err := w.conn.BeginTxx(ctx, nil)
 		if err != nil {
 			return err
@@ -121,4 +129,56 @@ func BenchmarkApplyMatch(b *testing.B) {
 		}
 		return tx.Commit()
 	})
+}
+
+// BenchmarkStatsThroughRelay enqueues b.N accepted matches of 100 players
+// as match.accepted events and times the outbox relay delivering them all
+// to the stats consumer from 4 goroutines: the whole path a match takes
+// (claiming the delivery, the handler, marking it delivered). ns/op is
+// wall time per match; ops/s is matches per second.
+//
+//	go test -run '^$' -bench StatsThroughRelay -benchtime 400x ./domain/player/
+func BenchmarkStatsThroughRelay(b *testing.B) {
+	const workers, perMatch = 4, 100
+	w := newWorld(b)
+	ctx := context.Background()
+	players := accounts(b, w.conn, workers*perMatch)
+	relay := outbox.NewRelay(w.conn, testenv.DBURL(b), quiet, prometheus.NewRegistry(), outbox.Config{})
+	if err := relay.Register(ctx, w.store(player.Config{}).StatsConsumer()); err != nil {
+		b.Fatal(err)
+	}
+	tag := economytest.Name("relay")
+	started := time.Now().Add(-time.Hour)
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%d", tag, i)
+	}
+	openMatches(b, w.conn, started, ids...)
+	for i, id := range ids {
+		enqueue(b, w.conn, matchOf(id, started, players[(i%workers)*perMatch:(i%workers+1)*perMatch], i))
+	}
+	b.ResetTimer()
+	begin := time.Now()
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			_, err := relay.DeliverDue(ctx)
+			errs <- err
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(begin)
+	b.StopTimer()
+	var applied int
+	if err := w.conn.Get(&applied, `SELECT count(*) FROM match_applications WHERE consumer = $1 AND match_id LIKE $2 || '-%'`, player.StatsConsumerName, tag); err != nil {
+		b.Fatal(err)
+	}
+	if applied != b.N {
+		b.Fatalf("%d of %d matches applied", applied, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
 }

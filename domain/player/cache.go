@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/musterhq/muster/domain/state"
@@ -63,6 +64,23 @@ type cache struct {
 	ttl  time.Duration
 	hold time.Duration
 	log  *slog.Logger
+
+	lastWarn atomic.Int64 // unix nanoseconds of the last warning logged
+}
+
+// warnEvery spaces out warnings about an unreachable cache: while Redis is
+// down every read would log one.
+const warnEvery = 10 * time.Second
+
+// warn logs a cache failure the store works around, at most once per
+// warnEvery.
+func (c *cache) warn(ctx context.Context, msg, key string, err error) {
+	now := time.Now().UnixNano()
+	last := c.lastWarn.Load()
+	if now-last < int64(warnEvery) || !c.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	c.log.WarnContext(ctx, msg, "key", key, "err", err)
 }
 
 // get decodes the cached copy of key into dest and reports whether there
@@ -76,13 +94,13 @@ func (c *cache) get(ctx context.Context, key string, dest any) bool {
 	case errors.Is(err, state.ErrNotFound):
 		return false
 	case err != nil:
-		c.log.WarnContext(ctx, "player cache unavailable; reading the database", "key", key, "err", err)
+		c.warn(ctx, "player cache unavailable; reading the database", key, err)
 		return false
 	case len(b) == 0 || b[0] != tagValue:
 		return false
 	}
 	if err := json.Unmarshal(b[1:], dest); err != nil {
-		c.log.WarnContext(ctx, "player cache holds a copy that does not decode", "key", key, "err", err)
+		c.warn(ctx, "player cache holds a copy that does not decode", key, err)
 		return false
 	}
 	return true
@@ -100,7 +118,7 @@ func (c *cache) fill(ctx context.Context, key string, v any, readBegan time.Time
 		return
 	}
 	if _, err := c.kv.SetNX(ctx, key, append([]byte{tagValue}, b...), c.ttl); err != nil {
-		c.log.WarnContext(ctx, "player cache fill failed", "key", key, "err", err)
+		c.warn(ctx, "player cache fill failed", key, err)
 	}
 }
 

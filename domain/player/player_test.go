@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/content"
@@ -520,5 +521,31 @@ func TestRulesDocumentsAreChecked(t *testing.T) {
 				t.Fatalf("err = %v, want content.ErrInvalid", err)
 			}
 		})
+	}
+}
+
+// TestReadsAndWritesSurviveACacheOutage runs a store against a Redis that
+// does not answer: every read and write still works, from PostgreSQL.
+func TestReadsAndWritesSurviveACacheOutage(t *testing.T) {
+	w := newWorld(t)
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = down.Close() })
+	s := player.New(w.conn, state.NewRedis(down, "down:"), w.inv, player.Config{Log: quiet})
+	ctx := context.Background()
+	p := w.player(t, w.banner)
+	if _, err := s.SaveProfile(ctx, p, player.ProfileUpdate{Cosmetics: map[string]string{"banner": w.banner.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Profile(ctx, p); err != nil || got.Version != 1 {
+		t.Fatalf("profile = %+v, %v", got, err)
+	}
+	if _, err := s.SaveSettings(ctx, p, 0, json.RawMessage(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Settings(ctx, p); err != nil || got.Version != 1 {
+		t.Fatalf("settings = %+v, %v", got, err)
+	}
+	if err := s.Invalidate(ctx, p); err == nil {
+		t.Fatal("Invalidate reported success with Redis down")
 	}
 }

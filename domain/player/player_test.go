@@ -528,7 +528,7 @@ func TestRulesDocumentsAreChecked(t *testing.T) {
 // does not answer: every read and write still works, from PostgreSQL.
 func TestReadsAndWritesSurviveACacheOutage(t *testing.T) {
 	w := newWorld(t)
-	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond, MaxRetries: -1})
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { _ = down.Close() })
 	s := player.New(w.conn, state.NewRedis(down, "down:"), w.inv, player.Config{Log: quiet})
 	ctx := context.Background()

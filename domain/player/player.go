@@ -30,6 +30,7 @@ import (
 
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/state"
 )
 
@@ -143,4 +144,30 @@ func (s *Store) Invalidate(ctx context.Context, accountIDs ...int64) error {
 		return fmt.Errorf("invalidate profiles: %w", err)
 	}
 	return nil
+}
+
+// ProfileCacheConsumerName is the outbox consumer ProfileCacheConsumer
+// returns.
+const ProfileCacheConsumerName = "player.profile_cache"
+
+// ProfileCacheConsumer returns an outbox consumer that drops the cached
+// profile of the player each event names (a payload with "account_id"),
+// for topics another package writes in the transaction that changes a part
+// of a profile (progression.level_up). The event is delivered after that
+// transaction commits, so the next read shows the change. A failure to
+// reach the cache is logged, not retried: CacheTTL bounds that copy.
+func (s *Store) ProfileCacheConsumer(topics ...string) outbox.Consumer {
+	return outbox.Consumer{Name: ProfileCacheConsumerName, Topics: topics,
+		Handle: func(ctx context.Context, _ *sqlx.Tx, ev outbox.Event) error {
+			var p struct {
+				AccountID int64 `json:"account_id"`
+			}
+			if err := ev.Decode(&p); err != nil {
+				return err
+			}
+			if p.AccountID > 0 {
+				s.cache.forget(ctx, profileKey(p.AccountID))
+			}
+			return nil
+		}}
 }

@@ -187,3 +187,40 @@ func deliverAll(t testing.TB, conn *sqlx.DB, relay *outbox.Relay) {
 	}
 	t.Fatal("stats deliveries still pending after 10s")
 }
+
+// TestProfileCacheConsumerShowsLevelUps stands in for progression: it
+// changes a player's level and writes an event naming them in the same
+// transaction; once the event is delivered the cached profile shows it.
+func TestProfileCacheConsumerShowsLevelUps(t *testing.T) {
+	w := newWorld(t)
+	s := w.store(player.Config{})
+	ctx := context.Background()
+	p := w.player(t)
+	if got, err := s.Profile(ctx, p); err != nil || got.Level != 1 {
+		t.Fatalf("profile = %+v, %v", got, err)
+	}
+	const topic = "player_test.level_up"
+	relay := outbox.NewRelay(w.conn, testenv.DBURL(t), quiet, prometheus.NewRegistry(), outbox.Config{})
+	if err := relay.Register(ctx, s.ProfileCacheConsumer(topic)); err != nil {
+		t.Fatal(err)
+	}
+	tx := w.conn.MustBegin()
+	if _, err := tx.Exec(`INSERT INTO progression (account_id, level) VALUES ($1, 4)`, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outbox.Enqueue(ctx, tx, topic, map[string]any{"account_id": p, "level": 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Profile(ctx, p); got.Level != 1 {
+		t.Fatalf("the cached profile changed before the event: %+v", got)
+	}
+	if _, err := relay.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Profile(ctx, p); err != nil || got.Level != 4 {
+		t.Fatalf("profile after the event = %+v, %v", got, err)
+	}
+}

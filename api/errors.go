@@ -18,6 +18,7 @@ import (
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/progression"
+	playerdata "github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/store"
 	"github.com/musterhq/muster/web"
@@ -89,6 +90,17 @@ var domainErrors = []struct {
 	{store.ErrPaymentFailed, http.StatusBadGateway, "payment_provider_unavailable"},
 	{store.ErrBadSignature, http.StatusBadRequest, "invalid_signature"},
 	{store.ErrInvalidPayload, http.StatusBadRequest, "invalid_payload"},
+	{playerdata.ErrStaleVersion, http.StatusConflict, codeStaleVersion}, // answered with the current document (failPlayer)
+	{playerdata.ErrNotOwned, http.StatusConflict, "item_not_owned"},
+	{playerdata.ErrItemNotAllowed, http.StatusBadRequest, "item_not_allowed"},
+	{playerdata.ErrUnknownSlot, http.StatusBadRequest, "unknown_slot"},
+	{playerdata.ErrSlotRequired, http.StatusBadRequest, "slot_required"},
+	{playerdata.ErrTooManyLoadouts, http.StatusConflict, "too_many_loadouts"},
+	{playerdata.ErrLoadoutNotFound, http.StatusNotFound, "loadout_not_found"},
+	{playerdata.ErrSettingsTooLarge, http.StatusRequestEntityTooLarge, "settings_too_large"},
+	{playerdata.ErrInvalid, http.StatusBadRequest, "invalid_player_data"},
+	{playerdata.ErrNotFound, http.StatusNotFound, "player_not_found"},
+	{playerdata.ErrUnknownSeason, http.StatusNotFound, "season_not_found"},
 	{challenge.ErrNotConfigured, http.StatusNotFound, "challenges_not_configured"},
 	{challenge.ErrNotFound, http.StatusNotFound, "challenge_not_found"},
 	{challenge.ErrCompleted, http.StatusConflict, "challenge_completed"},
@@ -153,6 +165,8 @@ var detailedFrom = []error{
 	inventory.ErrUnknownItem, inventory.ErrRecipeUnknown, inventory.ErrStackFull, inventory.ErrAlreadyOwned,
 	inventory.ErrNotEnoughItems, inventory.ErrInvalid, inventory.ErrNotGiftable, inventory.ErrNotTradable,
 	inventory.ErrNotDisenchant, ledger.ErrUnknownCurrency,
+	playerdata.ErrNotOwned, playerdata.ErrItemNotAllowed, playerdata.ErrUnknownSlot, playerdata.ErrSlotRequired, playerdata.ErrTooManyLoadouts,
+	playerdata.ErrSettingsTooLarge, playerdata.ErrInvalid, playerdata.ErrUnknownSeason,
 	progression.ErrLocked, progression.ErrInvalid, match.ErrUnknownMode, match.ErrNotInMatch, match.ErrInvalidResult, match.ErrInvalidRoster,
 }
 

@@ -86,6 +86,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	MountAuth(app, Auth{})
 	MountInventory(app, Inventory{})
 	MountStore(app, Store{})
+	MountPlayer(app, Player{})
 	MountChallenges(app, Challenges{})
 	MountBattlePass(app, BattlePass{})
 	MountProgression(app, Progression{})

@@ -332,6 +332,7 @@ var listeners = map[string]map[string]string{
 	"auth":        {"http": "MUSTER_HTTP_ADDR"},
 	"console":     {"console": "MUSTER_CONSOLE_ADDR"},
 	"inventory":   {"http": "MUSTER_HTTP_ADDR"},
+	"player":      {"http": "MUSTER_HTTP_ADDR"},
 	"progression": {"http": "MUSTER_HTTP_ADDR"},
 	"store":       {"http": "MUSTER_HTTP_ADDR"},
 	"worker":      {},
@@ -402,6 +403,10 @@ var openAPITargets = map[string]string{
 	"progression": "progression",
 	"servers":     "progression",
 	"battlepass":  "progression",
+	"profile":     "player",
+	"loadouts":    "player",
+	"settings":    "player",
+	"stats":       "player",
 	"challenges":  "progression",
 }
 

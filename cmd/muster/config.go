@@ -41,6 +41,8 @@ type Config struct {
 
 	ServerCredentialCache time.Duration
 	BattlePassGrace       time.Duration
+	SettingsMaxBytes      int
+	RatePlayerData        rule
 	DataDir               string
 	DevPostgres           string
 	Env                   string
@@ -134,6 +136,8 @@ func settings(cfg *Config) []setting {
 		num(&cfg.OutboxMaxAttempts, "outbox-max-attempts", 10, "deliveries of an outbox event before it is parked as dead"),
 		dur(&cfg.OutboxPoll, "outbox-poll", time.Second, "how often the outbox relay looks for due events without a wake-up"),
 		num(&cfg.OutboxWorkers, "outbox-workers", 4, "outbox deliveries the worker target runs at once"),
+		num(&cfg.SettingsMaxBytes, "settings-max-bytes", 16<<10, "largest client settings document a player may store, in bytes"),
+		lim(&cfg.RatePlayerData, "rate-player-data", "30/1m", "profile, loadout and settings writes per player"),
 		dur(&cfg.BattlePassGrace, "battlepass-grace", 24*time.Hour, "how long after a season ends the results of matches that started in it still count toward its battle pass"),
 		dur(&cfg.ServerCredentialCache, "server-credential-cache", 5*time.Second, "how long a checked game server credential is trusted before it is read again (a revocation takes effect within this)"),
 		str(&cfg.DataDir, "data-dir", ".muster", "where dev keeps its private PostgreSQL cluster", false),
@@ -259,7 +263,7 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("dev-postgres %q is invalid: want auto or private", c.DevPostgres)
 	}
-	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts, "outbox-workers": c.OutboxWorkers} {
+	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts, "outbox-workers": c.OutboxWorkers, "settings-max-bytes": c.SettingsMaxBytes} {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %d", name, v)
 		}

@@ -123,8 +123,9 @@ func registerModules() *modules {
 	m.target("store", initStore, "payments", "tokens", "server")
 	m.target("inventory", initInventory, "economy", "tokens", "server")
 	m.target("console", initConsole, "identity", "economy", "payments")
-	m.internal("metagame", initMetagame, "economy")
+	m.internal("metagame", initMetagame, "economy", "state")
 	m.target("progression", initProgression, "metagame", "tokens", "server")
+	m.target("player", initPlayer, "metagame", "tokens", "server")
 	return m
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
@@ -28,6 +29,7 @@ type metagame struct {
 	progression *progression.Store
 	battlepass  *battlepass.Store
 	challenges  *challenge.Store
+	players     *player.Store
 }
 
 // initMetagame builds the metagame stores and registers their content kinds.
@@ -37,10 +39,12 @@ func initMetagame(p *platform) error {
 	g.progression = progression.New(p.db, g.payer, p.ledger)
 	g.battlepass = battlepass.New(p.db, g.payer, p.ledger, battlepass.Config{Grace: p.cfg.BattlePassGrace})
 	g.challenges = challenge.New(p.db, g.payer, challenge.Config{})
+	g.players = player.New(p.db, p.state, p.inventory, player.Config{SettingsMaxBytes: p.cfg.SettingsMaxBytes, Log: p.log})
 	g.content.Register(match.ModeKind())
 	g.content.Register(season.ContentKind())
 	g.content.Register(g.battlepass.ContentKind())
-	for _, k := range append(g.progression.ContentKinds(), g.challenges.ContentKinds()...) {
+	kinds := append(g.progression.ContentKinds(), g.challenges.ContentKinds()...)
+	for _, k := range append(kinds, g.players.Kinds()...) {
 		g.content.Register(k)
 	}
 	p.meta = g
@@ -53,7 +57,9 @@ func initMetagame(p *platform) error {
 // consumers are the outbox consumers that apply accepted match results; the
 // worker target runs them.
 func (g *metagame) consumers() []outbox.Consumer {
-	return []outbox.Consumer{g.progression.Consumer(), g.battlepass.Consumer(), g.challenges.Consumer()}
+	return []outbox.Consumer{g.progression.Consumer(), g.battlepass.Consumer(), g.challenges.Consumer(), g.players.StatsConsumer(),
+		// A level-up or prestige changes the profile players see.
+		g.players.ProfileCacheConsumer(progression.TopicLevelUp)}
 }
 
 // registerConsumers subscribes the metagame consumers on the worker's relay.
@@ -65,6 +71,13 @@ func registerConsumers(p *platform) error {
 			return fmt.Errorf("register consumer %s: %w", c.Name, err)
 		}
 	}
+	return nil
+}
+
+// initPlayer serves players their profile, loadouts, settings and stats.
+func initPlayer(p *platform) error {
+	api.MountPlayer(p.public, api.Player{Players: p.meta.players, Verifier: p.tokens,
+		Limiter: p.state, WriteLimit: auth.Rule(p.cfg.RatePlayerData), Log: p.log})
 	return nil
 }
 

@@ -27,7 +27,8 @@ import (
 	"github.com/musterhq/muster/domain/reward"
 )
 
-// TopicLevelUp announces a player's new level (payload LevelUp).
+// TopicLevelUp announces a player's new level or prestige rank (payload
+// LevelUp).
 const TopicLevelUp = "progression.level_up"
 
 // ConsumerName is the outbox consumer that applies match XP.
@@ -360,6 +361,9 @@ func (s *Store) Prestige(ctx context.Context, accountID int64, key string) (Stat
 		}
 		const journal = `INSERT INTO progression_events (idem_key, account_id, kind, xp, level, prestige) VALUES ($1, $2, 'prestige', 0, 1, $3)`
 		if _, err := tx.ExecContext(ctx, journal, jkey, accountID, r.Prestige); err != nil {
+			return err
+		}
+		if _, err := outbox.EnqueueMany(ctx, tx, TopicLevelUp, []LevelUp{{AccountID: accountID, Level: 1, Prestige: r.Prestige}}); err != nil {
 			return err
 		}
 		if rw := c.RankReward(r.Prestige); !rw.Empty() {

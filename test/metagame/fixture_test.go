@@ -17,9 +17,11 @@ import (
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
+	"github.com/musterhq/muster/domain/state"
 )
 
 // fixture is the published content of a season in play and the consumers
@@ -41,6 +43,7 @@ func newFixture(t testing.TB, conn *sqlx.DB) fixture {
 	prog := progression.New(conn, payer, led)
 	bp := battlepass.New(conn, payer, led, battlepass.Config{})
 	ch := challenge.New(conn, payer, challenge.Config{})
+	players := player.New(conn, state.NewMemory(), inv, player.Config{})
 	cs.Register(match.ModeKind())
 	cs.Register(season.ContentKind())
 	cs.Register(bp.ContentKind())
@@ -119,5 +122,5 @@ func newFixture(t testing.TB, conn *sqlx.DB) fixture {
 		Weekly: challenge.Slate{Pool: "bench-weekly", Count: 3, Rerolls: 1},
 	})
 	return fixture{mode: mode, season: sid, bp: bp, coins: coins,
-		consumers: []outbox.Consumer{prog.Consumer(), bp.Consumer(), ch.Consumer()}}
+		consumers: []outbox.Consumer{prog.Consumer(), bp.Consumer(), ch.Consumer(), players.StatsConsumer()}}
 }

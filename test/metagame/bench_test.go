@@ -94,6 +94,13 @@ func (w *watch) done(matchID string) {
 	}
 }
 
+// reset forgets the handler times measured so far.
+func (w *watch) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.handled)
+}
+
 // report adds each consumer's mean handler time to b.
 func (w *watch) report(b *testing.B) {
 	w.mu.Lock()
@@ -225,23 +232,31 @@ func (w *world) play(ctx context.Context, g int, id string, rng *rand.Rand) erro
 // BenchmarkMatchResults measures 100-player matches from the server's report
 // until every consumer's transaction has committed: open loop at 20 matches
 // per second (the goal: each under 200 ms), and closed loop with 8 servers
-// reporting back to back (the most it does).
+// reporting back to back (the most it does); at the typical pace of rewards
+// and with rewards for every player from every consumer in every match.
 func BenchmarkMatchResults(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		rate float64
-	}{{"open-20-per-s", 20}, {"closed-8", 0}} {
-		b.Run(c.name, func(b *testing.B) {
-			const clients = 8
-			w := newWorld(b, clients)
-			run := economytest.Name("m")
-			economytest.Drive(b, clients, c.rate, func(client int, n int64) error {
-				rng := rand.New(rand.NewPCG(uint64(n), 7))
-				id := strings.ReplaceAll(fmt.Sprintf("%s-%d-%d", run, client, n), "_", "-")
-				return w.play(context.Background(), client, id, rng)
+	const clients = 8
+	w := newWorld(b, clients)
+	for _, pace := range []struct {
+		name            string
+		levelXP, tierXP int64
+	}{{"typical", typicalLevelXP, typicalTierXP}, {"rewards-every-match", 300, 1000}} {
+		for _, load := range []struct {
+			name string
+			rate float64
+		}{{"open-20-per-s", 20}, {"closed-8", 0}} {
+			b.Run(pace.name+"/"+load.name, func(b *testing.B) {
+				shared.pace(pace.levelXP, pace.tierXP)
+				w.watch.reset()
+				run := economytest.Name("m")
+				economytest.Drive(b, clients, load.rate, func(client int, n int64) error {
+					rng := rand.New(rand.NewPCG(uint64(n), 7))
+					id := strings.ReplaceAll(fmt.Sprintf("%s-%d-%d", run, client, n), "_", "-")
+					return w.play(context.Background(), client, id, rng)
+				})
+				w.watch.report(b)
 			})
-			w.watch.report(b)
-		})
+		}
 	}
 }
 

@@ -30,8 +30,10 @@ type fixture struct {
 	mode      string
 	season    string
 	coins     string
+	charm     string
 	bp        *battlepass.Store
 	consumers []outbox.Consumer
+	publish   func(kind, id string, body any)
 }
 
 func newFixture(t testing.TB, conn *sqlx.DB) fixture {
@@ -72,34 +74,10 @@ func newFixture(t testing.TB, conn *sqlx.DB) fixture {
 			match.StatSecondsPlayed: 1800},
 		WeaponClasses: []string{"assault_rifle", "smg"},
 		XP:            match.XPRules{PerMinute: 20, PerKill: 100, PerAssist: 40, Win: 2000, Placement: []int64{1000, 500}, Max: 10000}})
-	// Short levels, so that most matches level most players up and pay
-	// rewards: the expensive path.
-	levels := make([]int64, 199)
-	for i := range levels {
-		levels[i] = 300
-	}
-	var rewards []progression.LevelReward
-	for lv := 2; lv <= 200; lv++ {
-		r := reward.Reward{Currencies: []reward.Amount{{Currency: coins, Amount: 10}}}
-		if lv%2 == 0 {
-			r.Items = []inventory.Line{{ItemID: charm.ID, Quantity: 1}}
-		}
-		rewards = append(rewards, progression.LevelReward{Level: lv, Reward: r})
-	}
-	publish(progression.KindCurve, progression.CurveID, progression.Curve{XPPerLevel: levels, Rewards: rewards})
-
-	// A season running now with a 100-tier pass of short tiers, rewards on
-	// both tracks; a third of the players premium.
+	// A season running now for the battle pass.
 	sid := economytest.Name("s")
 	now := time.Now()
 	publish(season.Kind, sid, season.Season{Name: "Bench season", StartsAt: now.Add(-time.Hour), EndsAt: now.Add(30 * 24 * time.Hour)})
-	tiers := make([]battlepass.DocTier, 100)
-	for i := range tiers {
-		tiers[i] = battlepass.DocTier{Free: reward.Reward{Currencies: []reward.Amount{{Currency: coins, Amount: 5}}},
-			Premium: reward.Reward{Items: []inventory.Line{{ItemID: charm.ID, Quantity: 1}}}}
-	}
-	publish(battlepass.Kind, sid, battlepass.Doc{XPPerTier: 1000, Tiers: tiers,
-		PremiumPrice: &battlepass.Price{Currency: coins, Amount: 1}})
 
 	// Daily and weekly challenges every player progresses in every match.
 	goal := func(id string, g challenge.Goal) challenge.Challenge {
@@ -121,6 +99,44 @@ func newFixture(t testing.TB, conn *sqlx.DB) fixture {
 		Daily:  challenge.Slate{Pool: "bench-daily", Count: 3, Rerolls: 1},
 		Weekly: challenge.Slate{Pool: "bench-weekly", Count: 3, Rerolls: 1},
 	})
-	return fixture{mode: mode, season: sid, bp: bp, coins: coins,
+	f := fixture{mode: mode, season: sid, bp: bp, coins: coins, charm: charm.ID, publish: publish,
 		consumers: []outbox.Consumer{prog.Consumer(), bp.Consumer(), ch.Consumer(), players.StatsConsumer()}}
+	f.pace(typicalLevelXP, typicalTierXP)
+	return f
+}
+
+// The typical pace: a player levels up about every fourth match and reaches
+// a new tier about every sixth (the demo pass's tiers are 5,000 XP).
+const (
+	typicalLevelXP = 3000
+	typicalTierXP  = 5000
+)
+
+// pace publishes the XP curve and the season's battle pass: levels of
+// levelXP and tiers of tierXP, each level and tier with rewards (currency
+// on every one, an item on every other level; currency on the free track
+// and an item on the premium track of every tier). The smaller they are
+// next to a match's XP (about 800 on average here), the more rewards every
+// match pays.
+func (f fixture) pace(levelXP, tierXP int64) {
+	levels := make([]int64, 199)
+	for i := range levels {
+		levels[i] = levelXP
+	}
+	var rewards []progression.LevelReward
+	for lv := 2; lv <= 200; lv++ {
+		r := reward.Reward{Currencies: []reward.Amount{{Currency: f.coins, Amount: 10}}}
+		if lv%2 == 0 {
+			r.Items = []inventory.Line{{ItemID: f.charm, Quantity: 1}}
+		}
+		rewards = append(rewards, progression.LevelReward{Level: lv, Reward: r})
+	}
+	f.publish(progression.KindCurve, progression.CurveID, progression.Curve{XPPerLevel: levels, Rewards: rewards})
+	tiers := make([]battlepass.DocTier, 200)
+	for i := range tiers {
+		tiers[i] = battlepass.DocTier{Free: reward.Reward{Currencies: []reward.Amount{{Currency: f.coins, Amount: 5}}},
+			Premium: reward.Reward{Items: []inventory.Line{{ItemID: f.charm, Quantity: 1}}}}
+	}
+	f.publish(battlepass.Kind, f.season, battlepass.Doc{XPPerTier: tierXP, Tiers: tiers,
+		PremiumPrice: &battlepass.Price{Currency: f.coins, Amount: 1}})
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -31,7 +30,8 @@ type BattlePass struct {
 // MountBattlePass adds the battle pass routes to app; every route needs a
 // player's access token.
 func MountBattlePass(app fiber.Router, bp BattlePass) {
-	h := &battlePassHandlers{bp: bp.BattlePass, limiter: bp.Limiter, rule: bp.WriteLimit, log: bp.Log}
+	h := &battlePassHandlers{bp: bp.BattlePass, log: bp.Log}
+	write := writeLimit(bp.Limiter, bp.WriteLimit, bp.Log, "battlepass")
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -39,35 +39,13 @@ func MountBattlePass(app fiber.Router, bp BattlePass) {
 
 	v1 := app.Group("/v1")
 	v1.Get("/me/battlepass", player, h.get)
-	v1.Post("/me/battlepass/premium", player, h.limitWrites, h.upgrade)
-	v1.Post("/me/battlepass/skips", player, h.limitWrites, h.skip)
+	v1.Post("/me/battlepass/premium", player, write, h.upgrade)
+	v1.Post("/me/battlepass/skips", player, write, h.skip)
 }
 
 type battlePassHandlers struct {
-	bp      *battlepass.Store
-	limiter state.Limiter
-	rule    auth.Rule
-	log     *slog.Logger
-}
-
-// limitWrites spends one of the player's battle pass purchases. When the
-// limiter cannot be reached the purchase goes ahead: each is idempotent and
-// checked by the domain on its own.
-func (h *battlePassHandlers) limitWrites(c *fiber.Ctx) error {
-	if h.limiter == nil || h.rule.N <= 0 {
-		return c.Next()
-	}
-	claims := claimsOf(c)
-	d, err := h.limiter.Allow(c.UserContext(), "battlepass:write:"+strconv.FormatInt(claims.AccountID, 10), h.rule.N, h.rule.Per)
-	if err != nil {
-		h.log.WarnContext(c.UserContext(), "battle pass rate limit unavailable; write allowed",
-			"req_id", web.RequestID(c), "player_id", claims.PlayerID, "err", err)
-		return c.Next()
-	}
-	if !d.Allowed {
-		return fail(c, &auth.RateLimitError{RetryAfter: max(d.RetryAfter, time.Second)})
-	}
-	return c.Next()
+	bp  *battlepass.Store
+	log *slog.Logger
 }
 
 // seasonQuery reads ?season=: empty for the current season.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -40,7 +39,7 @@ type Inventory struct {
 // a player's access token.
 func MountInventory(app fiber.Router, inv Inventory) {
 	h := &economyHandlers{catalog: inv.Catalog, ledger: inv.Ledger, inv: inv.Inventory, accounts: inv.Accounts,
-		limiter: inv.Limiter, rule: inv.WriteLimit, log: inv.Log}
+		log: inv.Log}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -48,7 +47,7 @@ func MountInventory(app fiber.Router, inv Inventory) {
 		h.reader = inv.Inventory.Reader()
 	}
 	player := RequirePlayer(inv.Verifier)
-	write := h.limitWrites
+	write := writeLimit(inv.Limiter, inv.WriteLimit, h.log, "economy")
 
 	v1 := app.Group("/v1")
 	v1.Get("/catalog", player, h.getCatalog)
@@ -74,29 +73,7 @@ type economyHandlers struct {
 	inv      *inventory.Store
 	reader   *inventory.Reader
 	accounts *account.Store
-	limiter  state.Limiter
-	rule     auth.Rule
 	log      *slog.Logger
-}
-
-// limitWrites spends one of the player's economy writes. When the limiter
-// cannot be reached the write goes ahead: the domain keeps every operation
-// correct on its own, and a Redis outage should not stop players crafting.
-func (h *economyHandlers) limitWrites(c *fiber.Ctx) error {
-	if h.limiter == nil || h.rule.N <= 0 {
-		return c.Next()
-	}
-	claims := claimsOf(c)
-	d, err := h.limiter.Allow(c.UserContext(), "economy:write:"+strconv.FormatInt(claims.AccountID, 10), h.rule.N, h.rule.Per)
-	if err != nil {
-		h.log.WarnContext(c.UserContext(), "economy rate limit unavailable; write allowed",
-			"req_id", web.RequestID(c), "player_id", claims.PlayerID, "err", err)
-		return c.Next()
-	}
-	if !d.Allowed {
-		return fail(c, &auth.RateLimitError{RetryAfter: max(d.RetryAfter, time.Second)})
-	}
-	return c.Next()
 }
 
 // tradesOn answers 403 trades_disabled on every trade route while the

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -32,12 +30,12 @@ type Player struct {
 // MountPlayer adds the player data routes to app. Every route needs a
 // player's access token.
 func MountPlayer(app fiber.Router, p Player) {
-	h := &playerHandlers{store: p.Players, limiter: p.Limiter, rule: p.WriteLimit, log: p.Log}
+	h := &playerHandlers{store: p.Players, log: p.Log}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
 	auth := RequirePlayer(p.Verifier)
-	write := h.limitWrites
+	write := writeLimit(p.Limiter, p.WriteLimit, p.Log, "player")
 
 	v1 := app.Group("/v1")
 	v1.Get("/me/profile", auth, h.getProfile)
@@ -52,30 +50,8 @@ func MountPlayer(app fiber.Router, p Player) {
 }
 
 type playerHandlers struct {
-	store   *playerdata.Store
-	limiter state.Limiter
-	rule    auth.Rule
-	log     *slog.Logger
-}
-
-// limitWrites spends one of the player's data writes. When the limiter
-// cannot be reached the write goes ahead: versions keep every write
-// correct on its own.
-func (h *playerHandlers) limitWrites(c *fiber.Ctx) error {
-	if h.limiter == nil || h.rule.N <= 0 {
-		return c.Next()
-	}
-	claims := claimsOf(c)
-	d, err := h.limiter.Allow(c.UserContext(), "player:write:"+strconv.FormatInt(claims.AccountID, 10), h.rule.N, h.rule.Per)
-	if err != nil {
-		h.log.WarnContext(c.UserContext(), "player data rate limit unavailable; write allowed",
-			"req_id", web.RequestID(c), "player_id", claims.PlayerID, "err", err)
-		return c.Next()
-	}
-	if !d.Allowed {
-		return fail(c, &auth.RateLimitError{RetryAfter: max(d.RetryAfter, time.Second)})
-	}
-	return c.Next()
+	store *playerdata.Store
+	log   *slog.Logger
 }
 
 // codeStaleVersion is the code of a write made from an old version.

@@ -2,9 +2,7 @@ package api
 
 import (
 	"log/slog"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -33,12 +31,12 @@ type Store struct {
 // webhook is authenticated by its signature alone.
 func MountStore(app fiber.Router, s Store) {
 	h := &storeHandlers{store: s.Store, webhooks: s.Webhooks, countryHeader: s.CountryHeader,
-		limiter: s.Limiter, rule: s.WriteLimit, log: s.Log}
+		log: s.Log}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
 	player := RequirePlayer(s.Verifier)
-	write := h.limitWrites
+	write := writeLimit(s.Limiter, s.WriteLimit, s.Log, "store")
 
 	v1 := app.Group("/v1")
 	v1.Get("/store", player, h.storefront)
@@ -58,29 +56,7 @@ type storeHandlers struct {
 	store         *store.Store
 	webhooks      store.Webhooks
 	countryHeader string
-	limiter       state.Limiter
-	rule          auth.Rule
 	log           *slog.Logger
-}
-
-// limitWrites spends one of the player's store writes. When the limiter
-// cannot be reached the write goes ahead: every purchase is idempotent and
-// checked by the domain on its own.
-func (h *storeHandlers) limitWrites(c *fiber.Ctx) error {
-	if h.limiter == nil || h.rule.N <= 0 {
-		return c.Next()
-	}
-	claims := claimsOf(c)
-	d, err := h.limiter.Allow(c.UserContext(), "store:write:"+strconv.FormatInt(claims.AccountID, 10), h.rule.N, h.rule.Per)
-	if err != nil {
-		h.log.WarnContext(c.UserContext(), "store rate limit unavailable; write allowed",
-			"req_id", web.RequestID(c), "player_id", claims.PlayerID, "err", err)
-		return c.Next()
-	}
-	if !d.Allowed {
-		return fail(c, &auth.RateLimitError{RetryAfter: max(d.RetryAfter, time.Second)})
-	}
-	return c.Next()
 }
 
 // paymentsOn answers 501 payments_not_configured on the real-money routes

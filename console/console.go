@@ -16,14 +16,20 @@ import (
 	"github.com/musterhq/muster/console/catalog"
 	"github.com/musterhq/muster/console/dashboard"
 	"github.com/musterhq/muster/console/frame"
+	"github.com/musterhq/muster/console/liveops"
 	"github.com/musterhq/muster/console/login"
+	"github.com/musterhq/muster/console/matches"
 	"github.com/musterhq/muster/console/players"
+	"github.com/musterhq/muster/console/servers"
 	"github.com/musterhq/muster/console/staffadmin"
 	storescreens "github.com/musterhq/muster/console/store"
 	"github.com/musterhq/muster/domain/auth"
 	content "github.com/musterhq/muster/domain/catalog"
+	livecontent "github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
+	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/domain/staff"
 	"github.com/musterhq/muster/domain/state"
@@ -45,9 +51,20 @@ type Deps struct {
 	Ledger    *ledger.Ledger
 	Inventory *inventory.Store
 	// Store: offers, packs, regional prices, orders, refunds and revenue.
-	Store  *store.Store
-	Log    *slog.Logger
-	Secure bool // Secure cookies; off only in development over plain HTTP
+	Store *store.Store
+	// The metagame: live-ops content (its kinds registered by their
+	// packages), match results and their review, game server credentials,
+	// and the player page's Progression tab. A nil store leaves its screens
+	// out.
+	Content     *livecontent.Store
+	Matches     *match.Store
+	Servers     *match.Servers
+	Progression *progression.Store
+	// Previews renders content kinds on the live-ops screens; nil is
+	// liveops.DefaultPreviews().
+	Previews liveops.Previews
+	Log      *slog.Logger
+	Secure   bool // Secure cookies; off only in development over plain HTTP
 }
 
 // ErrorPage renders errors as console pages rather than JSON.
@@ -72,7 +89,7 @@ func Mount(app *fiber.App, f *frame.Frame, d Deps) {
 	app.Use(f.LoadSession())
 	rt := f.Router(app)
 	login.Mount(rt, f, d.Staff, d.Limiter, d.Log)
-	eco := players.Economy{DB: d.DB, Catalog: d.Catalog, Ledger: d.Ledger, Inventory: d.Inventory}
+	eco := players.Economy{DB: d.DB, Catalog: d.Catalog, Ledger: d.Ledger, Inventory: d.Inventory, Progression: d.Progression}
 	var revenue dashboard.Revenue
 	if d.Store != nil {
 		sc := storescreens.New(f, d.Auth, d.Catalog, d.Store)
@@ -82,6 +99,19 @@ func Mount(app *fiber.App, f *frame.Frame, d Deps) {
 	dashboard.Mount(rt, f, d.Auth, revenue)
 	players.Mount(rt, f, d.Auth, eco)
 	catalog.Mount(rt, f, d.Catalog)
+	if d.Content != nil {
+		previews := d.Previews
+		if previews == nil {
+			previews = liveops.DefaultPreviews()
+		}
+		liveops.Mount(rt, f, d.Content, previews)
+	}
+	if d.Matches != nil {
+		matches.Mount(rt, f, d.Matches, d.DB)
+	}
+	if d.Servers != nil {
+		servers.Mount(rt, f, d.Servers)
+	}
 	auditlog.Mount(rt, f, d.DB, d.Auth, d.Staff)
 	staffadmin.Mount(rt, f, d.DB, d.Staff, d.RBAC)
 }

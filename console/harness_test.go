@@ -18,9 +18,14 @@ import (
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/catalog"
+	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
+	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/rbac"
+	"github.com/musterhq/muster/domain/reward"
+	"github.com/musterhq/muster/domain/season"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/staff"
 	"github.com/musterhq/muster/domain/state"
@@ -46,7 +51,12 @@ type site struct {
 	ledger   *ledger.Ledger
 	items    *inventory.Store
 	store    *store.Store // real-money payments through stripe-mock
-	suffix   string       // makes this test's emails and names unique
+	// The metagame, registered as initMetagame registers it.
+	content     *content.Store
+	matches     *match.Store
+	servers     *match.Servers
+	progression *progression.Store
+	suffix      string // makes this test's emails and names unique
 }
 
 func newSite(t testing.TB) *site {
@@ -84,8 +94,15 @@ func newSite(t testing.TB) *site {
 	items := inventory.NewStore(conn, led, inventory.Config{})
 	shop := store.New(conn, cat, led, items, store.NewStripe("sk_test_x", testenv.StripeMock(t), 10*time.Second), store.Config{
 		SuccessURL: "https://game.example/store/done?order={ORDER_ID}", CancelURL: "https://game.example/store"}, log)
+	docs, matches, servers := content.New(conn), match.New(conn, nil), match.NewServers(conn, time.Second)
+	prog := progression.New(conn, reward.NewPayer(items, led), led)
+	docs.Register(match.ModeKind())
+	docs.Register(season.ContentKind())
+	for _, k := range prog.ContentKinds() {
+		docs.Register(k)
+	}
 	d := console.Deps{DB: conn, Auth: svc, Staff: st, RBAC: enf, Limiter: shared, Log: log, Catalog: cat, Ledger: led, Inventory: items,
-		Store: shop}
+		Store: shop, Content: docs, Matches: matches, Servers: servers, Progression: prog}
 	f := console.NewFrame(d)
 	app := web.New(web.Config{BodyLimit: 1 << 20, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, ErrorPage: console.ErrorPage(f)},
 		log, web.NewMetrics(web.NewRegistry()))
@@ -97,7 +114,8 @@ func newSite(t testing.TB) *site {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &site{url: "http://" + ln.Addr().String(), db: conn, app: app, frame: f, accounts: accounts, staff: st, auth: svc,
-		catalog: cat, ledger: led, items: items, store: shop, suffix: fmt.Sprintf("%d", time.Now().UnixNano()%1e9)}
+		catalog: cat, ledger: led, items: items, store: shop, content: docs, matches: matches, servers: servers, progression: prog,
+		suffix: fmt.Sprintf("%d", time.Now().UnixNano()%1e9)}
 	for _, role := range rbac.Roles {
 		if _, err := st.Create(ctx, s.email(role), role+" tester", role, staffPassword); err != nil {
 			t.Fatal(err)

@@ -37,9 +37,62 @@ func TestEveryRouteHasARule(t *testing.T) {
 	}
 }
 
+// The metagame screens each need their own permission, and a role without
+// it is refused even with a valid form token.
+func TestMetagameRoutesNeedTheirPermission(t *testing.T) {
+	s := newSite(t)
+	routes := []struct {
+		method, path, rule string
+		deniedTo           string // a role without the permission (one no other test re-permissions)
+	}{
+		{"GET", "/liveops", rbac.PermProgressView, ""},
+		{"GET", "/liveops/new", rbac.PermProgressEdit, rbac.RoleSupport},
+		{"POST", "/liveops/new", rbac.PermProgressEdit, rbac.RoleSupport},
+		{"GET", "/liveops/:kind", rbac.PermProgressView, ""},
+		{"GET", "/liveops/:kind/:id", rbac.PermProgressView, ""},
+		{"POST", "/liveops/:kind/:id/draft", rbac.PermProgressEdit, rbac.RoleSupport},
+		{"POST", "/liveops/:kind/:id/publish", rbac.PermProgressEdit, rbac.RoleSupport},
+		{"POST", "/liveops/:kind/:id/discard", rbac.PermProgressEdit, rbac.RoleSupport},
+		{"GET", "/liveops/:kind/:id/versions/:version", rbac.PermProgressView, ""},
+		{"GET", "/matches", rbac.PermMatchesView, rbac.RoleDesigner},
+		{"GET", "/matches/:id", rbac.PermMatchesView, rbac.RoleDesigner},
+		{"POST", "/matches/:id/release", rbac.PermMatchesReview, rbac.RoleSupport},
+		{"POST", "/matches/:id/discard", rbac.PermMatchesReview, rbac.RoleSupport},
+		{"GET", "/servers", rbac.PermServersManage, rbac.RoleSupport},
+		{"POST", "/servers", rbac.PermServersManage, rbac.RoleDesigner},
+		{"POST", "/servers/:id/revoke", rbac.PermServersManage, rbac.RoleSupport},
+		{"POST", "/players/:id/progression/xp", rbac.PermProgressAdjust, rbac.RoleDesigner},
+	}
+	clients := map[string]*http.Client{}
+	for _, r := range routes {
+		if got := s.frame.Rule(r.method, r.path); got != r.rule {
+			t.Errorf("%s %s: rule %q, want %q", r.method, r.path, got, r.rule)
+		}
+		if r.deniedTo == "" {
+			continue
+		}
+		c, ok := clients[r.deniedTo]
+		if !ok {
+			c = s.signInHTTP(t, s.email(r.deniedTo))
+			clients[r.deniedTo] = c
+		}
+		path := strings.NewReplacer(":kind", "mode", ":id", "x1", ":version", "1").Replace(r.path)
+		var status int
+		if r.method == "GET" {
+			status, _ = s.page(t, c, path)
+		} else {
+			status, _ = s.send(t, c, path, url.Values{"reason": {"not allowed"}})
+		}
+		if status != http.StatusForbidden {
+			t.Errorf("%s %s as %s: %d, want 403", r.method, path, r.deniedTo, status)
+		}
+	}
+}
+
 func TestSignedOutVisitorsAreSentToLogin(t *testing.T) {
 	s := newSite(t)
-	for _, path := range []string{"/", "/players", "/catalog", "/catalog/currencies", "/audit", "/staff", "/roles", "/account"} {
+	for _, path := range []string{"/", "/players", "/catalog", "/catalog/currencies", "/audit", "/staff", "/roles", "/account",
+		"/liveops", "/liveops/xp_curve/default", "/matches", "/servers"} {
 		resp, err := httpClient.Get(s.url + path)
 		if err != nil {
 			t.Fatal(err)

@@ -122,7 +122,7 @@ func registerModules() *modules {
 	m.internal("payments", initPayments, "economy")
 	m.target("store", initStore, "payments", "tokens", "server")
 	m.target("inventory", initInventory, "economy", "tokens", "server")
-	m.target("console", initConsole, "identity", "economy", "payments")
+	m.target("console", initConsole, "identity", "economy", "payments", "metagame")
 	m.internal("metagame", initMetagame, "economy", "state")
 	m.target("progression", initProgression, "metagame", "tokens", "server")
 	m.target("player", initPlayer, "metagame", "tokens", "server")

@@ -18,6 +18,7 @@ import (
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
+	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/web"
 )
 
@@ -31,6 +32,9 @@ type Economy struct {
 	// Purchases renders the Purchases section (the player's orders and store
 	// flags), shown to staff with orders:view; nil leaves it out.
 	Purchases func(c *fiber.Ctx, a account.Account) (templ.Component, error)
+	// Progression is the Progression tab (level, XP, journal, unlock trees,
+	// grant XP), shown to staff with progression:view; nil leaves it out.
+	Progression *progression.Store
 }
 
 // How much of a player's economy the page shows.
@@ -128,11 +132,13 @@ type Forms struct {
 	Ban           BanForm
 	Grant, Revoke ItemForm
 	Credit, Debit WalletForm
+	XP            XPForm
 }
 
 func freshForms() Forms {
 	return Forms{Ban: BanForm{Duration: "24h"}, Grant: ItemForm{Key: frame.NewFormKey(), Quantity: "1"},
-		Revoke: ItemForm{Key: frame.NewFormKey(), Quantity: "1"}, Credit: WalletForm{Key: frame.NewFormKey()}, Debit: WalletForm{Key: frame.NewFormKey()}}
+		Revoke: ItemForm{Key: frame.NewFormKey(), Quantity: "1"}, Credit: WalletForm{Key: frame.NewFormKey()}, Debit: WalletForm{Key: frame.NewFormKey()},
+		XP: XPForm{Key: frame.NewFormKey()}}
 }
 
 const (

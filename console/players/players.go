@@ -41,6 +41,9 @@ func Mount(rt *frame.Router, f *frame.Frame, svc *auth.Service, eco Economy) {
 	rt.Post("/players/:id/inventory/revoke", rbac.PermEconomyGrant, h.revoke)
 	rt.Post("/players/:id/wallet/credit", rbac.PermEconomyGrant, h.credit)
 	rt.Post("/players/:id/wallet/debit", rbac.PermEconomyGrant, h.debit)
+	if eco.Progression != nil {
+		rt.Post("/players/:id/progression/xp", rbac.PermProgressAdjust, h.grantXP)
+	}
 }
 
 func (h *handler) list(c *fiber.Ctx) error {
@@ -92,6 +95,11 @@ func (h *handler) render(c *fiber.Ctx, status int, set func(*Forms)) error {
 	}
 	if h.eco.Purchases != nil && h.f.Allowed(c, rbac.PermOrdersView) {
 		if d.Purchases, err = h.eco.Purchases(c, a); err != nil {
+			return err
+		}
+	}
+	if h.eco.Progression != nil && h.f.Allowed(c, rbac.PermProgressView) {
+		if d.Progression, err = h.progression(c.UserContext(), a.ID, h.f.Allowed(c, rbac.PermProgressAdjust)); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,303 @@
+package liveops
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/progression"
+	"github.com/musterhq/muster/domain/reward"
+	"github.com/musterhq/muster/domain/season"
+)
+
+// Preview renders a document body of one kind as designers review it: the
+// XP curve's level table, a battle pass's whole track. It reads leniently
+// (an old published version may predate a field), and an error shows the
+// JSON alone with the reason.
+type Preview func(body json.RawMessage) (templ.Component, error)
+
+// Previews are the preview renderers by content kind; a kind without one is
+// shown as pretty-printed JSON.
+type Previews map[string]Preview
+
+// KindBattlePass is the battle pass's content kind (one document per
+// season, id = season id), previewed here until its own package lands.
+const KindBattlePass = "battle_pass"
+
+// DefaultPreviews are the renderers of the kinds the console knows. Adding
+// one is a function from body to component and an entry here.
+func DefaultPreviews() Previews {
+	return Previews{
+		progression.KindCurve: curvePreview,
+		progression.KindTree:  treePreview,
+		match.KindMode:        modePreview,
+		season.Kind:           seasonPreview,
+		KindBattlePass:        battlePassPreview,
+	}
+}
+
+// CurveLevel is one row of the XP curve's level table.
+type CurveLevel struct {
+	Level  int
+	XP     int64 // from the level before; 0 for level 1
+	Total  int64 // XP from level 1 to reach this level
+	Reward string
+}
+
+// CurveView is the XP curve as its preview shows it.
+type CurveView struct {
+	Levels      []CurveLevel
+	MaxLevel    int
+	Cap         int64 // XP to the maximum level
+	MaxRank     int
+	RankRewards []RankRow
+}
+
+// RankRow is one prestige rank's reward.
+type RankRow struct {
+	Rank   int
+	Reward string
+}
+
+func curvePreview(body json.RawMessage) (templ.Component, error) {
+	var c progression.Curve
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, err
+	}
+	rewards := map[int]reward.Reward{}
+	for _, r := range c.Rewards {
+		rewards[r.Level] = r.Reward
+	}
+	v := CurveView{MaxLevel: len(c.XPPerLevel) + 1, MaxRank: c.Prestige.MaxRank}
+	v.Levels = append(v.Levels, CurveLevel{Level: 1})
+	for i, xp := range c.XPPerLevel {
+		v.Cap += xp
+		v.Levels = append(v.Levels, CurveLevel{Level: i + 2, XP: xp, Total: v.Cap, Reward: rewardText(rewards[i+2])})
+	}
+	ranks := append([]progression.RankReward(nil), c.Prestige.Rewards...)
+	sort.Slice(ranks, func(i, j int) bool { return ranks[i].Rank < ranks[j].Rank })
+	for _, r := range ranks {
+		v.RankRewards = append(v.RankRewards, RankRow{Rank: r.Rank, Reward: rewardText(r.Reward)})
+	}
+	return curveTable(v), nil
+}
+
+// TreeNodeRow is one node of an unlock tree's preview.
+type TreeNodeRow struct {
+	ID, Name, Requires, Cost, Reward string
+	MinLevel, MinPrestige            int
+}
+
+func treePreview(body json.RawMessage) (templ.Component, error) {
+	var t progression.Tree
+	if err := json.Unmarshal(body, &t); err != nil {
+		return nil, err
+	}
+	rows := make([]TreeNodeRow, len(t.Nodes))
+	for i, n := range t.Nodes {
+		rows[i] = TreeNodeRow{ID: n.ID, Name: n.Name, Requires: strings.Join(n.Requires, ", "), MinLevel: n.MinLevel,
+			MinPrestige: n.MinPrestige, Reward: rewardText(n.Reward)}
+		if n.Cost != nil {
+			rows[i].Cost = amountText(*n.Cost)
+		}
+	}
+	return treeTable(t.Name, t.Kind, rows), nil
+}
+
+// ModeView is a match mode as its preview shows it.
+type ModeView struct {
+	match.Mode
+	Bounds    []Bound
+	Duration  string
+	Placement string
+}
+
+// Bound is the largest value of a stat one player may report.
+type Bound struct {
+	Stat  string
+	Value int64
+}
+
+func modePreview(body json.RawMessage) (templ.Component, error) {
+	var m match.Mode
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	v := ModeView{Mode: m, Duration: (time.Duration(m.MaxDurationSeconds) * time.Second).String()}
+	for stat, b := range m.Bounds {
+		v.Bounds = append(v.Bounds, Bound{Stat: stat, Value: b})
+	}
+	sort.Slice(v.Bounds, func(i, j int) bool { return v.Bounds[i].Stat < v.Bounds[j].Stat })
+	places := make([]string, len(m.XP.Placement))
+	for i, p := range m.XP.Placement {
+		places[i] = ordinal(i+1) + " " + i64(p)
+	}
+	v.Placement = strings.Join(places, ", ")
+	return modeTable(v), nil
+}
+
+// SeasonView is a season as its preview shows it.
+type SeasonView struct {
+	Name, Starts, Ends, Length, Now string
+}
+
+func seasonPreview(body json.RawMessage) (templ.Component, error) {
+	var s season.Season
+	if err := json.Unmarshal(body, &s); err != nil {
+		return nil, err
+	}
+	v := SeasonView{Name: s.Name, Starts: whenUTC(s.StartsAt), Ends: whenUTC(s.EndsAt)}
+	days := s.EndsAt.Sub(s.StartsAt).Hours() / 24
+	v.Length = strconv.FormatFloat(days, 'f', -1, 64) + " days"
+	switch now := time.Now(); {
+	case now.Before(s.StartsAt):
+		v.Now = "upcoming: starts in " + span(s.StartsAt.Sub(now))
+	case s.Contains(now):
+		v.Now = "running: ends in " + span(s.EndsAt.Sub(now))
+	default:
+		v.Now = "ended"
+	}
+	return seasonTable(v), nil
+}
+
+// PassTier is one tier of a battle pass track.
+type PassTier struct {
+	Tier          string
+	XP, TotalXP   string
+	Free, Premium string
+}
+
+// PassView is a battle pass as its preview shows it: its settings, then the
+// whole track.
+type PassView struct {
+	Fields []Field
+	Tiers  []PassTier
+}
+
+// Field is a top-level setting of a document.
+type Field struct{ Name, Value string }
+
+// battlePassPreview shows the whole track of a battle pass: tier, XP, free
+// reward, premium reward. It reads the document generically (any "tiers"
+// list of objects) until domain/battlepass lands; then it should decode the
+// package's own type, as curvePreview does.
+func battlePassPreview(body json.RawMessage) (templ.Component, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, err
+	}
+	var v PassView
+	for _, k := range sortedKeys(doc) {
+		switch val := doc[k].(type) {
+		case string, json.Number, bool:
+			v.Fields = append(v.Fields, Field{Name: k, Value: fmt.Sprint(val)})
+		}
+	}
+	tiers, ok := doc["tiers"].([]any)
+	if !ok {
+		return nil, errors.New(`the document has no "tiers" list`)
+	}
+	var total int64
+	for i, raw := range tiers {
+		t, _ := raw.(map[string]any)
+		row := PassTier{Tier: strconv.Itoa(i + 1), XP: "—", TotalXP: "—"}
+		if n, ok := first(t, "tier", "level", "number").(json.Number); ok {
+			row.Tier = n.String()
+		}
+		if n, ok := first(t, "xp", "xp_required", "xp_to_next", "xp_per_tier").(json.Number); ok {
+			if x, err := n.Int64(); err == nil {
+				total += x
+				row.XP, row.TotalXP = i64(x), i64(total)
+			}
+		}
+		row.Free, row.Premium = anyReward(first(t, "free", "free_reward")), anyReward(first(t, "premium", "premium_reward"))
+		v.Tiers = append(v.Tiers, row)
+	}
+	return passTable(v), nil
+}
+
+// first is the first of keys that m has, or nil.
+func first(m map[string]any, keys ...string) any {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			return v
+		}
+	}
+	return nil
+}
+
+// anyReward writes a reward read generically: a reward.Reward's shape as
+// items and currencies, anything else as compact JSON.
+func anyReward(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	var r reward.Reward
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if _, isMap := v.(map[string]any); isMap && dec.Decode(&r) == nil {
+		return rewardText(r)
+	}
+	return string(b)
+}
+
+// rewardText writes a reward on one line: "2 × charm.dice, 500 credits".
+func rewardText(r reward.Reward) string {
+	parts := make([]string, 0, len(r.Items)+len(r.Currencies))
+	for _, it := range r.Items {
+		parts = append(parts, strconv.Itoa(it.Quantity)+" × "+it.ItemID)
+	}
+	for _, a := range r.Currencies {
+		parts = append(parts, amountText(a))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func amountText(a reward.Amount) string { return i64(a.Amount) + " " + a.Currency }
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return strconv.Itoa(n) + suffix
+}
+
+// span writes a duration in days and hours.
+func span(d time.Duration) string {
+	days := int(d.Hours()) / 24
+	hours := int(d.Hours()) % 24
+	if days > 0 {
+		return strconv.Itoa(days) + " d " + strconv.Itoa(hours) + " h"
+	}
+	return strconv.Itoa(hours) + " h " + strconv.Itoa(int(d.Minutes())%60) + " min"
+}

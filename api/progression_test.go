@@ -47,7 +47,7 @@ func (cl *cluster) metaNode(t *testing.T) *metaNode {
 	if _, err := cs.Publish(ctx, match.KindMode, mode, content.Edit{Expected: d.DraftRevision}); err != nil {
 		t.Fatal(err)
 	}
-	_, cred, err := servers.Create(ctx, unique("srv"), "test")
+	_, cred, err := servers.Create(ctx, unique("srv"), "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -239,7 +239,7 @@ func TestQuarantinedMatchesAreReleasedOrDiscarded(t *testing.T) {
 	ctx := context.Background()
 	modeID := economytest.Name("mode")
 	s.publishDoc(t, match.KindMode, modeID, testMode("Review mode"))
-	sv, _, err := s.servers.Create(ctx, economytest.Name("srv"), "test")
+	sv, _, err := s.servers.Create(ctx, economytest.Name("srv"), "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func cmdServers(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer conn.Close()
-	sv, cred, err := match.NewServers(conn, 0).Create(ctx, name, "muster servers create")
+	sv, cred, err := match.NewServers(conn, 0).Create(ctx, name, "muster servers create", nil)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (h *handler) create(c *fiber.Ctx) error {
 		return h.render(c, http.StatusBadRequest, Page{Form: form})
 	}
 	me, _ := frame.StaffOf(c)
-	sv, credential, err := h.servers.CreateWith(c.UserContext(), form.Name, me.Email, func(tx *sqlx.Tx, sv match.Server) error {
+	sv, credential, err := h.servers.Create(c.UserContext(), form.Name, me.Email, func(tx *sqlx.Tx, sv match.Server) error {
 		return frame.Audit(c, tx, audit.Entry{Action: "server.create", TargetType: "game_server", TargetID: strconv.FormatInt(sv.ID, 10),
 			Reason: form.Reason, After: map[string]any{"id": sv.ID, "name": sv.Name, "created_by": sv.CreatedBy}})
 	})
@@ -112,7 +112,7 @@ func (h *handler) revoke(c *fiber.Ctx) error {
 		form.ReasonErr = reasonRequired
 		return h.render(c, http.StatusBadRequest, Page{Revoke: form})
 	}
-	sv, err := h.servers.RevokeWith(c.UserContext(), id, func(tx *sqlx.Tx, before, after match.Server) error {
+	sv, err := h.servers.Revoke(c.UserContext(), id, func(tx *sqlx.Tx, before, after match.Server) error {
 		return frame.Audit(c, tx, audit.Entry{Action: "server.revoke", TargetType: "game_server", TargetID: strconv.FormatInt(id, 10),
 			Reason: form.Reason, Before: map[string]any{"name": before.Name, "revoked_at": before.RevokedAt},
 			After: map[string]any{"name": after.Name, "revoked_at": after.RevokedAt}})

@@ -43,7 +43,7 @@ func newEnv(t *testing.T) *env {
 	e.mode = economytest.Name("squads")
 	e.mode = e.mode[:min(len(e.mode), 60)]
 	publish(t, cs, match.KindMode, e.mode, quads)
-	sv, _, err := e.servers.Create(context.Background(), economytest.Name("srv"), "test")
+	sv, _, err := e.servers.Create(context.Background(), economytest.Name("srv"), "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestReportRefusesWhatIsWrong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _, err := e.servers.Create(ctx, economytest.Name("other"), "test")
+	other, _, err := e.servers.Create(ctx, economytest.Name("other"), "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestServerCredentials(t *testing.T) {
 	conn := testenv.DB(t)
 	ctx := context.Background()
 	servers := match.NewServers(conn, time.Millisecond)
-	sv, cred, err := servers.Create(ctx, economytest.Name("eu-west"), "alice")
+	sv, cred, err := servers.Create(ctx, economytest.Name("eu-west"), "alice", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestServerCredentials(t *testing.T) {
 			t.Errorf("authenticate(%q) = %v, want ErrInvalidServer", bad, err)
 		}
 	}
-	if _, _, err := servers.Create(ctx, sv.Name, "alice"); !errors.Is(err, match.ErrInvalidServer) {
+	if _, _, err := servers.Create(ctx, sv.Name, "alice", nil); !errors.Is(err, match.ErrInvalidServer) {
 		t.Fatalf("duplicate name: %v", err)
 	}
 	// A revocation on another node takes effect once that node's cache expires.
@@ -299,7 +299,7 @@ func TestServerCredentials(t *testing.T) {
 	if _, err := other.Authenticate(ctx, cred); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := servers.Revoke(ctx, sv.ID); err != nil {
+	if _, err := servers.Revoke(ctx, sv.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond)

@@ -2,11 +2,9 @@ package match
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,8 +13,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-
-	"github.com/musterhq/muster/domain/db"
 )
 
 // Server is a registered dedicated game server (or fleet of them sharing a
@@ -60,44 +56,6 @@ func NewServers(conn *sqlx.DB, cacheFor time.Duration) *Servers {
 		cacheFor = 5 * time.Second
 	}
 	return &Servers{conn: conn, cacheFor: cacheFor, now: time.Now, cache: map[int64]cachedServer{}}
-}
-
-// Create registers a server and returns its credential, shown only now.
-func (s *Servers) Create(ctx context.Context, name, createdBy string) (Server, string, error) {
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return Server{}, "", err
-	}
-	secret := base64.RawURLEncoding.EncodeToString(raw[:])
-	sum := sha256.Sum256([]byte(secret))
-	var sv Server
-	const q = `INSERT INTO game_servers (name, secret_hash, created_by) VALUES ($1, $2, $3)
-		RETURNING id, name, created_by, created_at, revoked_at, last_seen_at`
-	err := s.conn.GetContext(ctx, &sv, q, name, sum[:], createdBy)
-	switch {
-	case db.IsUniqueViolation(err):
-		return Server{}, "", fmt.Errorf("%w: a server named %q exists", ErrInvalidServer, name)
-	case db.IsConstraint(err, "game_servers_name_check"):
-		return Server{}, "", fmt.Errorf("%w: name: use 1 to 64 lower-case letters, digits, '_', '.' or '-'", ErrInvalidServer)
-	case err != nil:
-		return Server{}, "", fmt.Errorf("create server: %w", err)
-	}
-	return sv, credentialPrefix + strconv.FormatInt(sv.ID, 10) + "_" + secret, nil
-}
-
-// Revoke stops a server's credential from working (within the cache time).
-func (s *Servers) Revoke(ctx context.Context, id int64) (Server, error) {
-	var sv Server
-	const q = `UPDATE game_servers SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
-		RETURNING id, name, created_by, created_at, revoked_at, last_seen_at`
-	err := s.conn.GetContext(ctx, &sv, q, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Server{}, fmt.Errorf("%w: no server %d", ErrInvalidServer, id)
-	}
-	s.mu.Lock()
-	delete(s.cache, id)
-	s.mu.Unlock()
-	return sv, err
 }
 
 // List returns every server, newest first.

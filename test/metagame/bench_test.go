@@ -152,7 +152,7 @@ func newWorld(t testing.TB, groups int) *world {
 	fixtureOnce.Do(func() { shared = newFixture(t, conn) })
 	fx := shared
 	w.mode = fx.mode
-	sv, _, err := match.NewServers(conn, 0).Create(ctx, economytest.Name("bench"), "bench")
+	sv, _, err := match.NewServers(conn, 0).Create(ctx, economytest.Name("bench"), "bench", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

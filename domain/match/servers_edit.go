@@ -15,10 +15,10 @@ import (
 	"github.com/musterhq/muster/domain/db"
 )
 
-// CreateWith is Create with what else must happen in the same transaction
-// (the console's audit row): also gets the new server, never the
-// credential. The credential is returned only here.
-func (s *Servers) CreateWith(ctx context.Context, name, createdBy string, also func(tx *sqlx.Tx, sv Server) error) (Server, string, error) {
+// Create registers a server and returns its credential, shown only now.
+// also, when not nil, runs in the same transaction (the console's audit
+// row) with the new server, never the credential.
+func (s *Servers) Create(ctx context.Context, name, createdBy string, also func(tx *sqlx.Tx, sv Server) error) (Server, string, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return Server{}, "", err
@@ -51,10 +51,11 @@ func (s *Servers) CreateWith(ctx context.Context, name, createdBy string, also f
 // ErrServerRevoked: the server's credential was revoked already.
 var ErrServerRevoked = errors.New("the game server's credential is already revoked")
 
-// RevokeWith is Revoke with what else must happen in the same transaction
-// (the console's audit row), which gets the server before and after. A
-// server revoked already is ErrServerRevoked and nothing changes.
-func (s *Servers) RevokeWith(ctx context.Context, id int64, also func(tx *sqlx.Tx, before, after Server) error) (Server, error) {
+// Revoke stops a server's credential from working (on other nodes within
+// their cache time). also, when not nil, runs in the same transaction (the
+// console's audit row) with the server before and after. A server revoked
+// already is ErrServerRevoked and nothing changes.
+func (s *Servers) Revoke(ctx context.Context, id int64, also func(tx *sqlx.Tx, before, after Server) error) (Server, error) {
 	var after Server
 	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
 		var before Server

@@ -95,13 +95,14 @@ func TestPreviewsRenderTheirKinds(t *testing.T) {
 			t.Errorf("curve preview lacks %q:\n%s", want, curve)
 		}
 	}
-	pass := render(t, p[KindBattlePass], doc)
-	for _, want := range []string{"1 × charm.a", "0 × skin.b", "<td class=\"num\">300</td>", "Pass"} {
+	pass := render(t, p["battle_pass"], `{"xp_per_tier":100,"premium_price":{"currency":"gems","amount":950},
+		"tiers":[{"free":{"items":[{"item_id":"charm.a","quantity":1}]}},{"xp":200,"premium":{"items":[{"item_id":"skin.b","quantity":1}]}}]}`)
+	for _, want := range []string{"1 × charm.a", "1 × skin.b", "<td class=\"num\">300</td>", "950 gems", "not sold"} {
 		if !strings.Contains(pass, want) {
 			t.Errorf("battle pass preview lacks %q:\n%s", want, pass)
 		}
 	}
-	if _, err := p[KindBattlePass](json.RawMessage(`{"name":"no tiers"}`)); err == nil {
+	if _, err := p["battle_pass"](json.RawMessage(`{"xp_per_tier":100}`)); err == nil {
 		t.Error("a battle pass without tiers previewed")
 	}
 	tree := render(t, p["unlock_tree"], `{"name":"AR","kind":"weapon","nodes":[{"id":"base","name":"Base","reward":{"items":[{"item_id":"w","quantity":1}]}},

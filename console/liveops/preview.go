@@ -1,10 +1,8 @@
 package liveops
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/reward"
@@ -28,10 +27,6 @@ type Preview func(body json.RawMessage) (templ.Component, error)
 // shown as pretty-printed JSON.
 type Previews map[string]Preview
 
-// KindBattlePass is the battle pass's content kind (one document per
-// season, id = season id), previewed here until its own package lands.
-const KindBattlePass = "battle_pass"
-
 // DefaultPreviews are the renderers of the kinds the console knows. Adding
 // one is a function from body to component and an entry here.
 func DefaultPreviews() Previews {
@@ -40,7 +35,7 @@ func DefaultPreviews() Previews {
 		progression.KindTree:  treePreview,
 		match.KindMode:        modePreview,
 		season.Kind:           seasonPreview,
-		KindBattlePass:        battlePassPreview,
+		battlepass.Kind:       battlePassPreview,
 	}
 }
 
@@ -185,74 +180,35 @@ type PassView struct {
 // Field is a top-level setting of a document.
 type Field struct{ Name, Value string }
 
-// battlePassPreview shows the whole track of a battle pass: tier, XP, free
-// reward, premium reward. It reads the document generically (any "tiers"
-// list of objects) until domain/battlepass lands; then it should decode the
-// package's own type, as curvePreview does.
+// battlePassPreview shows the whole track of a battle pass: tier, XP,
+// total XP, free reward, premium reward, and its prices.
 func battlePassPreview(body json.RawMessage) (templ.Component, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
+	var d battlepass.Doc
+	if err := json.Unmarshal(body, &d); err != nil {
 		return nil, err
 	}
+	if len(d.Tiers) == 0 {
+		return nil, errors.New("the battle pass has no tiers")
+	}
 	var v PassView
-	for _, k := range sortedKeys(doc) {
-		switch val := doc[k].(type) {
-		case string, json.Number, bool:
-			v.Fields = append(v.Fields, Field{Name: k, Value: fmt.Sprint(val)})
+	price := func(p *battlepass.Price) string {
+		if p == nil {
+			return "not sold"
 		}
+		return i64(p.Amount) + " " + p.Currency
 	}
-	tiers, ok := doc["tiers"].([]any)
-	if !ok {
-		return nil, errors.New(`the document has no "tiers" list`)
-	}
+	v.Fields = append(v.Fields, Field{Name: "Premium track", Value: price(d.PremiumPrice)}, Field{Name: "Tier skip", Value: price(d.TierSkipPrice)})
 	var total int64
-	for i, raw := range tiers {
-		t, _ := raw.(map[string]any)
-		row := PassTier{Tier: strconv.Itoa(i + 1), XP: "—", TotalXP: "—"}
-		if n, ok := first(t, "tier", "level", "number").(json.Number); ok {
-			row.Tier = n.String()
+	for i, t := range d.Tiers {
+		xp := t.XP
+		if xp == 0 {
+			xp = d.XPPerTier
 		}
-		if n, ok := first(t, "xp", "xp_required", "xp_to_next", "xp_per_tier").(json.Number); ok {
-			if x, err := n.Int64(); err == nil {
-				total += x
-				row.XP, row.TotalXP = i64(x), i64(total)
-			}
-		}
-		row.Free, row.Premium = anyReward(first(t, "free", "free_reward")), anyReward(first(t, "premium", "premium_reward"))
-		v.Tiers = append(v.Tiers, row)
+		total += xp
+		v.Tiers = append(v.Tiers, PassTier{Tier: strconv.Itoa(i + 1), XP: i64(xp), TotalXP: i64(total),
+			Free: rewardText(t.Free), Premium: rewardText(t.Premium)})
 	}
 	return passTable(v), nil
-}
-
-// first is the first of keys that m has, or nil.
-func first(m map[string]any, keys ...string) any {
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			return v
-		}
-	}
-	return nil
-}
-
-// anyReward writes a reward read generically: a reward.Reward's shape as
-// items and currencies, anything else as compact JSON.
-func anyReward(v any) string {
-	if v == nil {
-		return ""
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	var r reward.Reward
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if _, isMap := v.(map[string]any); isMap && dec.Decode(&r) == nil {
-		return rewardText(r)
-	}
-	return string(b)
 }
 
 // rewardText writes a reward on one line: "2 × charm.dice, 500 credits".

@@ -225,15 +225,6 @@ func rewardText(r reward.Reward) string {
 
 func amountText(a reward.Amount) string { return i64(a.Amount) + " " + a.Currency }
 
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func ordinal(n int) string {
 	suffix := "th"
 	switch {

@@ -26,7 +26,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// applied is the channel each consumer's commit is announced on: the
+// appliedChannel is the channel each consumer's commit is announced on: the
 // benchmark's wrapper sends NOTIFY in the consumer's transaction, which
 // PostgreSQL delivers only once that transaction commits.
 const appliedChannel = "muster_bench_applied"
@@ -132,7 +132,6 @@ type world struct {
 	mode    string
 	groups  [][]string // public ids, one group per concurrent match
 	watch   *watch
-	applied func(ctx context.Context, matchID string) error
 }
 
 const matchSize = 100

@@ -24,6 +24,7 @@ import (
 	"github.com/musterhq/muster/console/staffadmin"
 	storescreens "github.com/musterhq/muster/console/store"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/battlepass"
 	content "github.com/musterhq/muster/domain/catalog"
 	livecontent "github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/inventory"
@@ -54,12 +55,13 @@ type Deps struct {
 	Store *store.Store
 	// The metagame: live-ops content (its kinds registered by their
 	// packages), match results and their review, game server credentials,
-	// and the player page's Progression tab. A nil store leaves its screens
-	// out.
+	// and the player page's Progression tab with the player's battle pass
+	// (shown only with Progression). A nil store leaves its screens out.
 	Content     *livecontent.Store
 	Matches     *match.Store
 	Servers     *match.Servers
 	Progression *progression.Store
+	BattlePass  *battlepass.Store
 	// Previews renders content kinds on the live-ops screens; nil is
 	// liveops.DefaultPreviews().
 	Previews liveops.Previews
@@ -89,7 +91,8 @@ func Mount(app *fiber.App, f *frame.Frame, d Deps) {
 	app.Use(f.LoadSession())
 	rt := f.Router(app)
 	login.Mount(rt, f, d.Staff, d.Limiter, d.Log)
-	eco := players.Economy{DB: d.DB, Catalog: d.Catalog, Ledger: d.Ledger, Inventory: d.Inventory, Progression: d.Progression}
+	eco := players.Economy{DB: d.DB, Catalog: d.Catalog, Ledger: d.Ledger, Inventory: d.Inventory, Progression: d.Progression,
+		BattlePass: d.BattlePass}
 	var revenue dashboard.Revenue
 	if d.Store != nil {
 		sc := storescreens.New(f, d.Auth, d.Catalog, d.Store)

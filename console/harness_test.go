@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/musterhq/muster/console/frame"
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
+	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/inventory"
@@ -56,7 +58,30 @@ type site struct {
 	matches     *match.Store
 	servers     *match.Servers
 	progression *progression.Store
+	battlepass  *battlepass.Store
+	clock       *clock // the battle pass's clock: time.Now until a test sets it
 	suffix      string // makes this test's emails and names unique
+}
+
+// clock is a settable clock; the zero clock reads time.Now.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now.IsZero() {
+		return time.Now()
+	}
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
 }
 
 func newSite(t testing.TB) *site {
@@ -95,14 +120,17 @@ func newSite(t testing.TB) *site {
 	shop := store.New(conn, cat, led, items, store.NewStripe("sk_test_x", testenv.StripeMock(t), 10*time.Second), store.Config{
 		SuccessURL: "https://game.example/store/done?order={ORDER_ID}", CancelURL: "https://game.example/store"}, log)
 	docs, matches, servers := content.New(conn), match.New(conn, nil), match.NewServers(conn, time.Second)
-	prog := progression.New(conn, reward.NewPayer(items, led), led)
+	payer, clk := reward.NewPayer(items, led), &clock{}
+	prog := progression.New(conn, payer, led)
+	bp := battlepass.New(conn, payer, led, battlepass.Config{Now: clk.Now})
 	docs.Register(match.ModeKind())
 	docs.Register(season.ContentKind())
+	docs.Register(bp.ContentKind())
 	for _, k := range prog.ContentKinds() {
 		docs.Register(k)
 	}
 	d := console.Deps{DB: conn, Auth: svc, Staff: st, RBAC: enf, Limiter: shared, Log: log, Catalog: cat, Ledger: led, Inventory: items,
-		Store: shop, Content: docs, Matches: matches, Servers: servers, Progression: prog}
+		Store: shop, Content: docs, Matches: matches, Servers: servers, Progression: prog, BattlePass: bp}
 	f := console.NewFrame(d)
 	app := web.New(web.Config{BodyLimit: 1 << 20, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, ErrorPage: console.ErrorPage(f)},
 		log, web.NewMetrics(web.NewRegistry()))
@@ -115,6 +143,7 @@ func newSite(t testing.TB) *site {
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &site{url: "http://" + ln.Addr().String(), db: conn, app: app, frame: f, accounts: accounts, staff: st, auth: svc,
 		catalog: cat, ledger: led, items: items, store: shop, content: docs, matches: matches, servers: servers, progression: prog,
+		battlepass: bp, clock: clk,
 		suffix: fmt.Sprintf("%d", time.Now().UnixNano()%1e9)}
 	for _, role := range rbac.Roles {
 		if _, err := st.Create(ctx, s.email(role), role+" tester", role, staffPassword); err != nil {

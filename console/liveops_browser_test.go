@@ -29,7 +29,7 @@ func TestDesignerPublishesTheXPCurveInTheBrowser(t *testing.T) {
 }`
 	designer := browser(t)
 	s.signIn(t, designer, rbac.RoleDesigner)
-	var saved, published, levels, status, versions string
+	var saved, published, levels, status, versions, editorFont string
 	err := chromedp.Run(designer,
 		chromedp.Navigate(s.url+"/"),
 		chromedp.Click(`nav a[href="/liveops"]`, chromedp.ByQuery),
@@ -38,6 +38,7 @@ func TestDesignerPublishesTheXPCurveInTheBrowser(t *testing.T) {
 		chromedp.WaitVisible("#docs", chromedp.ByID),
 		chromedp.Click(`#docs a[href="/liveops/xp_curve/default"]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#draft-form", chromedp.ByID),
+		chromedp.Evaluate(`getComputedStyle(document.getElementById("body")).fontFamily`, &editorFont),
 		chromedp.SetValue("#body", curve, chromedp.ByID),
 		chromedp.SendKeys("#draft-reason", "longer levels for season 2", chromedp.ByID),
 		chromedp.Click("#save-draft", chromedp.ByID),
@@ -57,6 +58,9 @@ func TestDesignerPublishesTheXPCurveInTheBrowser(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("designer edits and publishes the curve: %v", err)
+	}
+	if !strings.Contains(editorFont, "monospace") {
+		t.Errorf("the JSON editor's font is %q, not monospace", editorFont)
 	}
 	if !strings.Contains(saved, "Saved the draft of xp_curve default") || !strings.Contains(published, "Published xp_curve default version") {
 		t.Fatalf("flashes: %q, then %q", saved, published)

@@ -62,6 +62,7 @@ func TestMetagameRoutesNeedTheirPermission(t *testing.T) {
 		{"POST", "/servers", rbac.PermServersManage, rbac.RoleDesigner},
 		{"POST", "/servers/:id/revoke", rbac.PermServersManage, rbac.RoleSupport},
 		{"POST", "/players/:id/progression/xp", rbac.PermProgressAdjust, rbac.RoleDesigner},
+		{"POST", "/players/:id/progression/tiers", rbac.PermProgressAdjust, rbac.RoleDesigner},
 	}
 	clients := map[string]*http.Client{}
 	for _, r := range routes {

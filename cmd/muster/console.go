@@ -30,7 +30,8 @@ func initConsole(p *platform) error {
 	}
 	d := console.Deps{DB: p.db, Auth: p.auth, Staff: st, RBAC: enf, Limiter: p.state, Log: p.log, Secure: p.cfg.Env == "production",
 		Catalog: p.catalog, Ledger: p.ledger, Inventory: p.inventory, Store: p.store,
-		Content: p.meta.content, Matches: p.meta.matches, Servers: p.meta.servers, Progression: p.meta.progression}
+		Content: p.meta.content, Matches: p.meta.matches, Servers: p.meta.servers, Progression: p.meta.progression,
+		BattlePass: p.meta.battlepass}
 	f := console.NewFrame(d)
 	cfg := p.webConfig()
 	cfg.ErrorPage = console.ErrorPage(f)

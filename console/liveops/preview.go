@@ -11,7 +11,9 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/musterhq/muster/domain/battlepass"
+	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
@@ -31,11 +33,14 @@ type Previews map[string]Preview
 // one is a function from body to component and an entry here.
 func DefaultPreviews() Previews {
 	return Previews{
-		progression.KindCurve: curvePreview,
-		progression.KindTree:  treePreview,
-		match.KindMode:        modePreview,
-		season.Kind:           seasonPreview,
-		battlepass.Kind:       battlePassPreview,
+		progression.KindCurve:   curvePreview,
+		progression.KindTree:    treePreview,
+		match.KindMode:          modePreview,
+		season.Kind:             seasonPreview,
+		battlepass.Kind:         battlePassPreview,
+		challenge.KindPool:      challengePoolPreview,
+		challenge.KindRotation:  rotationPreview,
+		player.KindLoadoutRules: loadoutRulesPreview,
 	}
 }
 
@@ -211,6 +216,145 @@ func battlePassPreview(body json.RawMessage) (templ.Component, error) {
 	return passTable(v), nil
 }
 
+// ChallengeRow is one challenge of a pool's preview.
+type ChallengeRow struct {
+	ID, Name, Goal, Reward string
+	Weight                 int
+}
+
+// challengePoolPreview shows a challenge pool as a table: id, name, the
+// goal as a sentence, weight and reward.
+func challengePoolPreview(body json.RawMessage) (templ.Component, error) {
+	var p challenge.Pool
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, err
+	}
+	if len(p.Challenges) == 0 {
+		return nil, errors.New("the pool has no challenges")
+	}
+	rows := make([]ChallengeRow, len(p.Challenges))
+	total := 0
+	for i, c := range p.Challenges {
+		rows[i] = ChallengeRow{ID: c.ID, Name: c.Name, Goal: goalText(c.Goal), Weight: c.Weight, Reward: rewardText(c.Reward)}
+		total += c.Weight
+	}
+	return poolTable(rows, total), nil
+}
+
+// goalText writes a challenge's goal as a sentence: "5 kills with smg",
+// "3 matches placed 2nd or better in tdm".
+func goalText(g challenge.Goal) string {
+	n := i64(g.Target)
+	var out string
+	switch g.Metric {
+	case challenge.MetricKills:
+		out = n + " " + plural(g.Target, "kill", "kills")
+		if g.WeaponClass != "" {
+			out += " with " + g.WeaponClass
+		}
+	case challenge.MetricWins:
+		out = n + " " + plural(g.Target, "win", "wins")
+	case challenge.MetricPlacement:
+		out = n + " " + plural(g.Target, "match", "matches") + " placed " + ordinal(max(g.Placement, 1))
+		if g.Placement > 1 {
+			out += " or better"
+		}
+	case challenge.MetricMatches:
+		out = n + " " + plural(g.Target, "match", "matches") + " played"
+	case challenge.MetricXP:
+		out = n + " XP"
+	case challenge.MetricDamage:
+		out = n + " damage"
+	case challenge.MetricHeadshots:
+		out = n + " " + plural(g.Target, "headshot", "headshots")
+	case challenge.MetricAssists:
+		out = n + " " + plural(g.Target, "assist", "assists")
+	case challenge.MetricRevives:
+		out = n + " " + plural(g.Target, "revive", "revives")
+	default:
+		out = n + " " + g.Metric
+	}
+	if len(g.Modes) > 0 {
+		out += " in " + strings.Join(g.Modes, ", ")
+	}
+	return out
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// RegionRow is one region of the challenge rotation.
+type RegionRow struct {
+	ID, Timezone, ResetAt, Countries string
+	Default                          bool
+}
+
+// SlateRow is what a player gets each period of one cadence.
+type SlateRow struct {
+	Cadence, Pool string
+	Count         int
+	Rerolls       int
+}
+
+// RotationView is the challenge rotation as its preview shows it.
+type RotationView struct {
+	Regions       []RegionRow
+	DefaultRegion string
+	WeeklyDay     string
+	Slates        []SlateRow
+}
+
+// rotationPreview shows the challenge rotation: its regions with their
+// time zone, reset time and countries, the default region, the weekly
+// day, and the daily and weekly slates.
+func rotationPreview(body json.RawMessage) (templ.Component, error) {
+	var r challenge.Rotation
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Regions) == 0 {
+		return nil, errors.New("the rotation has no regions")
+	}
+	v := RotationView{DefaultRegion: r.DefaultRegion, WeeklyDay: r.WeeklyDay}
+	for _, id := range sortedKeys(r.Regions) {
+		reg := r.Regions[id]
+		v.Regions = append(v.Regions, RegionRow{ID: id, Timezone: reg.Timezone, ResetAt: reg.ResetAt,
+			Countries: strings.Join(reg.Countries, ", "), Default: id == r.DefaultRegion})
+	}
+	for _, c := range challenge.Cadences {
+		sl := r.Slate(c)
+		v.Slates = append(v.Slates, SlateRow{Cadence: string(c), Pool: sl.Pool, Count: sl.Count, Rerolls: sl.Rerolls})
+	}
+	return rotationTable(v), nil
+}
+
+// SlotRow is one slot of the loadout rules.
+type SlotRow struct {
+	ID, ItemKinds, Tags string
+	Required            bool
+}
+
+// loadoutRulesPreview shows the loadout rules: how many loadouts a player
+// may keep, and a table of the slots.
+func loadoutRulesPreview(body json.RawMessage) (templ.Component, error) {
+	var r player.LoadoutRules
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Slots) == 0 {
+		return nil, errors.New("the loadout rules have no slots")
+	}
+	rows := make([]SlotRow, len(r.Slots))
+	for i, sl := range r.Slots {
+		rows[i] = SlotRow{ID: sl.ID, ItemKinds: strings.Join(sl.ItemKinds, ", "), Tags: strings.Join(sl.Tags, ", "), Required: sl.Required}
+	}
+	return slotsTable(r.MaxLoadouts, rows), nil
+}
+
 // rewardText writes a reward on one line: "2 × charm.dice, 500 credits".
 func rewardText(r reward.Reward) string {
 	parts := make([]string, 0, len(r.Items)+len(r.Currencies))
@@ -224,6 +368,15 @@ func rewardText(r reward.Reward) string {
 }
 
 func amountText(a reward.Amount) string { return i64(a.Amount) + " " + a.Currency }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 func ordinal(n int) string {
 	suffix := "th"

@@ -14,6 +14,7 @@ import (
 	"github.com/musterhq/muster/console/frame"
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/audit"
+	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/inventory"
@@ -35,6 +36,10 @@ type Economy struct {
 	// Progression is the Progression tab (level, XP, journal, unlock trees,
 	// grant XP), shown to staff with progression:view; nil leaves it out.
 	Progression *progression.Store
+	// BattlePass is the battle pass part of the Progression tab (the
+	// player's pass in the current season, grant tiers); it is shown only
+	// with Progression. Nil leaves it out.
+	BattlePass *battlepass.Store
 }
 
 // How much of a player's economy the page shows.
@@ -133,12 +138,13 @@ type Forms struct {
 	Grant, Revoke ItemForm
 	Credit, Debit WalletForm
 	XP            XPForm
+	Tiers         TiersForm
 }
 
 func freshForms() Forms {
 	return Forms{Ban: BanForm{Duration: "24h"}, Grant: ItemForm{Key: frame.NewFormKey(), Quantity: "1"},
 		Revoke: ItemForm{Key: frame.NewFormKey(), Quantity: "1"}, Credit: WalletForm{Key: frame.NewFormKey()}, Debit: WalletForm{Key: frame.NewFormKey()},
-		XP: XPForm{Key: frame.NewFormKey()}}
+		XP: XPForm{Key: frame.NewFormKey()}, Tiers: TiersForm{Key: frame.NewFormKey(), Tiers: "1"}}
 }
 
 const (

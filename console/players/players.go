@@ -43,6 +43,9 @@ func Mount(rt *frame.Router, f *frame.Frame, svc *auth.Service, eco Economy) {
 	rt.Post("/players/:id/wallet/debit", rbac.PermEconomyGrant, h.debit)
 	if eco.Progression != nil {
 		rt.Post("/players/:id/progression/xp", rbac.PermProgressAdjust, h.grantXP)
+		if eco.BattlePass != nil {
+			rt.Post("/players/:id/progression/tiers", rbac.PermProgressAdjust, h.grantTiers)
+		}
 	}
 }
 

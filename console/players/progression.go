@@ -27,6 +27,9 @@ type ProgressionView struct {
 	Journal   []progression.Event
 	Trees     []progression.TreeState
 	CanAdjust bool
+	// BattlePass is the player's pass in the current season; nil when the
+	// console has no battle pass store.
+	BattlePass *BattlePassView
 }
 
 // XPForm is the grant XP form as sent, with its errors.
@@ -48,6 +51,11 @@ func (h *handler) progression(ctx context.Context, accountID int64, canAdjust bo
 	}
 	if v.Trees, err = h.eco.Progression.Trees(ctx, accountID); err != nil {
 		return nil, err
+	}
+	if h.eco.BattlePass != nil {
+		if v.BattlePass, err = h.battlePass(ctx, accountID); err != nil {
+			return nil, err
+		}
 	}
 	return v, nil
 }

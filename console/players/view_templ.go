@@ -708,7 +708,7 @@ func detail(p frame.Page, d Detail) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if d.Progression != nil {
-				templ_7745c5c3_Err = progressionTab(p, d.Account, d.Progression, d.Forms.XP).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = progressionTab(p, d.Account, d.Progression, d.Forms.XP, d.Forms.Tiers).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -31,13 +31,15 @@ lint:
 	go vet ./...
 	go tool staticcheck ./...
 
-## generate: regenerate the templ views (console/**/*_templ.go)
+## generate: regenerate the templ views (console/**/*_templ.go) and the realtime protocol's Go code (needs protoc)
 generate:
 	go tool templ generate
+	PATH="$$(dirname $$(go tool -n protoc-gen-go)):$$PATH" protoc --go_out=. --go_opt=paths=source_relative realtime/protocol/pb/muster.proto
 
 ## test: lint, then every test against real PostgreSQL and Redis, with the race detector
 test: services lint
 	go test -race -count=1 -timeout 10m ./...
+	go test -run '^$$' -fuzz FuzzReadFrame -fuzztime 10s ./realtime/protocol
 
 ## bench: Go benchmarks and the end-to-end HTTP figure (see bench/README.md)
 bench:

@@ -1,0 +1,413 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/musterhq/muster/domain/session"
+	"github.com/musterhq/muster/realtime/protocol"
+	"github.com/musterhq/muster/realtime/protocol/pb"
+)
+
+// backlogPage bounds one read of stored notifications while resuming.
+const backlogPage = 500
+
+// conn is one client connection after a successful handshake.
+type conn struct {
+	g      *Gateway
+	nc     net.Conn
+	resume string // the session's resume token
+
+	mu      sync.Mutex
+	claims  session.Claims
+	token   string   // the access token claims came from
+	queue   [][]byte // frames waiting for the writer
+	writing bool     // a writer goroutine is running
+	closing bool     // close once the queue is written
+	slow    bool     // cut off as a slow consumer
+	closed  bool
+	sent    uint64 // the highest notification seq queued
+	known   bool   // sent is the player's position (resumed, or a first live notification seen)
+	filling bool   // notifications are being read from the store; live ones wait in pending
+	pending []Note
+}
+
+// handle runs one connection from its first byte to its close.
+func (g *Gateway) handle(nc net.Conn) {
+	defer nc.Close()
+	ctx := context.Background()
+	r := protocol.NewReader(nc, g.cfg.MaxFrame)
+	_ = nc.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
+	f, err := r.Read()
+	if err != nil {
+		g.refuse(nc, readProblem(err))
+		return
+	}
+	if f.Type != protocol.TypeHello {
+		g.refuse(nc, problem{protocol.CodeOutOfOrder, "send Hello first", f.RequestID})
+		return
+	}
+	var hello pb.Hello
+	if err := proto.Unmarshal(f.Body, &hello); err != nil {
+		g.refuse(nc, problem{protocol.CodeBadFrame, "malformed Hello", f.RequestID})
+		return
+	}
+	if !slices.Contains(hello.Versions, protocol.Version) {
+		g.refuse(nc, problem{protocol.CodeUnsupportedVersion, "this server speaks version 1", f.RequestID})
+		return
+	}
+	claims, err := g.verify.Verify(ctx, hello.AccessToken)
+	if err != nil {
+		g.refuse(nc, tokenProblem(err, f.RequestID))
+		return
+	}
+	c := &conn{g: g, nc: nc, claims: claims, token: hello.AccessToken}
+	resumed := g.resumable(ctx, hello.ResumeToken, claims.AccountID)
+	if resumed {
+		c.resume, c.sent, c.known, c.filling = hello.ResumeToken, hello.LastSeq, true, true
+	} else {
+		c.resume = newToken()
+	}
+	if !g.add(c) {
+		g.refuse(nc, problem{protocol.CodeUnavailable, "this node is draining: connect again", f.RequestID})
+		return
+	}
+	defer func() {
+		g.remove(c)
+		g.keepResumable(context.Background(), c.resume, claims.AccountID)
+		c.close()
+	}()
+	g.keepResumable(ctx, c.resume, claims.AccountID)
+	if hello.ResumeToken != "" && !resumed {
+		c.send(0, &pb.Error{Code: uint32(protocol.CodeResumeFailed), Message: "the session cannot be resumed: a new one started"})
+	}
+	c.send(f.RequestID, &pb.Welcome{Version: protocol.Version, SessionId: claims.SessionID, ResumeToken: c.resume,
+		HeartbeatMs: uint32(g.cfg.Heartbeat.Milliseconds()), IdleTimeoutMs: uint32(g.cfg.IdleTimeout.Milliseconds()),
+		MaxFrame: uint32(g.cfg.MaxFrame), Resumed: resumed, PlayerId: claims.PlayerID,
+		ResumeWindowMs: uint32(g.cfg.ResumeWindow.Milliseconds())})
+	if resumed {
+		go c.fill()
+	}
+	c.serve(ctx, r)
+}
+
+// serve reads the client's frames until the connection ends.
+func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
+	g := c.g
+	for {
+		_ = c.nc.SetReadDeadline(time.Now().Add(g.cfg.IdleTimeout))
+		f, err := r.Read()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.fail(readProblem(err))
+			}
+			return
+		}
+		if time.Now().After(c.claimsNow().ExpiresAt) {
+			c.fail(problem{protocol.CodeTokenExpired, "the access token expired", f.RequestID})
+			return
+		}
+		m, err := protocol.Decode(f)
+		switch {
+		case errors.Is(err, protocol.ErrUnknownType):
+			c.send(f.RequestID, &pb.Error{Code: uint32(protocol.CodeUnknownType), Message: "unknown message type"})
+			continue
+		case err != nil:
+			c.fail(problem{protocol.CodeBadFrame, "malformed message", f.RequestID})
+			return
+		}
+		switch m := m.(type) {
+		case *pb.Ping:
+			// Each heartbeat checks the token again, so a revoked session
+			// (logout, password change, ban) is cut off within one.
+			if _, err := g.verify.Verify(ctx, c.tokenNow()); err != nil {
+				c.fail(tokenProblem(err, f.RequestID))
+				return
+			}
+			g.keepResumable(ctx, c.resume, c.claimsNow().AccountID)
+			c.send(f.RequestID, &pb.Pong{Nonce: m.Nonce, ServerTimeMs: time.Now().UnixMilli()})
+		case *pb.RefreshToken:
+			claims, err := g.verify.Verify(ctx, m.AccessToken)
+			if err != nil || claims.AccountID != c.claimsNow().AccountID {
+				if err == nil {
+					err = session.ErrInvalidToken
+				}
+				c.send(f.RequestID, &pb.Error{Code: uint32(tokenProblem(err, 0).code), Message: "the new token was refused"})
+				continue
+			}
+			c.setClaims(claims, m.AccessToken)
+			c.send(f.RequestID, &pb.TokenRefreshed{ExpiresAtMs: claims.ExpiresAt.UnixMilli()})
+		case *pb.Ack:
+			// Notifications stay stored either way; acks matter to the
+			// client's own resume position (last_seq).
+		case *pb.Goodbye:
+			return
+		case *pb.Hello:
+			c.fail(problem{protocol.CodeOutOfOrder, "Hello was already sent", f.RequestID})
+			return
+		default:
+			c.send(f.RequestID, &pb.Error{Code: uint32(protocol.CodeUnknownType), Message: "the server does not take this message"})
+		}
+	}
+}
+
+// tokenNow is the connection's current access token, checked again on
+// every heartbeat.
+func (c *conn) tokenNow() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
+
+func (c *conn) claimsNow() session.Claims {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.claims
+}
+
+func (c *conn) setClaims(cl session.Claims, token string) {
+	c.mu.Lock()
+	c.claims, c.token = cl, token
+	c.mu.Unlock()
+}
+
+// deliver queues a live notification in seq order, once.
+func (c *conn) deliver(n Note) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+	case c.filling:
+		c.pending = append(c.pending, n)
+	case !c.known:
+		// A new session starts at the first notification it sees; what
+		// came before is in the store (and the REST list).
+		c.known = true
+		c.pushLocked(n)
+	case n.Seq <= c.sent:
+		// Already sent (a republished or resumed notification).
+	case n.Seq == c.sent+1:
+		c.pushLocked(n)
+	default:
+		// This node missed some: read them from the store, then this one.
+		c.filling = true
+		c.pending = append(c.pending, n)
+		go c.fill()
+	}
+}
+
+// fill sends the stored notifications after c.sent, then the live ones
+// that arrived meanwhile, and returns to live delivery.
+func (c *conn) fill() {
+	ctx, cancel := context.WithTimeout(context.Background(), c.g.cfg.WriteTimeout)
+	defer cancel()
+	for {
+		c.mu.Lock()
+		after, closed, account := c.sent, c.closed, c.claims.AccountID
+		c.mu.Unlock()
+		if closed {
+			return
+		}
+		notes, err := c.g.notes.Since(ctx, account, after, backlogPage)
+		if err != nil {
+			c.g.log.Warn("realtime: read missed notifications", "player_id", c.claims.PlayerID, "err", err)
+			c.fail(problem{protocol.CodeInternal, "could not read missed notifications: reconnect and resume", 0})
+			return
+		}
+		c.mu.Lock()
+		for _, n := range notes {
+			if n.Seq > c.sent {
+				c.pushLocked(n)
+			}
+		}
+		if len(notes) == backlogPage {
+			c.mu.Unlock()
+			continue
+		}
+		pending := c.pending
+		c.pending = nil
+		slices.SortFunc(pending, func(a, b Note) int { return compareSeq(a.Seq, b.Seq) })
+		gap := false
+		for _, n := range pending {
+			switch {
+			case n.Seq <= c.sent:
+			case n.Seq == c.sent+1:
+				c.pushLocked(n)
+			default:
+				gap = true
+			}
+		}
+		if !gap {
+			c.filling = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
+}
+
+func compareSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// pushLocked queues n as a Notification frame; c.mu is held.
+func (c *conn) pushLocked(n Note) {
+	c.sent = n.Seq
+	frame, err := protocol.Append(nil, 0, &pb.Notification{Seq: n.Seq, Id: n.ID, Kind: n.Kind, PayloadJson: n.Payload, CreatedAtMs: n.CreatedAt.UnixMilli()})
+	if err != nil {
+		return
+	}
+	c.enqueueLocked(frame)
+}
+
+// send queues one message.
+func (c *conn) send(requestID uint32, m proto.Message) {
+	frame, err := protocol.Append(nil, requestID, m)
+	if err != nil {
+		c.g.log.Error("realtime: encode", "err", err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.enqueueLocked(frame)
+}
+
+// enqueueLocked adds a frame for the writer without ever waiting for the
+// client: when the queue is full, the client is cut off as a slow consumer.
+func (c *conn) enqueueLocked(frame []byte) {
+	if c.closed || c.closing {
+		return
+	}
+	if len(c.queue) >= c.g.cfg.SendQueue {
+		c.queue = c.queue[:0]
+		slow, _ := protocol.Append(nil, 0, &pb.Error{Code: uint32(protocol.CodeSlowConsumer), Message: "the client did not read fast enough", Fatal: true})
+		c.queue = append(c.queue, slow)
+		c.closing, c.slow = true, true
+	} else {
+		c.queue = append(c.queue, frame)
+	}
+	if !c.writing {
+		c.writing = true
+		go c.write()
+	}
+}
+
+// write sends queued frames until the queue is empty, then ends; a write
+// that does not finish within the write timeout closes the connection.
+func (c *conn) write() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.writing = false
+			closing := c.closing
+			c.mu.Unlock()
+			if closing {
+				c.close()
+			}
+			return
+		}
+		batch := net.Buffers(c.queue)
+		c.queue = nil
+		c.mu.Unlock()
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteTimeout))
+		if _, err := batch.WriteTo(c.nc); err != nil {
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			c.close()
+			return
+		}
+	}
+}
+
+// fail sends a fatal error and closes once it is written.
+func (c *conn) fail(p problem) {
+	frame, _ := protocol.Append(nil, p.requestID, &pb.Error{Code: uint32(p.code), Message: p.message, Fatal: true})
+	c.mu.Lock()
+	c.enqueueLocked(frame)
+	c.closing = true
+	if !c.writing {
+		c.mu.Unlock()
+		c.close()
+		return
+	}
+	c.mu.Unlock()
+	// The writer closes after the error frame; the handler's return must
+	// not cut it short.
+	deadline := time.Now().Add(c.g.cfg.WriteTimeout)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		done := !c.writing
+		c.mu.Unlock()
+		if done {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// reconnect tells the client to connect again after delay (drain).
+func (c *conn) reconnect(delay time.Duration) {
+	c.send(0, &pb.Reconnect{DelayMs: uint32(delay.Milliseconds()), Reason: "this node is shutting down"})
+}
+
+func (c *conn) close() {
+	c.mu.Lock()
+	already, slow := c.closed, c.slow
+	c.closed = true
+	c.mu.Unlock()
+	if already {
+		return
+	}
+	if tc, ok := c.nc.(*net.TCPConn); ok && slow {
+		// Drop what the kernel still holds for a client that does not read,
+		// instead of trickling it out after the close.
+		_ = tc.SetLinger(0)
+	}
+	_ = c.nc.Close()
+}
+
+// problem is an error to report in an Error frame.
+type problem struct {
+	code      protocol.Code
+	message   string
+	requestID uint32
+}
+
+// refuse answers a failed handshake with a fatal error and closes.
+func (g *Gateway) refuse(nc net.Conn, p problem) {
+	frame, _ := protocol.Append(nil, p.requestID, &pb.Error{Code: uint32(p.code), Message: p.message, Fatal: true})
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write(frame)
+}
+
+func readProblem(err error) problem {
+	switch {
+	case errors.Is(err, protocol.ErrFrameTooLarge):
+		return problem{protocol.CodeFrameTooLarge, "frame too large", 0}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return problem{protocol.CodeIdleTimeout, "nothing received within the idle timeout", 0}
+	}
+	return problem{protocol.CodeBadFrame, "malformed frame", 0}
+}
+
+func tokenProblem(err error, requestID uint32) problem {
+	if errors.Is(err, session.ErrExpiredToken) {
+		return problem{protocol.CodeTokenExpired, "the access token expired", requestID}
+	}
+	return problem{protocol.CodeUnauthenticated, "the access token was refused", requestID}
+}

@@ -1,0 +1,233 @@
+// Package realtime is Muster's realtime gateway: one long-lived connection
+// per game client speaking the protocol of docs/protocol.md (package
+// protocol). It authenticates the connection with the player's access
+// token, keeps it alive with heartbeats, pushes the player's notifications
+// as they happen, resumes a dropped session without losing or repeating
+// one, and cuts off a client that reads too slowly without slowing anyone
+// else.
+//
+// A connection costs one goroutine while idle (the one blocked reading
+// it); a writer goroutine exists only while frames wait to be sent.
+package realtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/musterhq/muster/domain/session"
+	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/realtime/protocol"
+)
+
+// Verifier checks access tokens, as every target does.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (session.Claims, error)
+}
+
+// Note is one stored notification of a player.
+type Note struct {
+	Seq       uint64
+	ID        string
+	Kind      string
+	Payload   []byte // a JSON object
+	CreatedAt time.Time
+}
+
+// Notes reads a player's stored notifications: those after seq, in order.
+type Notes interface {
+	Since(ctx context.Context, accountID int64, afterSeq uint64, limit int) ([]Note, error)
+}
+
+// Config tunes the gateway. Zero values take the defaults shown.
+type Config struct {
+	Heartbeat        time.Duration // clients ping at least this often: 15s
+	IdleTimeout      time.Duration // a connection silent this long is closed: 45s
+	HandshakeTimeout time.Duration // Hello must arrive within: 10s
+	WriteTimeout     time.Duration // one write may take at most: 10s
+	ResumeWindow     time.Duration // a dropped session may be resumed within: 2m
+	MaxFrame         int           // largest frame either side sends: protocol.DefaultMaxFrame
+	SendQueue        int           // frames waiting for a slow client before it is cut off: 256
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Heartbeat, 15*time.Second)
+	def(&c.IdleTimeout, 45*time.Second)
+	def(&c.HandshakeTimeout, 10*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.ResumeWindow, 2*time.Minute)
+	if c.MaxFrame < protocol.MinMaxFrame {
+		c.MaxFrame = protocol.DefaultMaxFrame
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 256
+	}
+	return c
+}
+
+// Gateway serves realtime connections.
+type Gateway struct {
+	cfg     Config
+	verify  Verifier
+	notes   Notes
+	resumes state.KV // resume token -> account id, shared by every node
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	byPlayer map[int64]map[*conn]struct{}
+	all      map[*conn]struct{}
+	draining bool
+}
+
+// New returns a gateway. resumes holds resume tokens (Redis when several
+// nodes run, so a session resumes on any of them).
+func New(cfg Config, verify Verifier, notes Notes, resumes state.KV, log *slog.Logger) *Gateway {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Gateway{cfg: cfg.withDefaults(), verify: verify, notes: notes, resumes: resumes, log: log,
+		byPlayer: map[int64]map[*conn]struct{}{}, all: map[*conn]struct{}{}}
+}
+
+// Serve accepts connections on ln until it is closed.
+func (g *Gateway) Serve(ln net.Listener) error {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		go g.handle(nc)
+	}
+}
+
+// Deliver pushes a player's new notification to their connections on this
+// node. Each connection sends notifications in seq order, each once: a
+// gap (a notification this node missed) is filled from the store.
+func (g *Gateway) Deliver(accountID int64, n Note) {
+	g.mu.Lock()
+	conns := make([]*conn, 0, len(g.byPlayer[accountID]))
+	for c := range g.byPlayer[accountID] {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	for _, c := range conns {
+		c.deliver(n)
+	}
+}
+
+// Connections is how many connections this node holds.
+func (g *Gateway) Connections() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.all)
+}
+
+// Drain tells every client to reconnect elsewhere, spreading their delay
+// hints over spread, refuses new sessions, and closes what is left when ctx
+// ends.
+func (g *Gateway) Drain(ctx context.Context, spread time.Duration) {
+	g.mu.Lock()
+	g.draining = true
+	conns := make([]*conn, 0, len(g.all))
+	for c := range g.all {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	for i, c := range conns {
+		delay := time.Duration(0)
+		if len(conns) > 1 {
+			delay = spread * time.Duration(i) / time.Duration(len(conns)-1)
+		}
+		c.reconnect(delay)
+	}
+	for g.Connections() > 0 {
+		select {
+		case <-ctx.Done():
+			g.mu.Lock()
+			for c := range g.all {
+				c.close()
+			}
+			g.mu.Unlock()
+			// Their handlers leave as soon as their reads fail.
+			for end := time.Now().Add(time.Second); g.Connections() > 0 && time.Now().Before(end); {
+				time.Sleep(5 * time.Millisecond)
+			}
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (g *Gateway) add(c *conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining {
+		return false
+	}
+	g.all[c] = struct{}{}
+	set := g.byPlayer[c.claims.AccountID]
+	if set == nil {
+		set = map[*conn]struct{}{}
+		g.byPlayer[c.claims.AccountID] = set
+	}
+	set[c] = struct{}{}
+	return true
+}
+
+func (g *Gateway) remove(c *conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.all, c)
+	if set := g.byPlayer[c.claims.AccountID]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(g.byPlayer, c.claims.AccountID)
+		}
+	}
+}
+
+// resumeKey is where a resume token is kept.
+func resumeKey(token string) string { return "realtime:resume:" + token }
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// resumable reports whether token resumes a session of accountID.
+func (g *Gateway) resumable(ctx context.Context, token string, accountID int64) bool {
+	if token == "" || len(token) > 64 {
+		return false
+	}
+	v, err := g.resumes.Get(ctx, resumeKey(token))
+	return err == nil && string(v) == strconv.FormatInt(accountID, 10)
+}
+
+// keepResumable lets token resume a session of accountID for the idle
+// timeout and the resume window from now.
+func (g *Gateway) keepResumable(ctx context.Context, token string, accountID int64) {
+	err := g.resumes.Set(ctx, resumeKey(token), []byte(strconv.FormatInt(accountID, 10)), g.cfg.IdleTimeout+g.cfg.ResumeWindow)
+	if err != nil {
+		g.log.Warn("realtime: keep resume token", "err", err)
+	}
+}

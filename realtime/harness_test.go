@@ -1,0 +1,226 @@
+package realtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/musterhq/muster/domain/account"
+	"github.com/musterhq/muster/domain/economytest"
+	"github.com/musterhq/muster/domain/session"
+	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/realtime"
+	"github.com/musterhq/muster/realtime/protocol"
+	"github.com/musterhq/muster/realtime/protocol/pb"
+	"github.com/musterhq/muster/test/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// shelf is the notification store the gateway reads while resuming. It
+// stands in for the notify package's store, which the realtime target
+// wires; the gateway only needs Since.
+type shelf struct {
+	mu    sync.Mutex
+	notes map[int64][]realtime.Note
+}
+
+func (s *shelf) add(accountID int64, kind string) realtime.Note {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := realtime.Note{Seq: uint64(len(s.notes[accountID]) + 1), ID: fmt.Sprintf("n%d", len(s.notes[accountID])+1), Kind: kind,
+		Payload: []byte(`{"k":1}`), CreatedAt: time.Now()}
+	s.notes[accountID] = append(s.notes[accountID], n)
+	return n
+}
+
+func (s *shelf) Since(_ context.Context, accountID int64, after uint64, limit int) ([]realtime.Note, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []realtime.Note
+	for _, n := range s.notes[accountID] {
+		if n.Seq > after && len(out) < limit {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// env is a gateway on a loopback port with real access tokens.
+type env struct {
+	t        *testing.T
+	gw       *realtime.Gateway
+	addr     string
+	sessions *session.Store
+	accounts *account.Store
+	db       *sqlx.DB
+	shelf    *shelf
+	ln       net.Listener
+}
+
+func newEnv(t *testing.T, cfg realtime.Config) *env {
+	conn := testenv.DB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	mem := state.NewMemory()
+	scfg := session.Config{SecretKey: []byte("0123456789abcdef0123456789abcdef")}
+	keys := session.NewKeys(conn, scfg)
+	if err := keys.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deny := session.NewDenyList(mem, mem, time.Hour)
+	go func() { _ = deny.Run(ctx) }()
+	tokens := session.NewTokens(keys, deny, scfg)
+	e := &env{t: t, db: conn, sessions: session.NewStore(conn, tokens, deny, scfg), accounts: account.NewStore(conn), shelf: &shelf{notes: map[int64][]realtime.Note{}}}
+	e.gw = realtime.New(cfg, tokens, e.shelf, mem, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ln, e.addr = ln, ln.Addr().String()
+	go func() { _ = e.gw.Serve(ln) }()
+	t.Cleanup(func() { ln.Close() })
+	return e
+}
+
+// player is an account with a live session.
+type player struct {
+	id     int64
+	public string
+	token  string
+	sessID string
+}
+
+func (e *env) player() player {
+	e.t.Helper()
+	ctx := context.Background()
+	id := economytest.Player(e.t, e.db)
+	a, err := e.accounts.ByID(ctx, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	is, err := e.sessions.Start(ctx, id, a.PublicID, session.Meta{IP: "192.0.2.1", Method: "steam"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return player{id: id, public: a.PublicID, token: is.AccessToken, sessID: is.SessionID}
+}
+
+// client is a test client speaking the protocol over TCP.
+type client struct {
+	t    *testing.T
+	nc   net.Conn
+	r    *protocol.Reader
+	next uint32
+}
+
+func (e *env) dial() *client {
+	e.t.Helper()
+	nc, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { nc.Close() })
+	return &client{t: e.t, nc: nc, r: protocol.NewReader(nc, protocol.DefaultMaxFrame)}
+}
+
+func (c *client) send(m proto.Message) uint32 {
+	c.t.Helper()
+	c.next++
+	frame, err := protocol.Append(nil, c.next, m)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.nc.Write(frame); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.next
+}
+
+// read returns the next message within 5 s.
+func (c *client) read() (proto.Message, uint32, error) {
+	_ = c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	f, err := c.r.Read()
+	if err != nil {
+		return nil, 0, err
+	}
+	m, err := protocol.Decode(f)
+	return m, f.RequestID, err
+}
+
+func (c *client) expect(want proto.Message) proto.Message {
+	c.t.Helper()
+	m, _, err := c.read()
+	if err != nil {
+		c.t.Fatalf("want %T, read: %v", want, err)
+	}
+	if fmt.Sprintf("%T", m) != fmt.Sprintf("%T", want) {
+		c.t.Fatalf("got %T %v, want %T", m, m, want)
+	}
+	return m
+}
+
+// expectError reads an Error frame with code and, when fatal, the close.
+func (c *client) expectError(code protocol.Code, fatal bool) {
+	c.t.Helper()
+	e := c.expect(&pb.Error{}).(*pb.Error)
+	if protocol.Code(e.Code) != code || e.Fatal != fatal {
+		c.t.Fatalf("error %d (%s) fatal %v, want %d fatal %v", e.Code, e.Message, e.Fatal, code, fatal)
+	}
+	if fatal {
+		if _, _, err := c.read(); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isReset(err) {
+			c.t.Fatalf("after a fatal error the connection should close; read %v", err)
+		}
+	}
+}
+
+func isReset(err error) bool {
+	var ne *net.OpError
+	return errors.As(err, &ne)
+}
+
+// hello completes a handshake.
+func (c *client) hello(p player, resume string, lastSeq uint64) *pb.Welcome {
+	c.t.Helper()
+	c.send(&pb.Hello{Versions: []uint32{1}, AccessToken: p.token, ResumeToken: resume, LastSeq: lastSeq, Client: "test"})
+	for {
+		m, _, err := c.read()
+		if err != nil {
+			c.t.Fatalf("handshake: %v", err)
+		}
+		if w, ok := m.(*pb.Welcome); ok {
+			return w
+		}
+		if e, ok := m.(*pb.Error); ok && protocol.Code(e.Code) == protocol.CodeResumeFailed {
+			continue
+		}
+		c.t.Fatalf("handshake answered %T %v", m, m)
+	}
+}
+
+// notes reads n notifications and returns their seqs.
+func (c *client) notes(n int) []uint64 {
+	c.t.Helper()
+	var seqs []uint64
+	for len(seqs) < n {
+		m := c.expect(&pb.Notification{}).(*pb.Notification)
+		seqs = append(seqs, m.Seq)
+	}
+	return seqs
+}
+
+func seqs(from, to uint64) []uint64 {
+	var out []uint64
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}

@@ -56,7 +56,7 @@ func (s *shelf) Since(_ context.Context, accountID int64, after uint64, limit in
 
 // env is a gateway on a loopback port with real access tokens.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	gw       *realtime.Gateway
 	addr     string
 	sessions *session.Store
@@ -66,7 +66,7 @@ type env struct {
 	ln       net.Listener
 }
 
-func newEnv(t *testing.T, cfg realtime.Config) *env {
+func newEnv(t testing.TB, cfg realtime.Config) *env {
 	conn := testenv.DB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -116,7 +116,7 @@ func (e *env) player() player {
 
 // client is a test client speaking the protocol over TCP.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	nc   net.Conn
 	r    *protocol.Reader
 	next uint32

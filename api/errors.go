@@ -17,6 +17,7 @@ import (
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/notify"
 	playerdata "github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/session"
@@ -133,6 +134,7 @@ var domainErrors = []struct {
 	{match.ErrNotInMatch, http.StatusUnprocessableEntity, "player_not_in_match"},
 	{match.ErrInvalidResult, http.StatusUnprocessableEntity, "invalid_result"},
 	{match.ErrInvalidRoster, http.StatusUnprocessableEntity, "invalid_roster"},
+	{notify.ErrInvalid, http.StatusBadRequest, "invalid_request"},
 }
 
 // fail answers a domain error with its status and code; an error it does
@@ -168,6 +170,7 @@ var detailedFrom = []error{
 	playerdata.ErrNotOwned, playerdata.ErrItemNotAllowed, playerdata.ErrUnknownSlot, playerdata.ErrSlotRequired, playerdata.ErrTooManyLoadouts,
 	playerdata.ErrSettingsTooLarge, playerdata.ErrInvalid, playerdata.ErrUnknownSeason,
 	progression.ErrLocked, progression.ErrInvalid, match.ErrUnknownMode, match.ErrNotInMatch, match.ErrInvalidResult, match.ErrInvalidRoster,
+	notify.ErrInvalid,
 }
 
 // publicMessage is the error text for the player, without wrapping detail

@@ -91,6 +91,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	MountBattlePass(app, BattlePass{})
 	MountProgression(app, Progression{})
 	MountMatches(app, Matches{})
+	MountNotifications(app, Notifications{})
 
 	routes := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {

@@ -1,0 +1,122 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/state"
+)
+
+// channelPrefix starts every player's pub/sub channel.
+const channelPrefix = "notify:"
+
+// ChannelFor is the pub/sub channel on which the publisher sends a player's
+// notifications: "notify:<account id>". The gateway subscribes to it for
+// each connected player.
+func ChannelFor(accountID int64) string {
+	return channelPrefix + strconv.FormatInt(accountID, 10)
+}
+
+// message is what the publisher sends: the notification's JSON with the
+// player's account id added. The id is internal: the gateway uses it and
+// never forwards it to clients.
+type message struct {
+	AccountID int64 `json:"account_id"`
+	Notification
+}
+
+// EncodeMessage returns the pub/sub message the publisher sends for
+// accountID's notification n:
+//
+//	{"account_id":42,"seq":7,"id":"<uuid>","kind":"progression.level_up",
+//	 "payload":{"level":12,"prestige":0},"created_at":"2025-...Z","read_at":null}
+func EncodeMessage(accountID int64, n Notification) ([]byte, error) {
+	b, err := json.Marshal(message{AccountID: accountID, Notification: n})
+	if err != nil {
+		return nil, fmt.Errorf("encode notification message: %w", err)
+	}
+	return b, nil
+}
+
+// errBadMessage is what DecodeMessage answers for anything the publisher
+// does not send.
+var errBadMessage = errors.New("not a notification message")
+
+// DecodeMessage reads a pub/sub message sent by the publisher: the player it
+// is for and the notification.
+func DecodeMessage(b []byte) (int64, Notification, error) {
+	var m message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return 0, Notification{}, fmt.Errorf("%w: %v", errBadMessage, err)
+	}
+	if m.AccountID <= 0 || m.Seq == 0 || m.ID == "" || m.Kind == "" || len(m.Payload) == 0 {
+		return 0, Notification{}, fmt.Errorf("%w: account id, seq, id, kind or payload missing", errBadMessage)
+	}
+	return m.AccountID, m.Notification, nil
+}
+
+// AccountOf returns the account id a channel made by ChannelFor is for.
+func AccountOf(channel string) (int64, bool) {
+	s, ok := strings.CutPrefix(channel, channelPrefix)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// Publisher publishes the notifications each TopicStored event names on
+// their players' channels (ChannelFor), in seq order per player, once the
+// delivery that stored them has committed. Delivery is at least once: if
+// publishing fails part way, or the delivery's commit fails after
+// publishing, the relay delivers the event again and the notifications
+// already sent are sent again. Notifications older than
+// Config.PublishWindow are not published (the gateway's resume covers them).
+func (s *Store) Publisher(ps state.PubSub) outbox.Consumer {
+	return outbox.Consumer{Name: PublisherName, Topics: []string{TopicStored},
+		Handle: func(ctx context.Context, tx *sqlx.Tx, ev outbox.Event) error { return s.publish(ctx, tx, ps, ev) }}
+}
+
+func (s *Store) publish(ctx context.Context, tx *sqlx.Tx, ps state.PubSub, ev outbox.Event) error {
+	var st Stored
+	if err := ev.Decode(&st); err != nil {
+		return err
+	}
+	if len(st.Notifications) == 0 {
+		return nil
+	}
+	accounts := make(pq.Int64Array, len(st.Notifications))
+	seqs := make(pq.Int64Array, len(st.Notifications))
+	for i, r := range st.Notifications {
+		accounts[i], seqs[i] = r.AccountID, int64(min(r.Seq, maxSeq))
+	}
+	// Notifications pruned since are gone and not published.
+	const q = `
+SELECT n.account_id, n.seq, n.id, n.kind, n.payload, n.created_at, n.read_at
+FROM notifications n JOIN unnest($1::bigint[], $2::bigint[]) AS r (account_id, seq) USING (account_id, seq)
+WHERE n.created_at >= now() - $3 * interval '1 millisecond'
+ORDER BY n.account_id, n.seq`
+	var rows []stored
+	if err := tx.SelectContext(ctx, &rows, q, accounts, seqs, s.cfg.PublishWindow.Milliseconds()); err != nil {
+		return fmt.Errorf("load notifications to publish: %w", err)
+	}
+	for _, r := range rows {
+		r.Payload = compact(r.Payload)
+		msg, err := EncodeMessage(r.AccountID, r.Notification)
+		if err != nil {
+			return err
+		}
+		if err := ps.Publish(ctx, ChannelFor(r.AccountID), msg); err != nil {
+			return fmt.Errorf("publish notification %d/%d: %w", r.AccountID, r.Seq, err)
+		}
+	}
+	return nil
+}

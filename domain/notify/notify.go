@@ -7,7 +7,7 @@
 // (Store.Consumer) stores them in its delivery's transaction and, in that
 // same transaction, enqueues one TopicStored event naming what it stored.
 // The consumer "notifications.publish" (Store.Publisher) then publishes each
-// stored notification on the player's pub/sub channel (ChannelFor), after
+// stored notification on its player's shard channel (ChannelFor), after
 // the store has committed. The database copy is the durable one: pub/sub is
 // best effort and at least once (a redelivered TopicStored event publishes
 // again), so the gateway drops seqs it has already sent and fills gaps with

@@ -338,13 +338,12 @@ func TestChannelAndMessage(t *testing.T) {
 	if got := notify.ChannelFor(42); got != "notify:42" {
 		t.Fatalf("ChannelFor(42) = %q", got)
 	}
-	if id, ok := notify.AccountOf("notify:42"); !ok || id != 42 {
-		t.Fatalf("AccountOf = %d, %v", id, ok)
+	if got := notify.ChannelFor(42 + notify.Shards); got != "notify:42" {
+		t.Fatalf("ChannelFor(42+Shards) = %q: players share shard channels", got)
 	}
-	for _, bad := range []string{"notify:", "notify:x", "notify:-1", "party:42"} {
-		if _, ok := notify.AccountOf(bad); ok {
-			t.Errorf("AccountOf(%q) accepted", bad)
-		}
+	chans := notify.Channels()
+	if len(chans) != notify.Shards || chans[0] != "notify:0" || chans[notify.Shards-1] != fmt.Sprintf("notify:%d", notify.Shards-1) {
+		t.Fatalf("Channels = %v", chans)
 	}
 	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	n := notify.Notification{Seq: 7, ID: "0b7f3c52-1d6a-4c8e-9f00-3a1c2b4d5e6f", Kind: "progression.level_up", Payload: json.RawMessage(`{"level":12}`), CreatedAt: at}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -15,14 +14,28 @@ import (
 	"github.com/musterhq/muster/domain/state"
 )
 
-// channelPrefix starts every player's pub/sub channel.
+// channelPrefix starts every notification pub/sub channel.
 const channelPrefix = "notify:"
 
+// Shards is how many pub/sub channels notifications are spread over.
+const Shards = 64
+
 // ChannelFor is the pub/sub channel on which the publisher sends a player's
-// notifications: "notify:<account id>". The gateway subscribes to it for
-// each connected player.
+// notifications: "notify:<account id mod Shards>". Each gateway node
+// subscribes to every shard once (Channels) and picks its own players'
+// messages by the account id inside them, instead of holding a
+// subscription (a Redis connection) per connected player.
 func ChannelFor(accountID int64) string {
-	return channelPrefix + strconv.FormatInt(accountID, 10)
+	return channelPrefix + strconv.FormatInt(accountID%Shards, 10)
+}
+
+// Channels lists every shard's channel.
+func Channels() []string {
+	out := make([]string, Shards)
+	for i := range out {
+		out[i] = channelPrefix + strconv.Itoa(i)
+	}
+	return out
 }
 
 // message is what the publisher sends: the notification's JSON with the
@@ -61,16 +74,6 @@ func DecodeMessage(b []byte) (int64, Notification, error) {
 		return 0, Notification{}, fmt.Errorf("%w: account id, seq, id, kind or payload missing", errBadMessage)
 	}
 	return m.AccountID, m.Notification, nil
-}
-
-// AccountOf returns the account id a channel made by ChannelFor is for.
-func AccountOf(channel string) (int64, bool) {
-	s, ok := strings.CutPrefix(channel, channelPrefix)
-	if !ok {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil && id > 0
 }
 
 // Publisher publishes the notifications each TopicStored event names on

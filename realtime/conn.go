@@ -35,7 +35,6 @@ type conn struct {
 	slow    bool     // cut off as a slow consumer
 	closed  bool
 	sent    uint64 // the highest notification seq queued
-	known   bool   // sent is the player's position (resumed, or a first live notification seen)
 	filling bool   // notifications are being read from the store; live ones wait in pending
 	pending []Note
 }
@@ -72,9 +71,17 @@ func (g *Gateway) handle(nc net.Conn) {
 	c := &conn{g: g, nc: nc, claims: claims, token: hello.AccessToken}
 	resumed := g.resumable(ctx, hello.ResumeToken, claims.AccountID)
 	if resumed {
-		c.resume, c.sent, c.known, c.filling = hello.ResumeToken, hello.LastSeq, true, true
+		c.resume, c.sent, c.filling = hello.ResumeToken, hello.LastSeq, true
 	} else {
-		c.resume = newToken()
+		// A new session starts after the latest stored notification; the
+		// client reads older ones over REST.
+		last, err := g.notes.LastSeq(ctx, claims.AccountID)
+		if err != nil {
+			g.log.Warn("realtime: read the latest notification", "player_id", claims.PlayerID, "err", err)
+			g.refuse(nc, problem{protocol.CodeInternal, "try again", f.RequestID})
+			return
+		}
+		c.resume, c.sent = newToken(), last
 	}
 	if !g.add(c) {
 		g.refuse(nc, problem{protocol.CodeUnavailable, "this node is draining: connect again", f.RequestID})
@@ -187,11 +194,6 @@ func (c *conn) deliver(n Note) {
 	case c.closed:
 	case c.filling:
 		c.pending = append(c.pending, n)
-	case !c.known:
-		// A new session starts at the first notification it sees; what
-		// came before is in the store (and the REST list).
-		c.known = true
-		c.pushLocked(n)
 	case n.Seq <= c.sent:
 		// Already sent (a republished or resumed notification).
 	case n.Seq == c.sent+1:

@@ -40,9 +40,11 @@ type Note struct {
 	CreatedAt time.Time
 }
 
-// Notes reads a player's stored notifications: those after seq, in order.
+// Notes reads a player's stored notifications: those after seq, in order,
+// and the seq of the latest.
 type Notes interface {
 	Since(ctx context.Context, accountID int64, afterSeq uint64, limit int) ([]Note, error)
+	LastSeq(ctx context.Context, accountID int64) (uint64, error)
 }
 
 // Config tunes the gateway. Zero values take the defaults shown.

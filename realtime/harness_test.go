@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/economytest"
+	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/realtime"
@@ -25,33 +25,23 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// shelf is the notification store the gateway reads while resuming. It
-// stands in for the notify package's store, which the realtime target
-// wires; the gateway only needs Since.
+// shelf stores notifications in the notify store the gateway reads.
 type shelf struct {
-	mu    sync.Mutex
-	notes map[int64][]realtime.Note
+	t     testing.TB
+	db    *sqlx.DB
+	store *notify.Store
 }
 
+// add stores a notification for accountID and returns it as the gateway
+// sees it.
 func (s *shelf) add(accountID int64, kind string) realtime.Note {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := realtime.Note{Seq: uint64(len(s.notes[accountID]) + 1), ID: fmt.Sprintf("n%d", len(s.notes[accountID])+1), Kind: kind,
-		Payload: []byte(`{"k":1}`), CreatedAt: time.Now()}
-	s.notes[accountID] = append(s.notes[accountID], n)
-	return n
-}
-
-func (s *shelf) Since(_ context.Context, accountID int64, after uint64, limit int) ([]realtime.Note, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []realtime.Note
-	for _, n := range s.notes[accountID] {
-		if n.Seq > after && len(out) < limit {
-			out = append(out, n)
-		}
+	s.t.Helper()
+	ns, err := s.store.Add(context.Background(), s.db, []notify.New{{AccountID: accountID, Kind: kind, Payload: map[string]int{"k": 1}}})
+	if err != nil {
+		s.t.Fatal(err)
 	}
-	return out, nil
+	n := ns[0]
+	return realtime.Note{Seq: n.Seq, ID: n.ID, Kind: n.Kind, Payload: n.Payload, CreatedAt: n.CreatedAt}
 }
 
 // env is a gateway on a loopback port with real access tokens.
@@ -79,8 +69,9 @@ func newEnv(t testing.TB, cfg realtime.Config) *env {
 	deny := session.NewDenyList(mem, mem, time.Hour)
 	go func() { _ = deny.Run(ctx) }()
 	tokens := session.NewTokens(keys, deny, scfg)
-	e := &env{t: t, db: conn, sessions: session.NewStore(conn, tokens, deny, scfg), accounts: account.NewStore(conn), shelf: &shelf{notes: map[int64][]realtime.Note{}}}
-	e.gw = realtime.New(cfg, tokens, e.shelf, mem, nil)
+	store := notify.NewStore(conn, notify.Config{})
+	e := &env{t: t, db: conn, sessions: session.NewStore(conn, tokens, deny, scfg), accounts: account.NewStore(conn), shelf: &shelf{t: t, db: conn, store: store}}
+	e.gw = realtime.New(cfg, tokens, realtime.StoredNotes{Store: store}, mem, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -42,14 +42,21 @@ type Config struct {
 	ServerCredentialCache time.Duration
 	BattlePassGrace       time.Duration
 	SettingsMaxBytes      int
-	RatePlayerData        rule
-	DataDir               string
-	DevPostgres           string
-	Env                   string
-	TrustedProxies        string
-	ProxyHeader           string
-	OTLPEndpoint          string
-	TraceSampleRatio      float64
+
+	RealtimeAddr         string
+	RealtimeHeartbeat    time.Duration
+	RealtimeIdleTimeout  time.Duration
+	RealtimeResumeWindow time.Duration
+	RealtimeSendQueue    int
+	RealtimeDrainSpread  time.Duration
+	RatePlayerData       rule
+	DataDir              string
+	DevPostgres          string
+	Env                  string
+	TrustedProxies       string
+	ProxyHeader          string
+	OTLPEndpoint         string
+	TraceSampleRatio     float64
 
 	SecretKey           string
 	AuthIssuer          string
@@ -136,6 +143,12 @@ func settings(cfg *Config) []setting {
 		num(&cfg.OutboxMaxAttempts, "outbox-max-attempts", 10, "deliveries of an outbox event before it is parked as dead"),
 		dur(&cfg.OutboxPoll, "outbox-poll", time.Second, "how often the outbox relay looks for due events without a wake-up"),
 		num(&cfg.OutboxWorkers, "outbox-workers", 4, "outbox deliveries the worker target runs at once"),
+		str(&cfg.RealtimeAddr, "realtime-addr", ":7350", "listen address of the realtime gateway (TCP, docs/protocol.md)", false),
+		dur(&cfg.RealtimeHeartbeat, "realtime-heartbeat", 15*time.Second, "how often realtime clients are asked to ping"),
+		dur(&cfg.RealtimeIdleTimeout, "realtime-idle-timeout", 45*time.Second, "a realtime connection silent this long is closed"),
+		dur(&cfg.RealtimeResumeWindow, "realtime-resume-window", 2*time.Minute, "how long a dropped realtime session may be resumed, missed notifications included"),
+		num(&cfg.RealtimeSendQueue, "realtime-send-queue", 256, "frames waiting for a slow realtime client before it is cut off"),
+		dur(&cfg.RealtimeDrainSpread, "realtime-drain-spread", 5*time.Second, "on shutdown, realtime clients are told to reconnect at times spread over this"),
 		num(&cfg.SettingsMaxBytes, "settings-max-bytes", 16<<10, "largest client settings document a player may store, in bytes"),
 		lim(&cfg.RatePlayerData, "rate-player-data", "30/1m", "profile, loadout and settings writes per player"),
 		dur(&cfg.BattlePassGrace, "battlepass-grace", 24*time.Hour, "how long after a season ends the results of matches that started in it still count toward its battle pass"),
@@ -263,7 +276,7 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("dev-postgres %q is invalid: want auto or private", c.DevPostgres)
 	}
-	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts, "outbox-workers": c.OutboxWorkers, "settings-max-bytes": c.SettingsMaxBytes} {
+	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts, "outbox-workers": c.OutboxWorkers, "settings-max-bytes": c.SettingsMaxBytes, "realtime-send-queue": c.RealtimeSendQueue} {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %d", name, v)
 		}

@@ -37,14 +37,14 @@ func (s *syncBuffer) String() string {
 // the demo player's first steps: their progression, battle pass, challenges
 // and unlock trees come from the seeded content.
 func TestDevServesDemoMetagame(t *testing.T) {
-	httpAddr, opsAddr, consoleAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	httpAddr, opsAddr, consoleAddr, realtimeAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	exited := make(chan int, 1)
 	env := envOf(map[string]string{"MUSTER_DATABASE_URL": testenv.EmptyDBURL(t)})
 	go func() {
 		exited <- run(ctx, registerModules(), []string{"dev", "--http-addr=" + httpAddr, "--ops-addr=" + opsAddr,
-			"--console-addr=" + consoleAddr, "--log-level=warn"}, env, &out, &out)
+			"--console-addr=" + consoleAddr, "--realtime-addr=" + realtimeAddr, "--log-level=warn"}, env, &out, &out)
 	}()
 	t.Cleanup(func() {
 		cancel()

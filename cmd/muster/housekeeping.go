@@ -13,7 +13,7 @@ import (
 const housekeepingRetention = 7 * 24 * time.Hour
 
 // housekeeping deletes ended player and staff sessions, expired refresh
-// tokens and old challenge sets once an hour, from the worker target. Several workers may run it at
+// tokens, old challenge sets and old notifications once an hour, from the worker target. Several workers may run it at
 // once; the deletes are idempotent.
 func housekeeping(p *platform) runner {
 	return runner{name: "housekeeping", run: func(ctx context.Context) error {
@@ -30,6 +30,12 @@ func housekeeping(p *platform) runner {
 				// Challenge sets of periods that ended two weeks ago.
 				var m int64
 				m, err = p.meta.challenges.Prune(ctx, time.Now().Add(-2*housekeepingRetention))
+				n += m
+			}
+			if err == nil && p.meta != nil {
+				// Notifications: read ones after 30 days, any after 90.
+				var m int64
+				m, err = p.meta.notify.Prune(ctx, 30*24*time.Hour, 90*24*time.Hour)
 				n += m
 			}
 			switch {

@@ -126,6 +126,7 @@ func registerModules() *modules {
 	m.internal("metagame", initMetagame, "economy", "state")
 	m.target("progression", initProgression, "metagame", "tokens", "server")
 	m.target("player", initPlayer, "metagame", "tokens", "server")
+	m.target("realtime", initRealtime, "metagame", "tokens", "server")
 	return m
 }
 

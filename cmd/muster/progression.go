@@ -11,11 +11,13 @@ import (
 	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
+	"github.com/musterhq/muster/domain/state"
 )
 
 // metagame is what the player, progression and worker targets and the
@@ -30,6 +32,7 @@ type metagame struct {
 	battlepass  *battlepass.Store
 	challenges  *challenge.Store
 	players     *player.Store
+	notify      *notify.Store
 }
 
 // initMetagame builds the metagame stores and registers their content kinds.
@@ -39,6 +42,7 @@ func initMetagame(p *platform) error {
 	g.progression = progression.New(p.db, g.payer, p.ledger)
 	g.battlepass = battlepass.New(p.db, g.payer, p.ledger, battlepass.Config{Grace: p.cfg.BattlePassGrace})
 	g.challenges = challenge.New(p.db, g.payer, challenge.Config{})
+	g.notify = notify.NewStore(p.db, notify.Config{PublishWindow: p.cfg.RealtimeResumeWindow})
 	g.players = player.New(p.db, p.state, p.inventory, player.Config{SettingsMaxBytes: p.cfg.SettingsMaxBytes, Log: p.log})
 	g.content.Register(match.ModeKind())
 	g.content.Register(season.ContentKind())
@@ -54,19 +58,21 @@ func initMetagame(p *platform) error {
 	return nil
 }
 
-// consumers are the outbox consumers that apply accepted match results; the
-// worker target runs them.
-func (g *metagame) consumers() []outbox.Consumer {
+// consumers are the outbox consumers that apply accepted match results and
+// deliver notifications (published through ps); the worker target runs them.
+func (g *metagame) consumers(ps state.PubSub) []outbox.Consumer {
 	return []outbox.Consumer{g.progression.Consumer(), g.battlepass.Consumer(), g.challenges.Consumer(), g.players.StatsConsumer(),
 		// A level-up or prestige changes the profile players see.
-		g.players.ProfileCacheConsumer(progression.TopicLevelUp)}
+		g.players.ProfileCacheConsumer(progression.TopicLevelUp),
+		// Players' notifications: stored, then published to the gateways.
+		g.notify.Consumer(), g.notify.Publisher(ps)}
 }
 
 // registerConsumers subscribes the metagame consumers on the worker's relay.
 func registerConsumers(p *platform) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, c := range p.meta.consumers() {
+	for _, c := range p.meta.consumers(p.state) {
 		if err := p.relay.Register(ctx, c); err != nil {
 			return fmt.Errorf("register consumer %s: %w", c.Name, err)
 		}

@@ -334,6 +334,7 @@ var listeners = map[string]map[string]string{
 	"inventory":   {"http": "MUSTER_HTTP_ADDR"},
 	"player":      {"http": "MUSTER_HTTP_ADDR"},
 	"progression": {"http": "MUSTER_HTTP_ADDR"},
+	"realtime":    {"http": "MUSTER_HTTP_ADDR", "realtime": "MUSTER_REALTIME_ADDR"},
 	"store":       {"http": "MUSTER_HTTP_ADDR"},
 	"worker":      {},
 }
@@ -389,25 +390,26 @@ var playerRoutes = map[string]string{
 // its operations: every documented path must reach that target through the
 // Ingress. A tag missing here fails the test: add it.
 var openAPITargets = map[string]string{
-	"keys":        "auth",
-	"auth":        "auth",
-	"me":          "auth",
-	"catalog":     "inventory",
-	"inventory":   "inventory",
-	"wallets":     "inventory",
-	"gifts":       "inventory",
-	"trades":      "inventory",
-	"store":       "store",
-	"orders":      "store",
-	"webhooks":    "store",
-	"progression": "progression",
-	"servers":     "progression",
-	"battlepass":  "progression",
-	"profile":     "player",
-	"loadouts":    "player",
-	"settings":    "player",
-	"stats":       "player",
-	"challenges":  "progression",
+	"keys":          "auth",
+	"auth":          "auth",
+	"me":            "auth",
+	"catalog":       "inventory",
+	"inventory":     "inventory",
+	"wallets":       "inventory",
+	"gifts":         "inventory",
+	"trades":        "inventory",
+	"store":         "store",
+	"orders":        "store",
+	"webhooks":      "store",
+	"progression":   "progression",
+	"servers":       "progression",
+	"battlepass":    "progression",
+	"profile":       "player",
+	"notifications": "realtime",
+	"loadouts":      "player",
+	"settings":      "player",
+	"stats":         "player",
+	"challenges":    "progression",
 }
 
 // openAPIRoutes returns every path of api/openapi.yaml, with its path
@@ -949,7 +951,14 @@ func (c *checker) services() {
 			continue
 		}
 		target, _ := deploymentTarget(ds[0])
-		if s.Spec.Type != "" && s.Spec.Type != corev1.ServiceTypeClusterIP {
+		gateway := target == "realtime" && len(s.Spec.Ports) == 1 && s.Spec.Ports[0].TargetPort.StrVal == "realtime"
+		switch {
+		case gateway && s.Spec.Type != corev1.ServiceTypeLoadBalancer:
+			c.errorf("%s: the realtime gateway's TCP port needs a LoadBalancer Service (game clients connect to it directly)", where)
+		case gateway:
+			// Game clients connect straight to the gateway, the one port a
+			// LoadBalancer exposes.
+		case s.Spec.Type != "" && s.Spec.Type != corev1.ServiceTypeClusterIP:
 			if target == "console" {
 				c.errorf("%s: the console's Service is %s: it must stay ClusterIP, inside the studio's network", where, s.Spec.Type)
 			} else {
@@ -1084,8 +1093,16 @@ func (c *checker) networkPolicies() {
 			target, _ := deploymentTarget(d)
 			console = console || target == "console"
 		}
+		gateway := len(selected) == 1
+		if gateway {
+			target, _ := deploymentTarget(selected[0])
+			gateway = target == "realtime"
+		}
 		for i, rule := range np.Spec.Ingress {
-			if len(rule.From) == 0 {
+			// Only the realtime gateway's TCP port is open to every source
+			// (game clients through the LoadBalancer).
+			gatewayPort := gateway && len(rule.Ports) == 1 && rule.Ports[0].Port != nil && rule.Ports[0].Port.StrVal == "realtime"
+			if len(rule.From) == 0 && !gatewayPort {
 				c.errorf("%s: ingress rule %d admits every source", where, i)
 			}
 			for _, peer := range rule.From {

@@ -75,8 +75,10 @@ func IsConstraint(err error, name string) bool {
 	return errors.As(err, &pqErr) && pqErr.Constraint == name
 }
 
-// isRetryable reports whether the transaction may succeed when run again:
+// IsRetryable reports whether the transaction may succeed when run again:
 // serialization_failure or deadlock_detected.
+func IsRetryable(err error) bool { return isRetryable(err) }
+
 func isRetryable(err error) bool {
 	c := code(err)
 	return c == pqerror.TRSerializationFailure || c == pqerror.TRDeadlockDetected

@@ -90,18 +90,29 @@ func SendMany(ctx context.Context, tx sqlx.ExtContext, in []New) error {
 // applies each event to it once.
 func (s *Store) Consumer() outbox.Consumer {
 	return outbox.Consumer{Name: ConsumerName,
-		Topics: []string{progression.TopicLevelUp, battlepass.TopicTierReached, challenge.TopicCompleted, TopicSend},
-		Handle: s.consume}
+		Topics:      []string{progression.TopicLevelUp, battlepass.TopicTierReached, challenge.TopicCompleted, TopicSend},
+		HandleBatch: s.consume, Batch: eventBatch}
 }
 
-func (s *Store) consume(ctx context.Context, tx *sqlx.Tx, ev outbox.Event) error {
-	n, err := fromEvent(ev)
-	if err != nil {
-		return err
+// eventBatch is how many events the relay hands the consumers at once: a
+// match makes one event per player who levels up, reaches a tier or
+// completes a challenge.
+const eventBatch = 100
+
+// consume stores the notifications a batch of events asks for in one
+// statement, and names them all in one TopicStored event.
+func (s *Store) consume(ctx context.Context, tx *sqlx.Tx, evs []outbox.Event) error {
+	in := make([]New, len(evs))
+	for i, ev := range evs {
+		n, err := fromEvent(ev)
+		if err != nil {
+			return err
+		}
+		in[i] = n
 	}
-	rows, err := add(ctx, tx, []New{n})
+	rows, err := add(ctx, tx, in)
 	if err != nil {
-		return fmt.Errorf("%s event %s: %w", ev.Topic, ev.ID, err)
+		return fmt.Errorf("store %d notifications: %w", len(in), err)
 	}
 	refs := make([]Ref, len(rows))
 	for i, r := range rows {

@@ -85,13 +85,18 @@ func DecodeMessage(b []byte) (int64, Notification, error) {
 // Config.PublishWindow are not published (the gateway's resume covers them).
 func (s *Store) Publisher(ps state.PubSub) outbox.Consumer {
 	return outbox.Consumer{Name: PublisherName, Topics: []string{TopicStored},
-		Handle: func(ctx context.Context, tx *sqlx.Tx, ev outbox.Event) error { return s.publish(ctx, tx, ps, ev) }}
+		HandleBatch: func(ctx context.Context, tx *sqlx.Tx, evs []outbox.Event) error { return s.publish(ctx, tx, ps, evs) },
+		Batch:       eventBatch}
 }
 
-func (s *Store) publish(ctx context.Context, tx *sqlx.Tx, ps state.PubSub, ev outbox.Event) error {
+func (s *Store) publish(ctx context.Context, tx *sqlx.Tx, ps state.PubSub, evs []outbox.Event) error {
 	var st Stored
-	if err := ev.Decode(&st); err != nil {
-		return err
+	for _, ev := range evs {
+		var one Stored
+		if err := ev.Decode(&one); err != nil {
+			return err
+		}
+		st.Notifications = append(st.Notifications, one.Notifications...)
 	}
 	if len(st.Notifications) == 0 {
 		return nil

@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -411,5 +412,57 @@ func TestEnqueueManyDeliversEach(t *testing.T) {
 	}
 	if calls.Load() != 3 || e.effects("many") != 3 || len(got) != 3 || got[0] != 1 || got[2] != 3 {
 		t.Fatalf("calls %d, effects %d, payloads %v; want each of the 3 events once", calls.Load(), e.effects("many"), got)
+	}
+}
+
+func TestBatchedConsumerCommitsTheGoodAndRetriesTheBad(t *testing.T) {
+	e := newEnv(t, outbox.Config{})
+	var calls, txs atomic.Int32
+	seenTx := sync.Map{}
+	err := e.relay.Register(context.Background(), outbox.Consumer{
+		Name: t.Name() + "/batch", Topics: []string{e.topic}, Batch: 10,
+		Handle: func(ctx context.Context, tx *sqlx.Tx, ev outbox.Event) error {
+			n := calls.Add(1)
+			if _, loaded := seenTx.LoadOrStore(tx, true); !loaded {
+				txs.Add(1)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_test_effects VALUES ('batch', $1, $2)`, ev.ID, n); err != nil {
+				return err
+			}
+			var m map[string]any
+			_ = json.Unmarshal(ev.Payload, &m)
+			if m["fail"] == true && n < 30 {
+				return errors.New("not yet")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := e.conn.MustBegin()
+	payloads := make([]map[string]any, 25)
+	for i := range payloads {
+		payloads[i] = map[string]any{"i": i, "fail": i == 7}
+	}
+	if _, err := outbox.EnqueueMany(context.Background(), tx, e.topic, payloads); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	e.deliverAll()
+	var effects, failedTries int
+	_ = e.conn.Get(&effects, `SELECT count(DISTINCT event_id) FROM outbox_test_effects WHERE consumer = 'batch'`)
+	_ = e.conn.Get(&failedTries, `SELECT count(*) FROM outbox_test_effects WHERE consumer = 'batch' AND n < 30 AND event_id IN (
+		SELECT id FROM outbox_events WHERE topic = $1 AND (payload->>'fail')::bool)`, e.topic)
+	if effects != 25 {
+		t.Fatalf("%d events' effects committed, want all 25", effects)
+	}
+	if failedTries != 0 {
+		t.Fatalf("the failing event's attempts left %d effects: a failed handler's writes must be undone", failedTries)
+	}
+	if txs.Load() > 10 { // 3 batches, and the failing event alone until it succeeds
+		t.Fatalf("%d transactions for 25 events in batches of 10 (and a few retries)", txs.Load())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/musterhq/muster/domain/db"
 )
 
 // Handler applies one event. It runs inside tx, which also records the event
@@ -25,12 +28,27 @@ import (
 // commits together with that record, or not at all.
 type Handler func(ctx context.Context, tx *sqlx.Tx, ev Event) error
 
+// BatchHandler applies several events at once, inside tx: set-based work
+// for consumers of many small events. When it fails, the relay hands it
+// each event of the batch alone, so one bad event does not hold back the
+// others.
+type BatchHandler func(ctx context.Context, tx *sqlx.Tx, evs []Event) error
+
 // Consumer receives the events of its topics. Its name is durable: renaming a
 // consumer makes a new one that starts with no events.
 type Consumer struct {
 	Name   string
 	Topics []string
 	Handle Handler
+	// HandleBatch, when set, is called instead of Handle with up to Batch
+	// events at once.
+	HandleBatch BatchHandler
+	// Batch is how many due events the relay hands the consumer in one
+	// transaction, each in a savepoint of its own (a failing one is
+	// retried alone; the others commit), one worker at a time across every
+	// relay. Consumers of many small events (one per player of a match)
+	// set it to spare a transaction each; 0 means 1.
+	Batch int
 }
 
 // Config tunes a Relay. Zero values take the defaults shown.
@@ -96,6 +114,9 @@ type Relay struct {
 // NewRelay returns a relay over conn. dbURL is used for a LISTEN connection
 // that wakes the relay as soon as an event commits; the relay also polls.
 func NewRelay(conn *sqlx.DB, dbURL string, log *slog.Logger, reg prometheus.Registerer, cfg Config) *Relay {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	r := &Relay{
 		db: conn, dbURL: dbURL, log: log, cfg: cfg.withDefaults(),
 		consumers: map[string]Consumer{},
@@ -123,8 +144,11 @@ func NewRelay(conn *sqlx.DB, dbURL string, log *slog.Logger, reg prometheus.Regi
 // so do events written in the minute before it first subscribed, which
 // closes the race between a first subscription and concurrent writers.
 func (r *Relay) Register(ctx context.Context, c Consumer) error {
-	if c.Name == "" || len(c.Topics) == 0 || c.Handle == nil {
+	if c.Name == "" || len(c.Topics) == 0 || (c.Handle == nil && c.HandleBatch == nil) {
 		return errors.New("outbox consumer needs a name, topics and a handler")
+	}
+	if c.HandleBatch != nil && c.Batch <= 1 {
+		return fmt.Errorf("outbox consumer %q: a batch handler needs Batch above 1", c.Name)
 	}
 	if _, dup := r.consumers[c.Name]; dup {
 		return fmt.Errorf("outbox consumer %q registered twice", c.Name)
@@ -247,8 +271,9 @@ type claimed struct {
 	Traceparent sql.NullString `db:"traceparent"`
 }
 
-// deliverOne claims one due delivery and runs its handler. It reports whether
-// there was one.
+// deliverOne claims one due delivery, with more of the same consumer's when
+// it takes batches, and runs its handler on each. It reports whether there
+// was one.
 func (r *Relay) deliverOne(ctx context.Context) (bool, error) {
 	if len(r.names) == 0 {
 		return false, nil
@@ -264,26 +289,48 @@ SELECT e.id, e.topic, e.payload, e.created_at, e.traceparent, d.consumer, d.atte
 FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id
 WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND d.consumer = ANY($1)
 ORDER BY d.next_attempt_at
-LIMIT 1
+LIMIT $2
 FOR UPDATE OF d SKIP LOCKED`
-	var c claimed
-	if err := tx.GetContext(ctx, &c, claim, pq.Array(r.names)); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
+	var batch []claimed
+	names := r.names
+	for {
+		if err := tx.SelectContext(ctx, &batch, claim, pq.Array(names), 1); err != nil {
+			return false, fmt.Errorf("claim delivery: %w", err)
+		}
+		if len(batch) == 0 {
 			return false, nil
 		}
-		return false, fmt.Errorf("claim delivery: %w", err)
+		if r.consumers[batch[0].Consumer].Batch <= 1 {
+			break
+		}
+		// One worker at a time runs a batched consumer: two batches of
+		// events in different orders would lock the same rows (a player's)
+		// in different orders and deadlock.
+		var mine bool
+		if err := tx.GetContext(ctx, &mine, `SELECT pg_try_advisory_xact_lock(hashtext('muster.outbox.' || $1))`, batch[0].Consumer); err != nil {
+			return false, fmt.Errorf("lock consumer: %w", err)
+		}
+		if mine {
+			break
+		}
+		names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == batch[0].Consumer })
+		batch = nil
 	}
-	ctx, span := r.startSpan(ctx, c)
-	defer span.End()
-	herr, err := r.settle(ctx, tx, c)
-	switch {
-	case err != nil:
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+	if n := r.consumers[batch[0].Consumer].Batch; n > 1 {
+		var more []claimed
+		if err := tx.SelectContext(ctx, &more, claim, pq.Array([]string{batch[0].Consumer}), n-1); err != nil {
+			return false, fmt.Errorf("claim deliveries: %w", err)
+		}
+		// The first claim's row is locked by this transaction, which SKIP
+		// LOCKED does not skip: leave it out of the rest.
+		for _, c := range more {
+			if c.ID != batch[0].ID {
+				batch = append(batch, c)
+			}
+		}
+	}
+	if err := r.settle(ctx, tx, batch); err != nil {
 		return false, err
-	case herr != nil:
-		span.RecordError(herr)
-		span.SetStatus(codes.Error, "handler failed")
 	}
 	return true, nil
 }
@@ -304,56 +351,198 @@ func (r *Relay) startSpan(ctx context.Context, c claimed) (context.Context, trac
 		))
 }
 
-// settle runs the handler of a claimed delivery and records the outcome in
-// tx. herr is the handler's error, recorded for a later attempt; err is a
-// failure to record anything.
-func (r *Relay) settle(ctx context.Context, tx *sqlx.Tx, c claimed) (herr, err error) {
+// settle runs the handler of each claimed delivery in a savepoint of its
+// own and records the outcomes in tx, then commits: what a failing handler
+// wrote is undone and its event tried again later; the others commit. A
+// failure of the database to record anything is the error.
+func (r *Relay) settle(ctx context.Context, tx *sqlx.Tx, batch []claimed) error {
+	var delivered []string
+	var failed []failure
+	if r.consumers[batch[0].Consumer].HandleBatch != nil {
+		herr, err := r.runBatch(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		if herr == nil {
+			for _, c := range batch {
+				delivered = append(delivered, c.ID)
+			}
+		} else if len(batch) == 1 {
+			failed = append(failed, failure{c: batch[0], err: herr})
+		} else {
+			// One bad event must not hold the others back: each alone.
+			for _, c := range batch {
+				herr, err := r.runBatch(ctx, tx, []claimed{c})
+				if err != nil {
+					return err
+				}
+				if herr == nil {
+					delivered = append(delivered, c.ID)
+				} else {
+					failed = append(failed, failure{c: c, err: herr})
+				}
+			}
+		}
+	} else {
+		for _, c := range batch {
+			herr, err := r.run(ctx, tx, c)
+			if err != nil {
+				return err
+			}
+			if herr == nil {
+				delivered = append(delivered, c.ID)
+			} else {
+				failed = append(failed, failure{c: c, err: herr})
+			}
+		}
+	}
+	consumer := batch[0].Consumer
+	if len(delivered) > 0 {
+		const done = `UPDATE outbox_deliveries SET state = 'delivered', attempts = attempts + 1, last_error = '', updated_at = now()
+			WHERE event_id = ANY($1::uuid[]) AND consumer = $2`
+		if _, err := tx.ExecContext(ctx, done, pq.Array(delivered), consumer); err != nil {
+			return fmt.Errorf("mark delivered: %w", err)
+		}
+	}
+	for i := range failed {
+		if err := r.recordFailure(ctx, tx, &failed[i]); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit delivery: %w", err)
+	}
+	r.delivered.WithLabelValues(consumer).Add(float64(len(delivered)))
+	for _, f := range failed {
+		r.failed.WithLabelValues(consumer).Inc()
+		if f.dead {
+			r.dead.WithLabelValues(consumer).Inc()
+			r.log.Error("outbox event is dead", "event_id", f.c.ID, "topic", f.c.Topic, "consumer", consumer, "attempts", f.c.Attempts+1, "err", f.err)
+		} else {
+			r.log.Warn("outbox delivery failed", "event_id", f.c.ID, "topic", f.c.Topic, "consumer", consumer, "attempts", f.c.Attempts+1, "err", f.err)
+		}
+	}
+	return nil
+}
+
+type failure struct {
+	c    claimed
+	err  error
+	dead bool
+}
+
+// run applies one delivery in a savepoint, rolled back when the handler
+// fails; herr is the handler's error.
+func (r *Relay) run(ctx context.Context, tx *sqlx.Tx, c claimed) (herr, err error) {
+	ctx, span := r.startSpan(ctx, c)
+	defer span.End()
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT handler`); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	herr = r.apply(ctx, tx, c)
-	if herr == nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox_deliveries SET state = 'delivered', attempts = attempts + 1, last_error = '', updated_at = now() WHERE event_id = $1 AND consumer = $2`, c.ID, c.Consumer); err != nil {
-			return nil, fmt.Errorf("mark delivered: %w", err)
+	if herr = r.apply(ctx, tx, c); herr == nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT handler`); err != nil {
+			return nil, fmt.Errorf("release savepoint: %w", err)
 		}
-		if err := tx.Commit(); err != nil {
-			return nil, fmt.Errorf("commit delivery: %w", err)
-		}
-		r.delivered.WithLabelValues(c.Consumer).Inc()
 		return nil, nil
 	}
-
-	// The handler failed: undo what it wrote, keep the event, try again later.
+	span.RecordError(herr)
+	span.SetStatus(codes.Error, "handler failed")
 	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT handler`); err != nil {
 		return nil, fmt.Errorf("rollback handler: %w", err)
 	}
-	attempts := c.Attempts + 1
+	return herr, nil
+}
+
+// runBatch applies a batch of deliveries with the consumer's BatchHandler
+// in one savepoint, leaving out events it processed before; herr is the
+// handler's error, which fails the whole batch.
+func (r *Relay) runBatch(ctx context.Context, tx *sqlx.Tx, batch []claimed) (herr, err error) {
+	ctx, span := r.startSpan(ctx, batch[0])
+	defer span.End()
+	span.SetAttributes(attribute.Int("muster.outbox.batch", len(batch)))
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT handler`); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	herr = r.applyBatch(ctx, tx, batch)
+	if herr == nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT handler`); err != nil {
+			return nil, fmt.Errorf("release savepoint: %w", err)
+		}
+		return nil, nil
+	}
+	span.RecordError(herr)
+	span.SetStatus(codes.Error, "handler failed")
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT handler`); err != nil {
+		return nil, fmt.Errorf("rollback handler: %w", err)
+	}
+	return herr, nil
+}
+
+func (r *Relay) applyBatch(ctx context.Context, tx *sqlx.Tx, batch []claimed) (err error) {
+	ids := make([]string, len(batch))
+	for i, c := range batch {
+		ids[i] = c.ID
+	}
+	consumer := batch[0].Consumer
+	var fresh []string
+	const rec = `INSERT INTO outbox_processed (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id`
+	if err := tx.SelectContext(ctx, &fresh, rec, consumer, pq.Array(ids)); err != nil {
+		return fmt.Errorf("record processed: %w", err)
+	}
+	isFresh := make(map[string]bool, len(fresh))
+	for _, id := range fresh {
+		isFresh[id] = true
+	}
+	evs := make([]Event, 0, len(fresh))
+	for _, c := range batch {
+		if isFresh[c.ID] {
+			evs = append(evs, c.Event)
+		}
+	}
+	if len(evs) == 0 {
+		return nil // applied before: repeated deliveries change nothing
+	}
+	c, ok := r.consumers[consumer]
+	if !ok {
+		return fmt.Errorf("no consumer %q in this process", consumer)
+	}
+	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return c.HandleBatch(hctx, tx, evs)
+}
+
+// recordFailure keeps a failed delivery for a later attempt, or parks it as
+// dead after MaxAttempts. A deadlock or serialization failure is the
+// database's doing, not the event's: it is tried again soon and does not
+// count toward the attempts.
+func (r *Relay) recordFailure(ctx context.Context, tx *sqlx.Tx, f *failure) error {
+	attempts := f.c.Attempts + 1
+	wait := r.backoff(attempts)
+	if db.IsRetryable(f.err) {
+		attempts, wait = f.c.Attempts, time.Duration(rand.Int64N(int64(50*time.Millisecond)))
+	}
 	state := "pending"
 	if attempts >= r.cfg.MaxAttempts {
 		state = "dead"
 	}
+	f.dead = state == "dead"
 	const fail = `
 UPDATE outbox_deliveries SET attempts = $3, state = $4, last_error = $5,
     next_attempt_at = now() + $6 * interval '1 millisecond', updated_at = now()
 WHERE event_id = $1 AND consumer = $2`
-	msg := herr.Error()
+	msg := f.err.Error()
 	if len(msg) > 2000 {
 		msg = msg[:2000]
 	}
-	if _, err := tx.ExecContext(ctx, fail, c.ID, c.Consumer, attempts, state, msg, r.backoff(attempts).Milliseconds()); err != nil {
-		return nil, fmt.Errorf("record failed delivery: %w", err)
+	if _, err := tx.ExecContext(ctx, fail, f.c.ID, f.c.Consumer, attempts, state, msg, wait.Milliseconds()); err != nil {
+		return fmt.Errorf("record failed delivery: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit failed delivery: %w", err)
-	}
-	r.failed.WithLabelValues(c.Consumer).Inc()
-	if state == "dead" {
-		r.dead.WithLabelValues(c.Consumer).Inc()
-		r.log.Error("outbox event is dead", "event_id", c.ID, "topic", c.Topic, "consumer", c.Consumer, "attempts", attempts, "err", herr)
-	} else {
-		r.log.Warn("outbox delivery failed", "event_id", c.ID, "topic", c.Topic, "consumer", c.Consumer, "attempts", attempts, "err", herr)
-	}
-	return herr, nil
+	return nil
 }
 
 // apply runs the consumer's handler unless the consumer already processed

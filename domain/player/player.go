@@ -157,16 +157,18 @@ const ProfileCacheConsumerName = "player.profile_cache"
 // transaction commits, so the next read shows the change. A failure to
 // reach the cache is logged, not retried: CacheTTL bounds that copy.
 func (s *Store) ProfileCacheConsumer(topics ...string) outbox.Consumer {
-	return outbox.Consumer{Name: ProfileCacheConsumerName, Topics: topics,
-		Handle: func(ctx context.Context, _ *sqlx.Tx, ev outbox.Event) error {
-			var p struct {
-				AccountID int64 `json:"account_id"`
-			}
-			if err := ev.Decode(&p); err != nil {
-				return err
-			}
-			if p.AccountID > 0 {
-				s.cache.forget(ctx, profileKey(p.AccountID))
+	return outbox.Consumer{Name: ProfileCacheConsumerName, Topics: topics, Batch: 100,
+		HandleBatch: func(ctx context.Context, _ *sqlx.Tx, evs []outbox.Event) error {
+			for _, ev := range evs {
+				var p struct {
+					AccountID int64 `json:"account_id"`
+				}
+				if err := ev.Decode(&p); err != nil {
+					return err
+				}
+				if p.AccountID > 0 {
+					s.cache.forget(ctx, profileKey(p.AccountID))
+				}
 			}
 			return nil
 		}}

@@ -16,6 +16,7 @@ import (
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/progression"
@@ -32,7 +33,8 @@ type fixture struct {
 	coins     string
 	charm     string
 	bp        *battlepass.Store
-	consumers []outbox.Consumer
+	consumers []outbox.Consumer // apply match results: the benchmark waits for each
+	others    []outbox.Consumer
 	publish   func(kind, id string, body any)
 }
 
@@ -45,7 +47,9 @@ func newFixture(t testing.TB, conn *sqlx.DB) fixture {
 	prog := progression.New(conn, payer, led)
 	bp := battlepass.New(conn, payer, led, battlepass.Config{})
 	ch := challenge.New(conn, payer, challenge.Config{})
-	players := player.New(conn, state.NewMemory(), inv, player.Config{})
+	mem := state.NewMemory()
+	players := player.New(conn, mem, inv, player.Config{})
+	notes := notify.NewStore(conn, notify.Config{})
 	cs.Register(match.ModeKind())
 	cs.Register(season.ContentKind())
 	cs.Register(bp.ContentKind())
@@ -100,7 +104,11 @@ func newFixture(t testing.TB, conn *sqlx.DB) fixture {
 		Weekly: challenge.Slate{Pool: "bench-weekly", Count: 3, Rerolls: 1},
 	})
 	f := fixture{mode: mode, season: sid, bp: bp, coins: coins, charm: charm.ID, publish: publish,
-		consumers: []outbox.Consumer{prog.Consumer(), bp.Consumer(), ch.Consumer(), players.StatsConsumer()}}
+		consumers: []outbox.Consumer{prog.Consumer(), bp.Consumer(), ch.Consumer(), players.StatsConsumer()},
+		// What else the worker runs off the same relay: the events a match
+		// causes (level-ups, tiers, challenges done) become notifications,
+		// published to the gateways, and refresh cached profiles.
+		others: []outbox.Consumer{notes.Consumer(), notes.Publisher(mem), players.ProfileCacheConsumer(progression.TopicLevelUp)}}
 	f.pace(typicalLevelXP, typicalTierXP)
 	return f
 }

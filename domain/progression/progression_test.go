@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func newEnv(t *testing.T) *env {
 		Prestige: progression.PrestigeRules{MaxRank: 2, Rewards: []progression.RankReward{{Rank: 1, Reward: reward.Reward{Items: []inventory.Line{{ItemID: e.skin.ID, Quantity: 1}}}}}},
 	}
 	e.publish(progression.KindCurve, progression.CurveID, curve)
-	e.relay = outbox.NewRelay(conn, testenv.DBURL(t), nil, nil, outbox.Config{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	e.relay = outbox.NewRelay(conn, testenv.DBURL(t), slog.New(slog.DiscardHandler), nil, outbox.Config{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
 	if err := e.relay.Register(context.Background(), e.prog.Consumer()); err != nil {
 		t.Fatal(err)
 	}
@@ -313,5 +314,33 @@ func TestInvalidProgressionContent(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Field != c.field {
 			t.Errorf("%s: %v, want a field error on %s", c.body, err, c.field)
 		}
+	}
+}
+
+// An item retired from the catalog after the curve that gives it was
+// published cannot be granted any more; the level-up still happens, the
+// rest of the reward is paid, and the match is not held up for every
+// player in it.
+func TestRetiredRewardItemDoesNotBlockTheMatch(t *testing.T) {
+	e := newEnv(t)
+	a, b := economytest.Player(t, e.conn), economytest.Player(t, e.conn)
+	if _, err := e.conn.Exec(`UPDATE catalog_items SET retired = true WHERE id = $1`, e.charm.ID); err != nil {
+		t.Fatal(err)
+	}
+	id := matchID()
+	e.matchEvent(id, []int64{a, b}, 2500, 400)
+	var failed []string
+	if err := e.conn.Select(&failed, `SELECT d.last_error FROM outbox_deliveries d JOIN outbox_events ev ON ev.id = d.event_id
+		WHERE ev.payload->>'match_id' = $1 AND d.state <> 'delivered'`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != 0 {
+		t.Fatalf("the match was not applied: %v", failed)
+	}
+	if sa, sb := e.state(a), e.state(b); sa.Level != 3 || sa.XP != 2500 || sb.XP != 400 {
+		t.Fatalf("after the match: a %+v, b %+v; want a at level 3 with 2500 XP, b with 400", sa, sb)
+	}
+	if e.balance(a) != 50 || e.held(a, e.charm.ID) != 0 {
+		t.Fatalf("a holds %d coins and %d retired charms; want 50 and 0", e.balance(a), e.held(a, e.charm.ID))
 	}
 }

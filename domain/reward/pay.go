@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
@@ -89,10 +91,25 @@ func (p *Payer) payItems(ctx context.Context, tx *sqlx.Tx, round []Payout) error
 		}
 	}
 	for _, g := range grants {
-		err := savepoint(ctx, tx, "reward_item", func() error {
-			_, err := p.inv.GrantTx(ctx, tx, g)
-			return err
-		})
+		grant := func() error {
+			return savepoint(ctx, tx, "reward_item", func() error {
+				_, err := p.inv.GrantTx(ctx, tx, g)
+				return err
+			})
+		}
+		err := grant()
+		if errors.Is(err, inventory.ErrUnknownItem) {
+			// An item retired since the content that gives it was published
+			// can no longer be granted: it is left out like one that does
+			// not fit, and the rest of the reward is paid.
+			if g.Items, err = grantable(ctx, tx, g.Items); err != nil {
+				return fmt.Errorf("pay %s: %w", g.Key, err)
+			}
+			if len(g.Items) == 0 {
+				continue
+			}
+			err = grant()
+		}
 		if err == nil {
 			continue
 		}
@@ -142,6 +159,19 @@ func (p *Payer) payCurrencies(ctx context.Context, tx *sqlx.Tx, round []Payout) 
 		}
 	}
 	return nil
+}
+
+// grantable returns the lines of items that exist and are not retired.
+func grantable(ctx context.Context, tx *sqlx.Tx, lines []inventory.Line) ([]inventory.Line, error) {
+	ids := make([]string, len(lines))
+	for i, l := range lines {
+		ids[i] = l.ItemID
+	}
+	var live []string
+	if err := tx.SelectContext(ctx, &live, `SELECT id FROM catalog_items WHERE id = ANY($1) AND NOT retired`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("load reward items: %w", err)
+	}
+	return slices.DeleteFunc(slices.Clone(lines), func(l inventory.Line) bool { return !slices.Contains(live, l.ItemID) }), nil
 }
 
 // isRefusal reports whether err is the inventory refusing a grant (an item

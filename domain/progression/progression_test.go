@@ -344,3 +344,29 @@ func TestRetiredRewardItemDoesNotBlockTheMatch(t *testing.T) {
 		t.Fatalf("a holds %d coins and %d retired charms; want 50 and 0", e.balance(a), e.held(a, e.charm.ID))
 	}
 }
+
+// A player's idempotency key is theirs to choose: one that spells another
+// node's reward ("<tree>:<node>:<currency>") must not take that reward's
+// ledger key, or that node could never be unlocked.
+func TestUnlockKeyDoesNotTakeARewardsKey(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	scope := economytest.Item(t, e.conn, nil)
+	tree := "tree-" + fmt.Sprint(seq.Add(1))
+	e.publish(progression.KindTree, tree, progression.Tree{Name: "Rifle", Kind: "weapon", Nodes: []progression.Node{
+		{ID: "scope", Name: "Scope", Cost: &reward.Amount{Currency: e.coins, Amount: 30},
+			Reward: reward.Reward{Items: []inventory.Line{{ItemID: scope.ID, Quantity: 1}}}},
+		{ID: "grip", Name: "Grip", Reward: reward.Reward{Currencies: []reward.Amount{{Currency: e.coins, Amount: 10}}}},
+	}})
+	a := economytest.Player(t, e.conn)
+	e.matchEvent(matchID(), []int64{a}, 2000) // level 3: 50 coins
+	if _, err := e.prog.Unlock(ctx, a, tree, "scope", tree+":grip:"+e.coins); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.prog.Unlock(ctx, a, tree, "grip", "g1"); err != nil {
+		t.Fatalf("unlock grip after a key that spells its reward: %v", err)
+	}
+	if e.balance(a) != 30 {
+		t.Fatalf("balance %d; want 50 - 30 + 10", e.balance(a))
+	}
+}

@@ -174,7 +174,9 @@ func (s *Store) Unlock(ctx context.Context, accountID int64, treeID, nodeID, key
 			return fmt.Errorf("%w: needs level %d", ErrLocked, n.MinLevel)
 		}
 		if n.Cost != nil {
-			_, err := s.led.Post(ctx, tx, ledger.Transfer{Key: "unlock:" + ikey, Source: "unlock", From: ledger.Player(accountID),
+			// Apart from the rewards' "unlock:<account>:<tree>:<node>" keys,
+			// which a key the player chose could otherwise spell.
+			_, err := s.led.Post(ctx, tx, ledger.Transfer{Key: "unlock-cost:" + ikey, Source: "unlock", From: ledger.Player(accountID),
 				To: ledger.System(ledger.Progression), Currency: n.Cost.Currency, Amount: n.Cost.Amount, Memo: treeID + "/" + nodeID})
 			if err != nil {
 				return err

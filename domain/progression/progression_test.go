@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -368,5 +369,30 @@ func TestUnlockKeyDoesNotTakeARewardsKey(t *testing.T) {
 	}
 	if e.balance(a) != 30 {
 		t.Fatalf("balance %d; want 50 - 30 + 10", e.balance(a))
+	}
+}
+
+// The API takes Idempotency-Keys of up to 200 bytes; an unlock with a
+// cost must work with one that long.
+func TestUnlockWithALongKey(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	scope := economytest.Item(t, e.conn, nil)
+	tree := "tree-" + fmt.Sprint(seq.Add(1))
+	e.publish(progression.KindTree, tree, progression.Tree{Name: "Rifle", Kind: "weapon", Nodes: []progression.Node{
+		{ID: "scope", Name: "Scope", Cost: &reward.Amount{Currency: e.coins, Amount: 30},
+			Reward: reward.Reward{Items: []inventory.Line{{ItemID: scope.ID, Quantity: 1}}}},
+	}})
+	a := economytest.Player(t, e.conn)
+	e.matchEvent(matchID(), []int64{a}, 2000) // level 3: 50 coins
+	key := strings.Repeat("k", 200)
+	if _, err := e.prog.Unlock(ctx, a, tree, "scope", key); err != nil {
+		t.Fatalf("unlock with a 200-byte key: %v", err)
+	}
+	if u, err := e.prog.Unlock(ctx, a, tree, "scope", key); err != nil || !u.Replayed {
+		t.Fatalf("the same unlock again = %+v, %v; want replayed", u, err)
+	}
+	if e.balance(a) != 20 || e.held(a, scope.ID) != 1 {
+		t.Fatalf("%d coins and %d scopes; want 20 and 1", e.balance(a), e.held(a, scope.ID))
 	}
 }

@@ -174,9 +174,10 @@ func (s *Store) Unlock(ctx context.Context, accountID int64, treeID, nodeID, key
 			return fmt.Errorf("%w: needs level %d", ErrLocked, n.MinLevel)
 		}
 		if n.Cost != nil {
-			// Apart from the rewards' "unlock:<account>:<tree>:<node>" keys,
-			// which a key the player chose could otherwise spell.
-			_, err := s.led.Post(ctx, tx, ledger.Transfer{Key: "unlock-cost:" + ikey, Source: "unlock", From: ledger.Player(accountID),
+			// A node is unlocked once per player, so its cost is keyed by
+			// the node: apart from the rewards' "unlock:..." keys, and
+			// within the ledger's 200 bytes whatever key the player chose.
+			_, err := s.led.Post(ctx, tx, ledger.Transfer{Key: fmt.Sprintf("unlock-cost:%d:%s:%s", accountID, treeID, nodeID), Source: "unlock", From: ledger.Player(accountID),
 				To: ledger.System(ledger.Progression), Currency: n.Cost.Currency, Amount: n.Cost.Amount, Memo: treeID + "/" + nodeID})
 			if err != nil {
 				return err

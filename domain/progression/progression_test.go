@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -394,5 +395,62 @@ func TestUnlockWithALongKey(t *testing.T) {
 	}
 	if e.balance(a) != 20 || e.held(a, scope.ID) != 1 {
 		t.Fatalf("%d coins and %d scopes; want 20 and 1", e.balance(a), e.held(a, scope.ID))
+	}
+}
+
+// Retries of one request that arrive while it is under way (a client that
+// timed out, a double-clicked console form) answer its outcome, as a retry
+// after it does: not an error that makes the caller think it failed and
+// send it again under a new key.
+func TestConcurrentRetriesAnswerTheFirst(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tree := "tree-" + fmt.Sprint(seq.Add(1))
+	e.publish(progression.KindTree, tree, progression.Tree{Name: "Rifle", Kind: "weapon", Nodes: []progression.Node{
+		{ID: "grip", Name: "Grip", Reward: reward.Reward{Currencies: []reward.Amount{{Currency: e.coins, Amount: 10}}}},
+	}})
+	cases := map[string]func(a int64) (replayed bool, err error){
+		"adjust": func(a int64) (bool, error) {
+			st, err := e.prog.Adjust(ctx, progression.Adjustment{AccountID: a, XP: 100, Key: "same", Reason: "support"})
+			return st.Replayed, err
+		},
+		"prestige": func(a int64) (bool, error) {
+			st, err := e.prog.Prestige(ctx, a, "same")
+			return st.Replayed, err
+		},
+		"unlock": func(a int64) (bool, error) {
+			u, err := e.prog.Unlock(ctx, a, tree, "grip", "same")
+			return u.Replayed, err
+		},
+	}
+	for name, do := range cases {
+		t.Run(name, func(t *testing.T) {
+			a := economytest.Player(t, e.conn)
+			e.matchEvent(matchID(), []int64{a}, 4000) // the maximum level
+			// Both attempts line up behind a lock on the player's progression.
+			blocker := e.conn.MustBegin()
+			defer blocker.Rollback()
+			if _, err := blocker.Exec(`SELECT 1 FROM progression WHERE account_id = $1 FOR UPDATE`, a); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			replayed := make([]bool, 2)
+			errs := make([]error, 2)
+			for i := range 2 {
+				wg.Go(func() { replayed[i], errs[i] = do(a) })
+			}
+			for waiting := 0; waiting < 2; time.Sleep(10 * time.Millisecond) {
+				if err := e.conn.Get(&waiting, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := blocker.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+			if errs[0] != nil || errs[1] != nil || replayed[0] == replayed[1] {
+				t.Fatalf("two attempts answered (replayed %v, %v) and (%v, %v); want one done and one replayed", replayed[0], errs[0], replayed[1], errs[1])
+			}
+		})
 	}
 }

@@ -174,6 +174,10 @@ func TestReportRefusesWhatIsWrong(t *testing.T) {
 		{"negative stat", e.server, func(r *match.Result) { r.Players[0].Stats[match.StatKills] = -1 }, match.ErrInvalidResult},
 		{"unknown weapon class", e.server, func(r *match.Result) { r.Players[0].KillsByClass = map[string]int64{"bow": 1} }, match.ErrInvalidResult},
 		{"class kills above kills", e.server, func(r *match.Result) { r.Players[0].KillsByClass = map[string]int64{"ar": 5} }, match.ErrInvalidResult},
+		// Two classes of 2^62 kills add up past int64 to a negative sum.
+		{"class kills that overflow", e.server, func(r *match.Result) {
+			r.Players[0].KillsByClass = map[string]int64{"ar": 1 << 62, "smg": 1 << 62}
+		}, match.ErrInvalidResult},
 		{"ended before start", e.server, func(r *match.Result) { t := e.clock.Add(-time.Hour); r.EndedAt = &t }, match.ErrInvalidResult},
 		{"no players", e.server, func(r *match.Result) { r.Players = nil }, match.ErrInvalidResult},
 	}

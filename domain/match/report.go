@@ -339,7 +339,9 @@ func check(m Match, mode Mode, res Result, ended, now time.Time) (string, error)
 		if secs := p.Stats[StatSecondsPlayed]; time.Duration(secs)*time.Second > duration+slack {
 			reasons = append(reasons, fmt.Sprintf("%s played %d s in a match of %s", at, secs, duration.Round(time.Second)))
 		}
-		var byClass int64
+		// Counted down from the player's kills, so that large values cannot
+		// wrap a sum around past int64.
+		left := p.Stats[StatKills]
 		for class, n := range p.KillsByClass {
 			if !slices.Contains(mode.WeaponClasses, class) {
 				return invalid("%s.kills_by_class.%s: not a weapon class of mode %s", at, class, m.Mode)
@@ -347,10 +349,10 @@ func check(m Match, mode Mode, res Result, ended, now time.Time) (string, error)
 			if n < 0 {
 				return invalid("%s.kills_by_class.%s: must not be negative", at, class)
 			}
-			byClass += n
-		}
-		if byClass > p.Stats[StatKills] {
-			return invalid("%s.kills_by_class: adds up to more than the player's kills", at)
+			if n > left {
+				return invalid("%s.kills_by_class: adds up to more than the player's kills", at)
+			}
+			left -= n
 		}
 	}
 	if len(reasons) > 3 {

@@ -278,6 +278,11 @@ func (s *Store) Adjust(ctx context.Context, a Adjustment) (State, error) {
 		if err != nil {
 			return err
 		}
+		// Locked before looking the key up, so that a retry racing its
+		// first attempt waits for it and answers it.
+		if _, err := lockRows(ctx, tx, []int64{a.AccountID}); err != nil {
+			return err
+		}
 		if done, err := s.replayed(ctx, tx, c, key, a.AccountID, a.XP); err != nil || done != nil {
 			if done != nil {
 				out = *done
@@ -337,14 +342,16 @@ func (s *Store) Prestige(ctx context.Context, accountID int64, key string) (Stat
 		if err != nil {
 			return err
 		}
+		// Locked before looking the key up, so that a retry racing its
+		// first attempt waits for it and answers it.
+		rows, err := lockRows(ctx, tx, []int64{accountID})
+		if err != nil {
+			return err
+		}
 		if done, err := s.replayed(ctx, tx, c, jkey, accountID, 0); err != nil || done != nil {
 			if done != nil {
 				out = *done
 			}
-			return err
-		}
-		rows, err := lockRows(ctx, tx, []int64{accountID})
-		if err != nil {
 			return err
 		}
 		r := rows[accountID]

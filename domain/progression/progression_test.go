@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,7 +66,7 @@ func newEnv(t *testing.T) *env {
 		Prestige: progression.PrestigeRules{MaxRank: 2, Rewards: []progression.RankReward{{Rank: 1, Reward: reward.Reward{Items: []inventory.Line{{ItemID: e.skin.ID, Quantity: 1}}}}}},
 	}
 	e.publish(progression.KindCurve, progression.CurveID, curve)
-	e.relay = outbox.NewRelay(conn, testenv.DBURL(t), nil, nil, outbox.Config{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	e.relay = outbox.NewRelay(conn, testenv.DBURL(t), slog.New(slog.DiscardHandler), nil, outbox.Config{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
 	if err := e.relay.Register(context.Background(), e.prog.Consumer()); err != nil {
 		t.Fatal(err)
 	}
@@ -313,5 +316,141 @@ func TestInvalidProgressionContent(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Field != c.field {
 			t.Errorf("%s: %v, want a field error on %s", c.body, err, c.field)
 		}
+	}
+}
+
+// An item retired from the catalog after the curve that gives it was
+// published cannot be granted any more; the level-up still happens, the
+// rest of the reward is paid, and the match is not held up for every
+// player in it.
+func TestRetiredRewardItemDoesNotBlockTheMatch(t *testing.T) {
+	e := newEnv(t)
+	a, b := economytest.Player(t, e.conn), economytest.Player(t, e.conn)
+	if _, err := e.conn.Exec(`UPDATE catalog_items SET retired = true WHERE id = $1`, e.charm.ID); err != nil {
+		t.Fatal(err)
+	}
+	id := matchID()
+	e.matchEvent(id, []int64{a, b}, 2500, 400)
+	var failed []string
+	if err := e.conn.Select(&failed, `SELECT d.last_error FROM outbox_deliveries d JOIN outbox_events ev ON ev.id = d.event_id
+		WHERE ev.payload->>'match_id' = $1 AND d.state <> 'delivered'`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != 0 {
+		t.Fatalf("the match was not applied: %v", failed)
+	}
+	if sa, sb := e.state(a), e.state(b); sa.Level != 3 || sa.XP != 2500 || sb.XP != 400 {
+		t.Fatalf("after the match: a %+v, b %+v; want a at level 3 with 2500 XP, b with 400", sa, sb)
+	}
+	if e.balance(a) != 50 || e.held(a, e.charm.ID) != 0 {
+		t.Fatalf("a holds %d coins and %d retired charms; want 50 and 0", e.balance(a), e.held(a, e.charm.ID))
+	}
+}
+
+// A player's idempotency key is theirs to choose: one that spells another
+// node's reward ("<tree>:<node>:<currency>") must not take that reward's
+// ledger key, or that node could never be unlocked.
+func TestUnlockKeyDoesNotTakeARewardsKey(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	scope := economytest.Item(t, e.conn, nil)
+	tree := "tree-" + fmt.Sprint(seq.Add(1))
+	e.publish(progression.KindTree, tree, progression.Tree{Name: "Rifle", Kind: "weapon", Nodes: []progression.Node{
+		{ID: "scope", Name: "Scope", Cost: &reward.Amount{Currency: e.coins, Amount: 30},
+			Reward: reward.Reward{Items: []inventory.Line{{ItemID: scope.ID, Quantity: 1}}}},
+		{ID: "grip", Name: "Grip", Reward: reward.Reward{Currencies: []reward.Amount{{Currency: e.coins, Amount: 10}}}},
+	}})
+	a := economytest.Player(t, e.conn)
+	e.matchEvent(matchID(), []int64{a}, 2000) // level 3: 50 coins
+	if _, err := e.prog.Unlock(ctx, a, tree, "scope", tree+":grip:"+e.coins); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.prog.Unlock(ctx, a, tree, "grip", "g1"); err != nil {
+		t.Fatalf("unlock grip after a key that spells its reward: %v", err)
+	}
+	if e.balance(a) != 30 {
+		t.Fatalf("balance %d; want 50 - 30 + 10", e.balance(a))
+	}
+}
+
+// The API takes Idempotency-Keys of up to 200 bytes; an unlock with a
+// cost must work with one that long.
+func TestUnlockWithALongKey(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	scope := economytest.Item(t, e.conn, nil)
+	tree := "tree-" + fmt.Sprint(seq.Add(1))
+	e.publish(progression.KindTree, tree, progression.Tree{Name: "Rifle", Kind: "weapon", Nodes: []progression.Node{
+		{ID: "scope", Name: "Scope", Cost: &reward.Amount{Currency: e.coins, Amount: 30},
+			Reward: reward.Reward{Items: []inventory.Line{{ItemID: scope.ID, Quantity: 1}}}},
+	}})
+	a := economytest.Player(t, e.conn)
+	e.matchEvent(matchID(), []int64{a}, 2000) // level 3: 50 coins
+	key := strings.Repeat("k", 200)
+	if _, err := e.prog.Unlock(ctx, a, tree, "scope", key); err != nil {
+		t.Fatalf("unlock with a 200-byte key: %v", err)
+	}
+	if u, err := e.prog.Unlock(ctx, a, tree, "scope", key); err != nil || !u.Replayed {
+		t.Fatalf("the same unlock again = %+v, %v; want replayed", u, err)
+	}
+	if e.balance(a) != 20 || e.held(a, scope.ID) != 1 {
+		t.Fatalf("%d coins and %d scopes; want 20 and 1", e.balance(a), e.held(a, scope.ID))
+	}
+}
+
+// Retries of one request that arrive while it is under way (a client that
+// timed out, a double-clicked console form) answer its outcome, as a retry
+// after it does: not an error that makes the caller think it failed and
+// send it again under a new key.
+func TestConcurrentRetriesAnswerTheFirst(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tree := "tree-" + fmt.Sprint(seq.Add(1))
+	e.publish(progression.KindTree, tree, progression.Tree{Name: "Rifle", Kind: "weapon", Nodes: []progression.Node{
+		{ID: "grip", Name: "Grip", Reward: reward.Reward{Currencies: []reward.Amount{{Currency: e.coins, Amount: 10}}}},
+	}})
+	cases := map[string]func(a int64) (replayed bool, err error){
+		"adjust": func(a int64) (bool, error) {
+			st, err := e.prog.Adjust(ctx, progression.Adjustment{AccountID: a, XP: 100, Key: "same", Reason: "support"})
+			return st.Replayed, err
+		},
+		"prestige": func(a int64) (bool, error) {
+			st, err := e.prog.Prestige(ctx, a, "same")
+			return st.Replayed, err
+		},
+		"unlock": func(a int64) (bool, error) {
+			u, err := e.prog.Unlock(ctx, a, tree, "grip", "same")
+			return u.Replayed, err
+		},
+	}
+	for name, do := range cases {
+		t.Run(name, func(t *testing.T) {
+			a := economytest.Player(t, e.conn)
+			e.matchEvent(matchID(), []int64{a}, 4000) // the maximum level
+			// Both attempts line up behind a lock on the player's progression.
+			blocker := e.conn.MustBegin()
+			defer blocker.Rollback()
+			if _, err := blocker.Exec(`SELECT 1 FROM progression WHERE account_id = $1 FOR UPDATE`, a); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			replayed := make([]bool, 2)
+			errs := make([]error, 2)
+			for i := range 2 {
+				wg.Go(func() { replayed[i], errs[i] = do(a) })
+			}
+			for waiting := 0; waiting < 2; time.Sleep(10 * time.Millisecond) {
+				if err := e.conn.Get(&waiting, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := blocker.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+			if errs[0] != nil || errs[1] != nil || replayed[0] == replayed[1] {
+				t.Fatalf("two attempts answered (replayed %v, %v) and (%v, %v); want one done and one replayed", replayed[0], errs[0], replayed[1], errs[1])
+			}
+		})
 	}
 }

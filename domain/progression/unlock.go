@@ -123,12 +123,19 @@ func (s *Store) Unlock(ctx context.Context, accountID int64, treeID, nodeID, key
 	ikey := strconv.FormatInt(accountID, 10) + ":" + key
 	out := Unlocked{TreeID: treeID, NodeID: nodeID}
 	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
+		// The player's progression row serialises their unlocks; locked
+		// before looking the key up, so that a retry racing its first
+		// attempt waits for it and answers it.
+		rows, err := lockRows(ctx, tx, []int64{accountID})
+		if err != nil {
+			return err
+		}
 		var prev struct {
 			AccountID int64  `db:"account_id"`
 			TreeID    string `db:"tree_id"`
 			NodeID    string `db:"node_id"`
 		}
-		err := tx.GetContext(ctx, &prev, `SELECT account_id, tree_id, node_id FROM unlocks WHERE idem_key = $1`, ikey)
+		err = tx.GetContext(ctx, &prev, `SELECT account_id, tree_id, node_id FROM unlocks WHERE idem_key = $1`, ikey)
 		switch {
 		case err == nil && prev.TreeID == treeID && prev.NodeID == nodeID:
 			out.Replayed = true
@@ -148,11 +155,6 @@ func (s *Store) Unlock(ctx context.Context, accountID int64, treeID, nodeID, key
 		n, ok := t.node(nodeID)
 		if !ok {
 			return ErrUnknownNode
-		}
-		// The player's progression row serialises their unlocks.
-		rows, err := lockRows(ctx, tx, []int64{accountID})
-		if err != nil {
-			return err
 		}
 		p := rows[accountID]
 		var have []string
@@ -174,7 +176,10 @@ func (s *Store) Unlock(ctx context.Context, accountID int64, treeID, nodeID, key
 			return fmt.Errorf("%w: needs level %d", ErrLocked, n.MinLevel)
 		}
 		if n.Cost != nil {
-			_, err := s.led.Post(ctx, tx, ledger.Transfer{Key: "unlock:" + ikey, Source: "unlock", From: ledger.Player(accountID),
+			// A node is unlocked once per player, so its cost is keyed by
+			// the node: apart from the rewards' "unlock:..." keys, and
+			// within the ledger's 200 bytes whatever key the player chose.
+			_, err := s.led.Post(ctx, tx, ledger.Transfer{Key: fmt.Sprintf("unlock-cost:%d:%s:%s", accountID, treeID, nodeID), Source: "unlock", From: ledger.Player(accountID),
 				To: ledger.System(ledger.Progression), Currency: n.Cost.Currency, Amount: n.Cost.Amount, Memo: treeID + "/" + nodeID})
 			if err != nil {
 				return err

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
@@ -37,12 +40,16 @@ func NewPayer(inv *inventory.Store, led *ledger.Ledger) *Payer { return &Payer{i
 // disenchant yield or, failing that, left out, so that a reward never
 // blocks the match or event that earned it.
 func (p *Payer) PayTx(ctx context.Context, tx *sqlx.Tx, payouts []Payout) error {
-	for _, round := range rounds(payouts) {
-		// Currency before items, the order a store purchase locks them in,
-		// so that the two do not deadlock on the same player.
-		if err := p.payCurrencies(ctx, tx, round); err != nil {
-			return err
-		}
+	rs := rounds(payouts)
+	// Every round's currency before any item, the order a store purchase
+	// locks them in, and currencies by code whatever order the rewards list
+	// them in, so that payouts to the same player (two consumers of one
+	// match, a purchase) take the player's wallets in one order and do not
+	// deadlock.
+	if err := p.payCurrencies(ctx, tx, rs); err != nil {
+		return err
+	}
+	for _, round := range rs {
 		if err := p.payItems(ctx, tx, round); err != nil {
 			return err
 		}
@@ -89,10 +96,25 @@ func (p *Payer) payItems(ctx context.Context, tx *sqlx.Tx, round []Payout) error
 		}
 	}
 	for _, g := range grants {
-		err := savepoint(ctx, tx, "reward_item", func() error {
-			_, err := p.inv.GrantTx(ctx, tx, g)
-			return err
-		})
+		grant := func() error {
+			return savepoint(ctx, tx, "reward_item", func() error {
+				_, err := p.inv.GrantTx(ctx, tx, g)
+				return err
+			})
+		}
+		err := grant()
+		if errors.Is(err, inventory.ErrUnknownItem) {
+			// An item retired since the content that gives it was published
+			// can no longer be granted: it is left out like one that does
+			// not fit, and the rest of the reward is paid.
+			if g.Items, err = grantable(ctx, tx, g.Items); err != nil {
+				return fmt.Errorf("pay %s: %w", g.Key, err)
+			}
+			if len(g.Items) == 0 {
+				continue
+			}
+			err = grant()
+		}
 		if err == nil {
 			continue
 		}
@@ -107,41 +129,69 @@ func (p *Payer) payItems(ctx context.Context, tx *sqlx.Tx, round []Payout) error
 	return nil
 }
 
-func (p *Payer) payCurrencies(ctx context.Context, tx *sqlx.Tx, round []Payout) error {
-	byCurrency := map[string][]ledger.Transfer{}
-	var order []string
-	for _, po := range round {
-		for _, a := range po.Reward.Currencies {
-			if _, ok := byCurrency[a.Currency]; !ok {
-				order = append(order, a.Currency)
+// payCurrencies pays the currency of every round: currency by currency in
+// the order of their codes, each round of a currency in one batch.
+func (p *Payer) payCurrencies(ctx context.Context, tx *sqlx.Tx, rounds [][]Payout) error {
+	byCurrency := map[string][][]ledger.Transfer{} // currency -> round -> transfers
+	for r, round := range rounds {
+		for _, po := range round {
+			for _, a := range po.Reward.Currencies {
+				per := byCurrency[a.Currency]
+				for len(per) <= r {
+					per = append(per, nil)
+				}
+				per[r] = append(per[r], ledger.Transfer{
+					Key: po.Key + ":" + a.Currency, Source: "reward", From: ledger.System(ledger.Rewards), To: ledger.Player(po.AccountID),
+					Currency: a.Currency, Amount: a.Amount, Memo: po.Memo,
+				})
+				byCurrency[a.Currency] = per
 			}
-			byCurrency[a.Currency] = append(byCurrency[a.Currency], ledger.Transfer{
-				Key: po.Key + ":" + a.Currency, Source: "reward", From: ledger.System(ledger.Rewards), To: ledger.Player(po.AccountID),
-				Currency: a.Currency, Amount: a.Amount, Memo: po.Memo,
-			})
 		}
 	}
-	for _, cur := range order {
-		ts := byCurrency[cur]
-		if len(ts) > 1 {
-			err := savepoint(ctx, tx, "reward_currency", func() error {
-				_, err := p.led.PostBatch(ctx, tx, ts)
+	for _, cur := range slices.Sorted(maps.Keys(byCurrency)) {
+		for _, ts := range byCurrency[cur] {
+			if err := p.payTransfers(ctx, tx, ts); err != nil {
 				return err
-			})
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, ledger.ErrBatchRefused) {
-				return err
-			}
-		}
-		for _, t := range ts {
-			if _, err := p.led.Post(ctx, tx, t); err != nil {
-				return fmt.Errorf("pay %s: %w", t.Key, err)
 			}
 		}
 	}
 	return nil
+}
+
+// payTransfers posts the transfers of one currency and round: in one batch,
+// or one at a time when the batch is refused.
+func (p *Payer) payTransfers(ctx context.Context, tx *sqlx.Tx, ts []ledger.Transfer) error {
+	if len(ts) > 1 {
+		err := savepoint(ctx, tx, "reward_currency", func() error {
+			_, err := p.led.PostBatch(ctx, tx, ts)
+			return err
+		})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ledger.ErrBatchRefused) {
+			return err
+		}
+	}
+	for _, t := range ts {
+		if _, err := p.led.Post(ctx, tx, t); err != nil {
+			return fmt.Errorf("pay %s: %w", t.Key, err)
+		}
+	}
+	return nil
+}
+
+// grantable returns the lines of items that exist and are not retired.
+func grantable(ctx context.Context, tx *sqlx.Tx, lines []inventory.Line) ([]inventory.Line, error) {
+	ids := make([]string, len(lines))
+	for i, l := range lines {
+		ids[i] = l.ItemID
+	}
+	var live []string
+	if err := tx.SelectContext(ctx, &live, `SELECT id FROM catalog_items WHERE id = ANY($1) AND NOT retired`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("load reward items: %w", err)
+	}
+	return slices.DeleteFunc(slices.Clone(lines), func(l inventory.Line) bool { return !slices.Contains(live, l.ItemID) }), nil
 }
 
 // isRefusal reports whether err is the inventory refusing a grant (an item

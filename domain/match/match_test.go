@@ -172,6 +172,7 @@ func TestReportRefusesWhatIsWrong(t *testing.T) {
 		{"teammates placed apart", e.server, func(r *match.Result) { r.Players[1].Placement = 2 }, match.ErrInvalidResult},
 		{"unknown stat", e.server, func(r *match.Result) { r.Players[0].Stats["flags"] = 1 }, match.ErrInvalidResult},
 		{"negative stat", e.server, func(r *match.Result) { r.Players[0].Stats[match.StatKills] = -1 }, match.ErrInvalidResult},
+		{"absurd stat", e.server, func(r *match.Result) { r.Players[0].Stats[match.StatKills] = match.MaxStat + 1 }, match.ErrInvalidResult},
 		{"unknown weapon class", e.server, func(r *match.Result) { r.Players[0].KillsByClass = map[string]int64{"bow": 1} }, match.ErrInvalidResult},
 		{"class kills above kills", e.server, func(r *match.Result) { r.Players[0].KillsByClass = map[string]int64{"ar": 5} }, match.ErrInvalidResult},
 		// Two classes of 2^62 kills add up past int64 to a negative sum.

@@ -58,6 +58,10 @@ func (m Mode) XPFor(p PlayerResult) int64 {
 	return min(max(xp, 0), r.Max)
 }
 
+// MaxStat is the largest value any stat may have in a result, whatever its
+// mode's bound: sums over a player's matches stay far from overflowing.
+const MaxStat = 1_000_000_000
+
 var knownStats = []string{StatKills, StatDeaths, StatAssists, StatDamage, StatHeadshots, StatRevives, StatScore, StatSecondsPlayed}
 
 // Stats lists the stat names a mode may bound.
@@ -90,8 +94,8 @@ func (m Mode) Validate() error {
 		if !slices.Contains(knownStats, k) {
 			return content.Invalid("bounds."+k, "unknown stat; known: %v", knownStats)
 		}
-		if m.Bounds[k] < 1 {
-			return content.Invalid("bounds."+k, "must be at least 1")
+		if m.Bounds[k] < 1 || m.Bounds[k] > MaxStat {
+			return content.Invalid("bounds."+k, "must be 1 to %d", MaxStat)
 		}
 	}
 	for i, c := range m.WeaponClasses {

@@ -330,8 +330,8 @@ func check(m Match, mode Mode, res Result, ended, now time.Time) (string, error)
 			switch {
 			case !ok:
 				return invalid("%s.stats.%s: mode %s does not take this stat", at, k, m.Mode)
-			case v < 0:
-				return invalid("%s.stats.%s: must not be negative", at, k)
+			case v < 0 || v > MaxStat:
+				return invalid("%s.stats.%s: must be 0 to %d", at, k, MaxStat)
 			case v > bound:
 				reasons = append(reasons, fmt.Sprintf("%s.stats.%s = %d is above the bound %d", at, k, v, bound))
 			}

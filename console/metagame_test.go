@@ -118,7 +118,7 @@ func TestContentDraftsArePublishedAsVersions(t *testing.T) {
 	b4, _ := json.MarshalIndent(mode, "", "  ")
 	bad := url.Values{"revision": {"2"}, "name": {"Test mode"}, "body": {string(b4)}, "reason": {"zero kills"}}
 	status, page = s.send(t, designer, path+"/draft", bad)
-	if status != http.StatusBadRequest || !strings.Contains(page, `id="body-error"`) || !strings.Contains(page, "bounds.kills: Must be at least 1.") {
+	if status != http.StatusBadRequest || !strings.Contains(page, `id="body-error"`) || !strings.Contains(page, "bounds.kills: Must be 1 to 1000000000.") {
 		t.Fatalf("invalid draft: %d, want 400 with the field's error", status)
 	}
 	wantLine := 1 + strings.Count(string(b4[:strings.Index(string(b4), `"kills"`)]), "\n")

@@ -132,36 +132,36 @@ func (s *Store) SaveDraft(ctx context.Context, kind, id, name string, body json.
 // Publish checks the draft again and makes it the next published version.
 // e.Expected is the draft revision the publisher reviewed.
 func (s *Store) Publish(ctx context.Context, kind, id string, e Edit) (Doc, error) {
-	var out Doc
-	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
-		before, err := lock(ctx, tx, kind, id)
-		switch {
-		case err != nil:
-			return err
-		case before.DraftRevision != e.Expected:
-			return ErrStaleRevision
-		case !before.HasDraft():
-			return ErrNoDraft
-		}
+	return s.editDraft(ctx, kind, id, e, func(tx *sqlx.Tx, before Doc) (out Doc, err error) {
 		if err := s.check(ctx, tx, kind, id, before.Draft); err != nil {
-			return err
+			return Doc{}, err
 		}
 		const upd = `UPDATE content_documents SET published = draft, published_version = published_version + 1, published_at = now(),
 			draft = NULL, draft_revision = draft_revision + 1 WHERE kind = $1 AND id = $2 RETURNING ` + docCols
 		if err := tx.GetContext(ctx, &out, upd, kind, id); err != nil {
-			return fmt.Errorf("publish: %w", err)
+			return Doc{}, fmt.Errorf("publish: %w", err)
 		}
 		const ins = `INSERT INTO content_versions (kind, id, version, body, published_by) VALUES ($1, $2, $3, $4, $5)`
 		if _, err := tx.ExecContext(ctx, ins, kind, id, out.Version, []byte(out.Published), e.Editor); err != nil {
-			return fmt.Errorf("keep version: %w", err)
+			return Doc{}, fmt.Errorf("keep version: %w", err)
 		}
-		return also(tx, e, before, out)
+		return out, nil
 	})
-	return out, err
 }
 
 // Discard drops the draft, leaving the published version as it is.
 func (s *Store) Discard(ctx context.Context, kind, id string, e Edit) (Doc, error) {
+	return s.editDraft(ctx, kind, id, e, func(tx *sqlx.Tx, _ Doc) (out Doc, err error) {
+		const upd = `UPDATE content_documents SET draft = NULL, draft_revision = draft_revision + 1 WHERE kind = $1 AND id = $2 RETURNING ` + docCols
+		err = tx.GetContext(ctx, &out, upd, kind, id)
+		return out, err
+	})
+}
+
+// editDraft runs change on a document's pending draft in a transaction:
+// the document locked, its draft revision checked against e.Expected, then
+// e.Also with the document before and after.
+func (s *Store) editDraft(ctx context.Context, kind, id string, e Edit, change func(tx *sqlx.Tx, before Doc) (Doc, error)) (Doc, error) {
 	var out Doc
 	err := db.InTx(ctx, s.conn, nil, func(tx *sqlx.Tx) error {
 		before, err := lock(ctx, tx, kind, id)
@@ -173,8 +173,7 @@ func (s *Store) Discard(ctx context.Context, kind, id string, e Edit) (Doc, erro
 		case !before.HasDraft():
 			return ErrNoDraft
 		}
-		const upd = `UPDATE content_documents SET draft = NULL, draft_revision = draft_revision + 1 WHERE kind = $1 AND id = $2 RETURNING ` + docCols
-		if err := tx.GetContext(ctx, &out, upd, kind, id); err != nil {
+		if out, err = change(tx, before); err != nil {
 			return err
 		}
 		return also(tx, e, before, out)

@@ -96,6 +96,37 @@ func (w *watch) done(matchID string) {
 	}
 }
 
+// timed wraps consumers that the benchmark does not wait for, to report
+// their time in their transactions too.
+func (w *watch) timed(consumers []outbox.Consumer) []outbox.Consumer {
+	out := make([]outbox.Consumer, len(consumers))
+	for i, c := range consumers {
+		name := c.Name
+		if h := c.Handle; h != nil {
+			c.Handle = func(ctx context.Context, tx *sqlx.Tx, ev outbox.Event) error {
+				start := time.Now()
+				defer w.record(name, start)
+				return h(ctx, tx, ev)
+			}
+		}
+		if h := c.HandleBatch; h != nil {
+			c.HandleBatch = func(ctx context.Context, tx *sqlx.Tx, evs []outbox.Event) error {
+				start := time.Now()
+				defer w.record(name, start)
+				return h(ctx, tx, evs)
+			}
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func (w *watch) record(name string, start time.Time) {
+	w.mu.Lock()
+	w.handled[name] = append(w.handled[name], time.Since(start))
+	w.mu.Unlock()
+}
+
 // reset forgets the handler times measured so far.
 func (w *watch) reset() {
 	w.mu.Lock()
@@ -190,7 +221,7 @@ func newWorld(t testing.TB, groups int) *world {
 	// measures nothing.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	relay := outbox.NewRelay(conn, dbURL, log, nil, outbox.Config{PollInterval: time.Second})
-	for _, c := range append(consumers, fx.others...) {
+	for _, c := range append(consumers, watch.timed(fx.others)...) {
 		if err := relay.Register(ctx, c); err != nil {
 			t.Fatal(err)
 		}

@@ -175,8 +175,25 @@ ON CONFLICT DO NOTHING`
 
 // Run delivers events until ctx ends. The delivery under way when ctx ends
 // finishes first, so a stop never counts as a failed attempt.
+//
+// Workers run for as long as the relay does: each delivers until nothing is
+// due, then waits for a wake-up (a NOTIFY from a writer's commit, or the
+// poll interval), so a worker busy with a long delivery never holds the
+// others back.
 func (r *Relay) Run(ctx context.Context) error {
-	wake := make(chan struct{}, 1)
+	var mu sync.Mutex
+	gen := make(chan struct{})
+	wakeAll := func() {
+		mu.Lock()
+		close(gen)
+		gen = make(chan struct{})
+		mu.Unlock()
+	}
+	current := func() chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		return gen
+	}
 	listener := pq.NewListener(r.dbURL, time.Second, time.Minute, func(ev pq.ListenerEventType, err error) {
 		if err != nil {
 			r.log.Warn("outbox listener", "err", err)
@@ -195,13 +212,29 @@ func (r *Relay) Run(ctx context.Context) error {
 				if !ok {
 					return
 				}
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
+				wakeAll()
 			}
 		}
 	}()
+
+	var wg sync.WaitGroup
+	for range r.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				woken := current()
+				if _, err := r.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+					r.log.Error("outbox delivery", "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-woken:
+				}
+			}
+		}()
+	}
 
 	tick := time.NewTicker(r.cfg.PollInterval)
 	defer tick.Stop()
@@ -215,35 +248,18 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 			lastPrune = time.Now()
 		}
-		r.deliverPass(ctx)
 		if time.Since(lastGauge) > 10*time.Second {
 			r.updateBacklog(ctx)
 			lastGauge = time.Now()
 		}
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			return nil
 		case <-tick.C:
-		case <-wake:
+			wakeAll() // events that became due by time (retries) or whose NOTIFY was missed
 		}
 	}
-}
-
-// deliverPass runs the configured number of workers until nothing is due.
-// Each claims deliveries of its own (FOR UPDATE SKIP LOCKED), so a slow
-// handler does not hold up the events behind it.
-func (r *Relay) deliverPass(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range r.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := r.DeliverDue(ctx); err != nil && ctx.Err() == nil {
-				r.log.Error("outbox delivery pass", "err", err)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // DeliverDue delivers every due event, one transaction each, until none is

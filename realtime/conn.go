@@ -26,6 +26,8 @@ type conn struct {
 	nc     net.Conn
 	resume string // the session's resume token
 
+	writers sync.WaitGroup // the writer goroutine, while one runs
+
 	mu      sync.Mutex
 	claims  session.Claims
 	token   string   // the access token claims came from
@@ -90,6 +92,10 @@ func (g *Gateway) handle(nc net.Conn) {
 	defer func() {
 		g.remove(c)
 		g.keepResumable(context.Background(), c.resume, claims.AccountID)
+		// The writer may still be sending a last error frame (its write
+		// deadline bounds it); the connection is closed after it, and
+		// nothing uses it once the handler returns.
+		c.writers.Wait()
 		c.close()
 	}()
 	g.keepResumable(ctx, c.resume, claims.AccountID)
@@ -304,6 +310,7 @@ func (c *conn) enqueueLocked(frame []byte) {
 	}
 	if !c.writing {
 		c.writing = true
+		c.writers.Add(1)
 		go c.write()
 	}
 }
@@ -311,6 +318,7 @@ func (c *conn) enqueueLocked(frame []byte) {
 // write sends queued frames until the queue is empty, then ends; a write
 // that does not finish within the write timeout closes the connection.
 func (c *conn) write() {
+	defer c.writers.Done()
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
@@ -336,30 +344,14 @@ func (c *conn) write() {
 	}
 }
 
-// fail sends a fatal error and closes once it is written.
+// fail sends a fatal error; the writer closes the connection once it is
+// written (the handler waits for the writer before it returns).
 func (c *conn) fail(p problem) {
 	frame, _ := protocol.Append(nil, p.requestID, &pb.Error{Code: uint32(p.code), Message: p.message, Fatal: true})
 	c.mu.Lock()
 	c.enqueueLocked(frame)
 	c.closing = true
-	if !c.writing {
-		c.mu.Unlock()
-		c.close()
-		return
-	}
 	c.mu.Unlock()
-	// The writer closes after the error frame; the handler's return must
-	// not cut it short.
-	deadline := time.Now().Add(c.g.cfg.WriteTimeout)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		done := !c.writing
-		c.mu.Unlock()
-		if done {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // reconnect tells the client to connect again after delay (drain).

@@ -1,6 +1,7 @@
 package realtime_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -215,3 +216,5 @@ func seqs(from, to uint64) []uint64 {
 	}
 	return out
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

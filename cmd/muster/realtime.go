@@ -10,8 +10,9 @@ import (
 	"github.com/musterhq/muster/realtime"
 )
 
-// initRealtime opens the realtime gateway's TCP listener and serves the
-// notification REST routes. The gateway follows published notifications
+// initRealtime opens the realtime gateway's TCP listener, serves the same
+// protocol over WebSocket at /v1/realtime, and the notification REST
+// routes. The gateway follows published notifications
 // and, on shutdown, tells its clients to reconnect elsewhere.
 func initRealtime(p *platform) error {
 	gw := realtime.New(realtime.Config{
@@ -24,6 +25,7 @@ func initRealtime(p *platform) error {
 	}
 	p.closers = append(p.closers, ln.Close)
 	api.MountNotifications(p.public, api.Notifications{Store: p.meta.notify, Verifier: p.tokens})
+	gw.MountWebSocket(p.public, "/v1/realtime")
 	p.runners = append(p.runners, runner{name: "realtime gateway", run: func(ctx context.Context) error {
 		p.log.Info("realtime gateway listening", "realtime_addr", ln.Addr().String())
 		served := make(chan error, 1)

@@ -226,7 +226,7 @@ func (c *conn) fill() {
 		}
 		notes, err := c.g.notes.Since(ctx, account, after, backlogPage)
 		if err != nil {
-			c.g.log.Warn("realtime: read missed notifications", "player_id", c.claims.PlayerID, "err", err)
+			c.g.log.Warn("realtime: read missed notifications", "player_id", c.claimsNow().PlayerID, "err", err)
 			c.fail(problem{protocol.CodeInternal, "could not read missed notifications: reconnect and resume", 0})
 			return
 		}

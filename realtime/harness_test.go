@@ -53,6 +53,7 @@ type env struct {
 	sessions *session.Store
 	accounts *account.Store
 	db       *sqlx.DB
+	ps       state.PubSub // the nodes' shared pub/sub (in-process here)
 	shelf    *shelf
 	ln       net.Listener
 }
@@ -71,7 +72,7 @@ func newEnv(t testing.TB, cfg realtime.Config) *env {
 	go func() { _ = deny.Run(ctx) }()
 	tokens := session.NewTokens(keys, deny, scfg)
 	store := notify.NewStore(conn, notify.Config{})
-	e := &env{t: t, db: conn, sessions: session.NewStore(conn, tokens, deny, scfg), accounts: account.NewStore(conn), shelf: &shelf{t: t, db: conn, store: store}}
+	e := &env{t: t, db: conn, ps: mem, sessions: session.NewStore(conn, tokens, deny, scfg), accounts: account.NewStore(conn), shelf: &shelf{t: t, db: conn, store: store}}
 	e.gw = realtime.New(cfg, tokens, realtime.StoredNotes{Store: store}, mem, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

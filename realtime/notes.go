@@ -36,26 +36,39 @@ func noteOf(n notify.Notification) Note {
 // Follow delivers the notifications published on every shard channel to
 // the players connected to this node, until ctx ends. A message this node
 // misses (Redis restarting, a full buffer) is filled from the store when
-// the player's next one arrives, or on resume.
+// the player's next one arrives, or on resume. It fails only when the
+// first subscription does; later it subscribes again until ctx ends.
 func (g *Gateway) Follow(ctx context.Context, ps state.PubSub) error {
 	sub, err := ps.Subscribe(ctx, notify.Channels()...)
 	if err != nil {
 		return err
 	}
-	defer sub.Close()
+	for {
+		g.follow(ctx, sub)
+		sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			if sub, err = ps.Subscribe(ctx, notify.Channels()...); err == nil {
+				break
+			}
+			g.log.Warn("realtime: subscribe to notifications", "err", err)
+		}
+	}
+}
+
+// follow delivers what sub receives until ctx ends or sub closes.
+func (g *Gateway) follow(ctx context.Context, sub state.Subscription) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case m, ok := <-sub.C():
 			if !ok {
-				// The subscription ended (Redis gone for good): subscribe again.
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(time.Second):
-				}
-				return g.Follow(ctx, ps)
+				return // the subscription ended (Redis gone): subscribe again
 			}
 			accountID, n, err := notify.DecodeMessage(m.Payload)
 			if err != nil {

@@ -167,6 +167,10 @@ func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
 			c.fail(problem{protocol.CodeOutOfOrder, "Hello was already sent", f.RequestID})
 			return
 		default:
+			if h, ok := handlers[f.Type]; ok {
+				c.answer(ctx, h, f.RequestID, m)
+				continue
+			}
 			c.send(f.RequestID, &pb.Error{Code: uint32(protocol.CodeUnknownType), Message: "the server does not take this message"})
 		}
 	}

@@ -78,6 +78,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Deps are the services a gateway uses. Verify, Notes and Resumes are
+// required; a service left nil answers its requests with UNAVAILABLE.
+type Deps struct {
+	Verify  Verifier
+	Notes   Notes
+	Resumes state.KV // resume tokens (Redis when several nodes run, so a session resumes on any of them)
+	Log     *slog.Logger
+}
+
 // Gateway serves realtime connections.
 type Gateway struct {
 	cfg     Config
@@ -85,6 +94,7 @@ type Gateway struct {
 	notes   Notes
 	resumes state.KV // resume token -> account id, shared by every node
 	log     *slog.Logger
+	deps    Deps
 
 	mu       sync.Mutex
 	byPlayer map[int64]map[*conn]struct{}
@@ -92,13 +102,12 @@ type Gateway struct {
 	draining bool
 }
 
-// New returns a gateway. resumes holds resume tokens (Redis when several
-// nodes run, so a session resumes on any of them).
-func New(cfg Config, verify Verifier, notes Notes, resumes state.KV, log *slog.Logger) *Gateway {
-	if log == nil {
-		log = slog.Default()
+// New returns a gateway.
+func New(cfg Config, d Deps) *Gateway {
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	return &Gateway{cfg: cfg.withDefaults(), verify: verify, notes: notes, resumes: resumes, log: log,
+	return &Gateway{cfg: cfg.withDefaults(), verify: d.Verify, notes: d.Notes, resumes: d.Resumes, log: d.Log, deps: d,
 		byPlayer: map[int64]map[*conn]struct{}{}, all: map[*conn]struct{}{}}
 }
 

@@ -73,7 +73,7 @@ func newEnv(t testing.TB, cfg realtime.Config) *env {
 	tokens := session.NewTokens(keys, deny, scfg)
 	store := notify.NewStore(conn, notify.Config{})
 	e := &env{t: t, db: conn, ps: mem, sessions: session.NewStore(conn, tokens, deny, scfg), accounts: account.NewStore(conn), shelf: &shelf{t: t, db: conn, store: store}}
-	e.gw = realtime.New(cfg, tokens, realtime.StoredNotes{Store: store}, mem, nil)
+	e.gw = realtime.New(cfg, realtime.Deps{Verify: tokens, Notes: realtime.StoredNotes{Store: store}, Resumes: mem})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ func initRealtime(p *platform) error {
 	gw := realtime.New(realtime.Config{
 		Heartbeat: p.cfg.RealtimeHeartbeat, IdleTimeout: p.cfg.RealtimeIdleTimeout, ResumeWindow: p.cfg.RealtimeResumeWindow,
 		SendQueue: p.cfg.RealtimeSendQueue,
-	}, p.tokens, realtime.StoredNotes{Store: p.meta.notify}, p.state, p.log)
+	}, realtime.Deps{Verify: p.tokens, Notes: realtime.StoredNotes{Store: p.meta.notify}, Resumes: p.state, Log: p.log})
 	ln, err := net.Listen("tcp", p.cfg.RealtimeAddr)
 	if err != nil {
 		return fmt.Errorf("realtime-addr %s: %w", p.cfg.RealtimeAddr, err)

@@ -49,6 +49,29 @@ const (
 	TypeAck            Type = 9
 	TypeReconnect      Type = 10
 	TypeGoodbye        Type = 11
+	TypeOk             Type = 12
+
+	TypeSetStatus       Type = 20
+	TypePresenceChanged Type = 21
+
+	TypeListFriends  Type = 30
+	TypeFriendList   Type = 31
+	TypeFriendAction Type = 32
+
+	TypePartyCreate      Type = 40
+	TypePartyState       Type = 41
+	TypePartyInvite      Type = 42
+	TypePartyJoin        Type = 43
+	TypePartyLeave       Type = 44
+	TypePartyKick        Type = 45
+	TypePartyPromote     Type = 46
+	TypePartySettings    Type = 47
+	TypePartyReadyCheck  Type = 48
+	TypePartyReady       Type = 49
+	TypePartyChat        Type = 50
+	TypePartyLeft        Type = 51
+	TypePartyChatMessage Type = 52
+	TypeGetParty         Type = 53
 )
 
 // Frame is one decoded frame. Body aliases the reader's buffer until the

@@ -3,8 +3,10 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/musterhq/muster/realtime/protocol/pb"
 )
@@ -28,65 +30,87 @@ const (
 	CodeResumeFailed       Code = 11 // the resume token is unknown or expired: a new session started; not fatal
 	CodeInternal           Code = 12 // the server failed; retry
 	CodeUnavailable        Code = 13 // the server is draining or overloaded; connect again after retry_after_ms
+	CodeInvalidArgument    Code = 14 // a request's field is missing or malformed (message says which); not fatal
+	CodeNotFound           Code = 15 // the player, party or invitation named does not exist (or is hidden); not fatal
+	CodeForbidden          Code = 16 // the player may not do this (not the leader, not friends, blocked); not fatal
+	CodeConflict           Code = 17 // the request conflicts with the current state (party full, already in a party); not fatal
 )
+
+// messages maps each message type of version 1 to an empty message of it.
+var messages = map[Type]proto.Message{
+	TypeHello:          &pb.Hello{},
+	TypeWelcome:        &pb.Welcome{},
+	TypeError:          &pb.Error{},
+	TypePing:           &pb.Ping{},
+	TypePong:           &pb.Pong{},
+	TypeRefreshToken:   &pb.RefreshToken{},
+	TypeTokenRefreshed: &pb.TokenRefreshed{},
+	TypeNotification:   &pb.Notification{},
+	TypeAck:            &pb.Ack{},
+	TypeReconnect:      &pb.Reconnect{},
+	TypeGoodbye:        &pb.Goodbye{},
+	TypeOk:             &pb.Ok{},
+
+	TypeSetStatus:       &pb.SetStatus{},
+	TypePresenceChanged: &pb.PresenceChanged{},
+
+	TypeListFriends:  &pb.ListFriends{},
+	TypeFriendList:   &pb.FriendList{},
+	TypeFriendAction: &pb.FriendAction{},
+
+	TypePartyCreate:      &pb.PartyCreate{},
+	TypePartyState:       &pb.PartyState{},
+	TypePartyInvite:      &pb.PartyInvite{},
+	TypePartyJoin:        &pb.PartyJoin{},
+	TypePartyLeave:       &pb.PartyLeave{},
+	TypePartyKick:        &pb.PartyKick{},
+	TypePartyPromote:     &pb.PartyPromote{},
+	TypePartySettings:    &pb.PartySettings{},
+	TypePartyReadyCheck:  &pb.PartyReadyCheck{},
+	TypePartyReady:       &pb.PartyReady{},
+	TypePartyChat:        &pb.PartyChat{},
+	TypePartyLeft:        &pb.PartyLeft{},
+	TypePartyChatMessage: &pb.PartyChatMessage{},
+	TypeGetParty:         &pb.GetParty{},
+}
+
+// typeByName is the frame type of each message, by its full protobuf name.
+var typeByName = func() map[protoreflect.FullName]Type {
+	out := make(map[protoreflect.FullName]Type, len(messages))
+	for t, m := range messages {
+		out[m.ProtoReflect().Descriptor().FullName()] = t
+	}
+	return out
+}()
 
 // newMessage returns an empty message of type t, or nil for a type version
 // 1 does not define.
 func newMessage(t Type) proto.Message {
-	switch t {
-	case TypeHello:
-		return &pb.Hello{}
-	case TypeWelcome:
-		return &pb.Welcome{}
-	case TypeError:
-		return &pb.Error{}
-	case TypePing:
-		return &pb.Ping{}
-	case TypePong:
-		return &pb.Pong{}
-	case TypeRefreshToken:
-		return &pb.RefreshToken{}
-	case TypeTokenRefreshed:
-		return &pb.TokenRefreshed{}
-	case TypeNotification:
-		return &pb.Notification{}
-	case TypeAck:
-		return &pb.Ack{}
-	case TypeReconnect:
-		return &pb.Reconnect{}
-	case TypeGoodbye:
-		return &pb.Goodbye{}
+	m, ok := messages[t]
+	if !ok {
+		return nil
 	}
-	return nil
+	return m.ProtoReflect().New().Interface()
 }
 
 // TypeOf returns the frame type of a message of this package's schema.
 func TypeOf(m proto.Message) (Type, error) {
-	switch m.(type) {
-	case *pb.Hello:
-		return TypeHello, nil
-	case *pb.Welcome:
-		return TypeWelcome, nil
-	case *pb.Error:
-		return TypeError, nil
-	case *pb.Ping:
-		return TypePing, nil
-	case *pb.Pong:
-		return TypePong, nil
-	case *pb.RefreshToken:
-		return TypeRefreshToken, nil
-	case *pb.TokenRefreshed:
-		return TypeTokenRefreshed, nil
-	case *pb.Notification:
-		return TypeNotification, nil
-	case *pb.Ack:
-		return TypeAck, nil
-	case *pb.Reconnect:
-		return TypeReconnect, nil
-	case *pb.Goodbye:
-		return TypeGoodbye, nil
+	if m != nil {
+		if t, ok := typeByName[m.ProtoReflect().Descriptor().FullName()]; ok {
+			return t, nil
+		}
 	}
 	return 0, fmt.Errorf("protocol: %T is not a message of the schema", m)
+}
+
+// Types lists every message type of version 1, in order.
+func Types() []Type {
+	out := make([]Type, 0, len(messages))
+	for t := range messages {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Errors of decoding a frame's body.

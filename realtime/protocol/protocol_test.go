@@ -38,6 +38,34 @@ var samples = []struct {
 	{"ack", 0, &pb.Ack{Seq: 42}},
 	{"reconnect", 0, &pb.Reconnect{DelayMs: 2500, Reason: "node draining"}},
 	{"goodbye", 0, &pb.Goodbye{Reason: "client quit"}},
+	{"ok", 4, &pb.Ok{}},
+	{"set_status", 5, &pb.SetStatus{Text: "grinding camos", InMatch: true}},
+	{"presence_changed", 0, &pb.PresenceChanged{Presence: &pb.Presence{PlayerId: "p_7", DisplayName: "Vex", Status: pb.Status_STATUS_IN_PARTY, Text: "lfg", SinceMs: 1795000000000}}},
+	{"list_friends", 6, &pb.ListFriends{}},
+	{"friend_list", 6, &pb.FriendList{Friends: []*pb.Friend{
+		{PlayerId: "p_7", DisplayName: "Vex", State: pb.FriendState_FRIEND_STATE_FRIEND, SinceMs: 1794000000000,
+			Presence: &pb.Presence{PlayerId: "p_7", DisplayName: "Vex", Status: pb.Status_STATUS_ONLINE, SinceMs: 1795000000000}},
+		{PlayerId: "p_9", DisplayName: "Moth", State: pb.FriendState_FRIEND_STATE_INCOMING, SinceMs: 1794500000000},
+	}}},
+	{"friend_action", 7, &pb.FriendAction{PlayerId: "p_9", Op: pb.FriendOp_FRIEND_OP_ACCEPT}},
+	{"party_create", 8, &pb.PartyCreate{MaxSize: 4, JoinByCode: true}},
+	{"party_state", 8, &pb.PartyState{PartyId: "pt_1", Version: 3, LeaderId: "p_42", MaxSize: 4, JoinByCode: true, InviteCode: "K7Q2MX",
+		ReadyCheckEndsMs: 1795000030000, Members: []*pb.PartyMember{
+			{PlayerId: "p_42", DisplayName: "Nova", Ready: true, Status: pb.Status_STATUS_IN_PARTY, JoinedAtMs: 1795000000000},
+			{PlayerId: "p_7", DisplayName: "Vex", Status: pb.Status_STATUS_IN_PARTY, JoinedAtMs: 1795000001000},
+		}}},
+	{"party_invite", 9, &pb.PartyInvite{PlayerId: "p_7"}},
+	{"party_join", 10, &pb.PartyJoin{PartyId: "pt_1", InviteCode: "K7Q2MX"}},
+	{"party_leave", 11, &pb.PartyLeave{}},
+	{"party_kick", 12, &pb.PartyKick{PlayerId: "p_7"}},
+	{"party_promote", 13, &pb.PartyPromote{PlayerId: "p_7"}},
+	{"party_settings", 14, &pb.PartySettings{MaxSize: 3, JoinByCode: false}},
+	{"party_ready_check", 15, &pb.PartyReadyCheck{}},
+	{"party_ready", 16, &pb.PartyReady{Ready: true}},
+	{"party_chat", 17, &pb.PartyChat{Text: "gg"}},
+	{"party_left", 0, &pb.PartyLeft{PartyId: "pt_1", Reason: "kicked"}},
+	{"party_chat_message", 0, &pb.PartyChatMessage{PartyId: "pt_1", PlayerId: "p_7", DisplayName: "Vex", Text: "gg", SentAtMs: 1795000002000}},
+	{"get_party", 18, &pb.GetParty{}},
 }
 
 // TestGoldenVectors checks every message type against its frame in
@@ -78,7 +106,7 @@ func TestGoldenVectors(t *testing.T) {
 			seen[f.Type] = true
 		})
 	}
-	for typ := protocol.TypeHello; typ <= protocol.TypeGoodbye; typ++ {
+	for _, typ := range protocol.Types() {
 		if !seen[typ] {
 			t.Errorf("message type %d has no golden vector", typ)
 		}

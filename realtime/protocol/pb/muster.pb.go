@@ -27,6 +27,175 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// A player's presence as friends see it.
+type Status int32
+
+const (
+	Status_STATUS_OFFLINE  Status = 0
+	Status_STATUS_ONLINE   Status = 1
+	Status_STATUS_IN_PARTY Status = 2 // online, in a party of two or more
+	Status_STATUS_IN_MATCH Status = 3 // playing a match (wins over in-party)
+)
+
+// Enum value maps for Status.
+var (
+	Status_name = map[int32]string{
+		0: "STATUS_OFFLINE",
+		1: "STATUS_ONLINE",
+		2: "STATUS_IN_PARTY",
+		3: "STATUS_IN_MATCH",
+	}
+	Status_value = map[string]int32{
+		"STATUS_OFFLINE":  0,
+		"STATUS_ONLINE":   1,
+		"STATUS_IN_PARTY": 2,
+		"STATUS_IN_MATCH": 3,
+	}
+)
+
+func (x Status) Enum() *Status {
+	p := new(Status)
+	*p = x
+	return p
+}
+
+func (x Status) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Status) Descriptor() protoreflect.EnumDescriptor {
+	return file_realtime_protocol_pb_muster_proto_enumTypes[0].Descriptor()
+}
+
+func (Status) Type() protoreflect.EnumType {
+	return &file_realtime_protocol_pb_muster_proto_enumTypes[0]
+}
+
+func (x Status) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Status.Descriptor instead.
+func (Status) EnumDescriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{0}
+}
+
+type FriendState int32
+
+const (
+	FriendState_FRIEND_STATE_UNSPECIFIED FriendState = 0
+	FriendState_FRIEND_STATE_FRIEND      FriendState = 1
+	FriendState_FRIEND_STATE_INCOMING    FriendState = 2 // they asked; accept or decline
+	FriendState_FRIEND_STATE_OUTGOING    FriendState = 3 // you asked; waiting for them
+	FriendState_FRIEND_STATE_BLOCKED     FriendState = 4 // you blocked them
+)
+
+// Enum value maps for FriendState.
+var (
+	FriendState_name = map[int32]string{
+		0: "FRIEND_STATE_UNSPECIFIED",
+		1: "FRIEND_STATE_FRIEND",
+		2: "FRIEND_STATE_INCOMING",
+		3: "FRIEND_STATE_OUTGOING",
+		4: "FRIEND_STATE_BLOCKED",
+	}
+	FriendState_value = map[string]int32{
+		"FRIEND_STATE_UNSPECIFIED": 0,
+		"FRIEND_STATE_FRIEND":      1,
+		"FRIEND_STATE_INCOMING":    2,
+		"FRIEND_STATE_OUTGOING":    3,
+		"FRIEND_STATE_BLOCKED":     4,
+	}
+)
+
+func (x FriendState) Enum() *FriendState {
+	p := new(FriendState)
+	*p = x
+	return p
+}
+
+func (x FriendState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FriendState) Descriptor() protoreflect.EnumDescriptor {
+	return file_realtime_protocol_pb_muster_proto_enumTypes[1].Descriptor()
+}
+
+func (FriendState) Type() protoreflect.EnumType {
+	return &file_realtime_protocol_pb_muster_proto_enumTypes[1]
+}
+
+func (x FriendState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FriendState.Descriptor instead.
+func (FriendState) EnumDescriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{1}
+}
+
+type FriendOp int32
+
+const (
+	FriendOp_FRIEND_OP_UNSPECIFIED FriendOp = 0
+	FriendOp_FRIEND_OP_REQUEST     FriendOp = 1 // ask player_id to be friends (accepts theirs if they already asked)
+	FriendOp_FRIEND_OP_ACCEPT      FriendOp = 2
+	FriendOp_FRIEND_OP_DECLINE     FriendOp = 3 // decline their request, or withdraw yours
+	FriendOp_FRIEND_OP_REMOVE      FriendOp = 4
+	FriendOp_FRIEND_OP_BLOCK       FriendOp = 5 // ends any friendship or request too
+	FriendOp_FRIEND_OP_UNBLOCK     FriendOp = 6
+)
+
+// Enum value maps for FriendOp.
+var (
+	FriendOp_name = map[int32]string{
+		0: "FRIEND_OP_UNSPECIFIED",
+		1: "FRIEND_OP_REQUEST",
+		2: "FRIEND_OP_ACCEPT",
+		3: "FRIEND_OP_DECLINE",
+		4: "FRIEND_OP_REMOVE",
+		5: "FRIEND_OP_BLOCK",
+		6: "FRIEND_OP_UNBLOCK",
+	}
+	FriendOp_value = map[string]int32{
+		"FRIEND_OP_UNSPECIFIED": 0,
+		"FRIEND_OP_REQUEST":     1,
+		"FRIEND_OP_ACCEPT":      2,
+		"FRIEND_OP_DECLINE":     3,
+		"FRIEND_OP_REMOVE":      4,
+		"FRIEND_OP_BLOCK":       5,
+		"FRIEND_OP_UNBLOCK":     6,
+	}
+)
+
+func (x FriendOp) Enum() *FriendOp {
+	p := new(FriendOp)
+	*p = x
+	return p
+}
+
+func (x FriendOp) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FriendOp) Descriptor() protoreflect.EnumDescriptor {
+	return file_realtime_protocol_pb_muster_proto_enumTypes[2].Descriptor()
+}
+
+func (FriendOp) Type() protoreflect.EnumType {
+	return &file_realtime_protocol_pb_muster_proto_enumTypes[2]
+}
+
+func (x FriendOp) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FriendOp.Descriptor instead.
+func (FriendOp) EnumDescriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{2}
+}
+
 // Type 1, client -> server, first frame of a connection.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -694,6 +863,1244 @@ func (x *Goodbye) GetReason() string {
 	return ""
 }
 
+// Type 12, server -> client: the request with this frame's request_id
+// succeeded and has nothing else to answer.
+type Ok struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ok) Reset() {
+	*x = Ok{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ok) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ok) ProtoMessage() {}
+
+func (x *Ok) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ok.ProtoReflect.Descriptor instead.
+func (*Ok) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{11}
+}
+
+type Presence struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	DisplayName   string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Status        Status                 `protobuf:"varint,3,opt,name=status,proto3,enum=muster.realtime.v1.Status" json:"status,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`                       // the player's custom status text, may be empty
+	SinceMs       int64                  `protobuf:"varint,5,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"` // when status last changed, Unix milliseconds; 0 while offline
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Presence) Reset() {
+	*x = Presence{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Presence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Presence) ProtoMessage() {}
+
+func (x *Presence) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Presence.ProtoReflect.Descriptor instead.
+func (*Presence) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Presence) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *Presence) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Presence) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_OFFLINE
+}
+
+func (x *Presence) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Presence) GetSinceMs() int64 {
+	if x != nil {
+		return x.SinceMs
+	}
+	return 0
+}
+
+// Type 20, client -> server request, answered by Ok: the player's custom
+// status text (at most 64 characters; empty clears it) and whether the
+// client is in a match.
+type SetStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	InMatch       bool                   `protobuf:"varint,2,opt,name=in_match,json=inMatch,proto3" json:"in_match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetStatus) Reset() {
+	*x = SetStatus{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetStatus) ProtoMessage() {}
+
+func (x *SetStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetStatus.ProtoReflect.Descriptor instead.
+func (*SetStatus) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SetStatus) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *SetStatus) GetInMatch() bool {
+	if x != nil {
+		return x.InMatch
+	}
+	return false
+}
+
+// Type 21, server -> client push: a friend's presence changed.
+type PresenceChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Presence      *Presence              `protobuf:"bytes,1,opt,name=presence,proto3" json:"presence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenceChanged) Reset() {
+	*x = PresenceChanged{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenceChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenceChanged) ProtoMessage() {}
+
+func (x *PresenceChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenceChanged.ProtoReflect.Descriptor instead.
+func (*PresenceChanged) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PresenceChanged) GetPresence() *Presence {
+	if x != nil {
+		return x.Presence
+	}
+	return nil
+}
+
+type Friend struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	DisplayName   string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	State         FriendState            `protobuf:"varint,3,opt,name=state,proto3,enum=muster.realtime.v1.FriendState" json:"state,omitempty"`
+	Presence      *Presence              `protobuf:"bytes,4,opt,name=presence,proto3" json:"presence,omitempty"`               // set for friends only
+	SinceMs       int64                  `protobuf:"varint,5,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"` // when the relation reached this state
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Friend) Reset() {
+	*x = Friend{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Friend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Friend) ProtoMessage() {}
+
+func (x *Friend) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Friend.ProtoReflect.Descriptor instead.
+func (*Friend) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Friend) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *Friend) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Friend) GetState() FriendState {
+	if x != nil {
+		return x.State
+	}
+	return FriendState_FRIEND_STATE_UNSPECIFIED
+}
+
+func (x *Friend) GetPresence() *Presence {
+	if x != nil {
+		return x.Presence
+	}
+	return nil
+}
+
+func (x *Friend) GetSinceMs() int64 {
+	if x != nil {
+		return x.SinceMs
+	}
+	return 0
+}
+
+// Type 30, client -> server request, answered by FriendList.
+type ListFriends struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFriends) Reset() {
+	*x = ListFriends{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFriends) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFriends) ProtoMessage() {}
+
+func (x *ListFriends) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFriends.ProtoReflect.Descriptor instead.
+func (*ListFriends) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{16}
+}
+
+// Type 31, server -> client: friends, requests both ways and blocks.
+type FriendList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Friends       []*Friend              `protobuf:"bytes,1,rep,name=friends,proto3" json:"friends,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FriendList) Reset() {
+	*x = FriendList{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FriendList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FriendList) ProtoMessage() {}
+
+func (x *FriendList) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FriendList.ProtoReflect.Descriptor instead.
+func (*FriendList) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *FriendList) GetFriends() []*Friend {
+	if x != nil {
+		return x.Friends
+	}
+	return nil
+}
+
+// Type 32, client -> server request, answered by Ok or Error.
+type FriendAction struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	Op            FriendOp               `protobuf:"varint,2,opt,name=op,proto3,enum=muster.realtime.v1.FriendOp" json:"op,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FriendAction) Reset() {
+	*x = FriendAction{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FriendAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FriendAction) ProtoMessage() {}
+
+func (x *FriendAction) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FriendAction.ProtoReflect.Descriptor instead.
+func (*FriendAction) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *FriendAction) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *FriendAction) GetOp() FriendOp {
+	if x != nil {
+		return x.Op
+	}
+	return FriendOp_FRIEND_OP_UNSPECIFIED
+}
+
+type PartyMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	DisplayName   string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Ready         bool                   `protobuf:"varint,3,opt,name=ready,proto3" json:"ready,omitempty"` // answered the current ready check
+	Status        Status                 `protobuf:"varint,4,opt,name=status,proto3,enum=muster.realtime.v1.Status" json:"status,omitempty"`
+	JoinedAtMs    int64                  `protobuf:"varint,5,opt,name=joined_at_ms,json=joinedAtMs,proto3" json:"joined_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyMember) Reset() {
+	*x = PartyMember{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyMember) ProtoMessage() {}
+
+func (x *PartyMember) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyMember.ProtoReflect.Descriptor instead.
+func (*PartyMember) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PartyMember) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *PartyMember) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *PartyMember) GetReady() bool {
+	if x != nil {
+		return x.Ready
+	}
+	return false
+}
+
+func (x *PartyMember) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_OFFLINE
+}
+
+func (x *PartyMember) GetJoinedAtMs() int64 {
+	if x != nil {
+		return x.JoinedAtMs
+	}
+	return 0
+}
+
+// Type 41, server -> client: a party's whole state. Answers PartyCreate,
+// PartyJoin, PartySettings and GetParty, and is pushed (request_id 0) to
+// every member after any change; version grows with each change, so a
+// client keeps the highest it has seen.
+type PartyState struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PartyId          string                 `protobuf:"bytes,1,opt,name=party_id,json=partyId,proto3" json:"party_id,omitempty"` // empty: the player is in no party (GetParty)
+	Version          uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	LeaderId         string                 `protobuf:"bytes,3,opt,name=leader_id,json=leaderId,proto3" json:"leader_id,omitempty"`
+	Members          []*PartyMember         `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"` // in join order
+	MaxSize          uint32                 `protobuf:"varint,5,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	JoinByCode       bool                   `protobuf:"varint,6,opt,name=join_by_code,json=joinByCode,proto3" json:"join_by_code,omitempty"`                     // anyone with invite_code may join
+	InviteCode       string                 `protobuf:"bytes,7,opt,name=invite_code,json=inviteCode,proto3" json:"invite_code,omitempty"`                        // set while join_by_code is on
+	ReadyCheckEndsMs int64                  `protobuf:"varint,8,opt,name=ready_check_ends_ms,json=readyCheckEndsMs,proto3" json:"ready_check_ends_ms,omitempty"` // a ready check runs until then; 0 when none
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PartyState) Reset() {
+	*x = PartyState{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyState) ProtoMessage() {}
+
+func (x *PartyState) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyState.ProtoReflect.Descriptor instead.
+func (*PartyState) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PartyState) GetPartyId() string {
+	if x != nil {
+		return x.PartyId
+	}
+	return ""
+}
+
+func (x *PartyState) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *PartyState) GetLeaderId() string {
+	if x != nil {
+		return x.LeaderId
+	}
+	return ""
+}
+
+func (x *PartyState) GetMembers() []*PartyMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *PartyState) GetMaxSize() uint32 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *PartyState) GetJoinByCode() bool {
+	if x != nil {
+		return x.JoinByCode
+	}
+	return false
+}
+
+func (x *PartyState) GetInviteCode() string {
+	if x != nil {
+		return x.InviteCode
+	}
+	return ""
+}
+
+func (x *PartyState) GetReadyCheckEndsMs() int64 {
+	if x != nil {
+		return x.ReadyCheckEndsMs
+	}
+	return 0
+}
+
+// Type 40, client -> server request, answered by PartyState: a new party
+// led by the player (who must be in no party).
+type PartyCreate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MaxSize       uint32                 `protobuf:"varint,1,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"` // 0: the server's default
+	JoinByCode    bool                   `protobuf:"varint,2,opt,name=join_by_code,json=joinByCode,proto3" json:"join_by_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyCreate) Reset() {
+	*x = PartyCreate{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyCreate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyCreate) ProtoMessage() {}
+
+func (x *PartyCreate) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyCreate.ProtoReflect.Descriptor instead.
+func (*PartyCreate) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PartyCreate) GetMaxSize() uint32 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *PartyCreate) GetJoinByCode() bool {
+	if x != nil {
+		return x.JoinByCode
+	}
+	return false
+}
+
+// Type 42, client -> server request, answered by Ok: invite a friend. The
+// invitee gets a notification of kind "party.invite".
+type PartyInvite struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyInvite) Reset() {
+	*x = PartyInvite{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyInvite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyInvite) ProtoMessage() {}
+
+func (x *PartyInvite) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyInvite.ProtoReflect.Descriptor instead.
+func (*PartyInvite) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PartyInvite) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+// Type 43, client -> server request, answered by PartyState: join a party
+// the player was invited to (party_id), or by its code (invite_code).
+type PartyJoin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PartyId       string                 `protobuf:"bytes,1,opt,name=party_id,json=partyId,proto3" json:"party_id,omitempty"`
+	InviteCode    string                 `protobuf:"bytes,2,opt,name=invite_code,json=inviteCode,proto3" json:"invite_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyJoin) Reset() {
+	*x = PartyJoin{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyJoin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyJoin) ProtoMessage() {}
+
+func (x *PartyJoin) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyJoin.ProtoReflect.Descriptor instead.
+func (*PartyJoin) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PartyJoin) GetPartyId() string {
+	if x != nil {
+		return x.PartyId
+	}
+	return ""
+}
+
+func (x *PartyJoin) GetInviteCode() string {
+	if x != nil {
+		return x.InviteCode
+	}
+	return ""
+}
+
+// Type 44, client -> server request, answered by Ok.
+type PartyLeave struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyLeave) Reset() {
+	*x = PartyLeave{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyLeave) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyLeave) ProtoMessage() {}
+
+func (x *PartyLeave) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyLeave.ProtoReflect.Descriptor instead.
+func (*PartyLeave) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{24}
+}
+
+// Type 45, client -> server request (leader), answered by Ok.
+type PartyKick struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyKick) Reset() {
+	*x = PartyKick{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyKick) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyKick) ProtoMessage() {}
+
+func (x *PartyKick) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyKick.ProtoReflect.Descriptor instead.
+func (*PartyKick) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PartyKick) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+// Type 46, client -> server request (leader), answered by Ok: make
+// player_id the leader.
+type PartyPromote struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlayerId      string                 `protobuf:"bytes,1,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyPromote) Reset() {
+	*x = PartyPromote{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyPromote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyPromote) ProtoMessage() {}
+
+func (x *PartyPromote) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyPromote.ProtoReflect.Descriptor instead.
+func (*PartyPromote) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PartyPromote) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+// Type 47, client -> server request (leader), answered by PartyState.
+type PartySettings struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MaxSize       uint32                 `protobuf:"varint,1,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"` // 0: unchanged
+	JoinByCode    bool                   `protobuf:"varint,2,opt,name=join_by_code,json=joinByCode,proto3" json:"join_by_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartySettings) Reset() {
+	*x = PartySettings{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartySettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartySettings) ProtoMessage() {}
+
+func (x *PartySettings) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartySettings.ProtoReflect.Descriptor instead.
+func (*PartySettings) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PartySettings) GetMaxSize() uint32 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *PartySettings) GetJoinByCode() bool {
+	if x != nil {
+		return x.JoinByCode
+	}
+	return false
+}
+
+// Type 48, client -> server request (leader), answered by Ok: start a
+// ready check; every member's ready flag resets.
+type PartyReadyCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyReadyCheck) Reset() {
+	*x = PartyReadyCheck{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyReadyCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyReadyCheck) ProtoMessage() {}
+
+func (x *PartyReadyCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyReadyCheck.ProtoReflect.Descriptor instead.
+func (*PartyReadyCheck) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{28}
+}
+
+// Type 49, client -> server request, answered by Ok: the player's answer
+// to the ready check.
+type PartyReady struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ready         bool                   `protobuf:"varint,1,opt,name=ready,proto3" json:"ready,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyReady) Reset() {
+	*x = PartyReady{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyReady) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyReady) ProtoMessage() {}
+
+func (x *PartyReady) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyReady.ProtoReflect.Descriptor instead.
+func (*PartyReady) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PartyReady) GetReady() bool {
+	if x != nil {
+		return x.Ready
+	}
+	return false
+}
+
+// Type 50, client -> server request, answered by Ok: a chat line to the
+// party (at most 256 characters).
+type PartyChat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyChat) Reset() {
+	*x = PartyChat{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyChat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyChat) ProtoMessage() {}
+
+func (x *PartyChat) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyChat.ProtoReflect.Descriptor instead.
+func (*PartyChat) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PartyChat) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// Type 51, server -> client push: the player is no longer in the party.
+type PartyLeft struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PartyId       string                 `protobuf:"bytes,1,opt,name=party_id,json=partyId,proto3" json:"party_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"` // "left", "kicked", "disbanded"
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyLeft) Reset() {
+	*x = PartyLeft{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyLeft) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyLeft) ProtoMessage() {}
+
+func (x *PartyLeft) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyLeft.ProtoReflect.Descriptor instead.
+func (*PartyLeft) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PartyLeft) GetPartyId() string {
+	if x != nil {
+		return x.PartyId
+	}
+	return ""
+}
+
+func (x *PartyLeft) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Type 52, server -> client push: a chat line in the player's party.
+type PartyChatMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PartyId       string                 `protobuf:"bytes,1,opt,name=party_id,json=partyId,proto3" json:"party_id,omitempty"`
+	PlayerId      string                 `protobuf:"bytes,2,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
+	DisplayName   string                 `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	SentAtMs      int64                  `protobuf:"varint,5,opt,name=sent_at_ms,json=sentAtMs,proto3" json:"sent_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartyChatMessage) Reset() {
+	*x = PartyChatMessage{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartyChatMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartyChatMessage) ProtoMessage() {}
+
+func (x *PartyChatMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartyChatMessage.ProtoReflect.Descriptor instead.
+func (*PartyChatMessage) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *PartyChatMessage) GetPartyId() string {
+	if x != nil {
+		return x.PartyId
+	}
+	return ""
+}
+
+func (x *PartyChatMessage) GetPlayerId() string {
+	if x != nil {
+		return x.PlayerId
+	}
+	return ""
+}
+
+func (x *PartyChatMessage) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *PartyChatMessage) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *PartyChatMessage) GetSentAtMs() int64 {
+	if x != nil {
+		return x.SentAtMs
+	}
+	return 0
+}
+
+// Type 53, client -> server request, answered by PartyState (empty
+// party_id when the player is in no party).
+type GetParty struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetParty) Reset() {
+	*x = GetParty{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetParty) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetParty) ProtoMessage() {}
+
+func (x *GetParty) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetParty.ProtoReflect.Descriptor instead.
+func (*GetParty) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{33}
+}
+
 var File_realtime_protocol_pb_muster_proto protoreflect.FileDescriptor
 
 const file_realtime_protocol_pb_muster_proto_rawDesc = "" +
@@ -742,7 +2149,108 @@ const file_realtime_protocol_pb_muster_proto_rawDesc = "" +
 	"\bdelay_ms\x18\x01 \x01(\rR\adelayMs\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"!\n" +
 	"\aGoodbye\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reasonB3H\x03Z/github.com/musterhq/muster/realtime/protocol/pbb\x06proto3"
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x04\n" +
+	"\x02Ok\"\xad\x01\n" +
+	"\bPresence\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x122\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1a.muster.realtime.v1.StatusR\x06status\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12\x19\n" +
+	"\bsince_ms\x18\x05 \x01(\x03R\asinceMs\":\n" +
+	"\tSetStatus\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
+	"\bin_match\x18\x02 \x01(\bR\ainMatch\"K\n" +
+	"\x0fPresenceChanged\x128\n" +
+	"\bpresence\x18\x01 \x01(\v2\x1c.muster.realtime.v1.PresenceR\bpresence\"\xd4\x01\n" +
+	"\x06Friend\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x125\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1f.muster.realtime.v1.FriendStateR\x05state\x128\n" +
+	"\bpresence\x18\x04 \x01(\v2\x1c.muster.realtime.v1.PresenceR\bpresence\x12\x19\n" +
+	"\bsince_ms\x18\x05 \x01(\x03R\asinceMs\"\r\n" +
+	"\vListFriends\"B\n" +
+	"\n" +
+	"FriendList\x124\n" +
+	"\afriends\x18\x01 \x03(\v2\x1a.muster.realtime.v1.FriendR\afriends\"Y\n" +
+	"\fFriendAction\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12,\n" +
+	"\x02op\x18\x02 \x01(\x0e2\x1c.muster.realtime.v1.FriendOpR\x02op\"\xb9\x01\n" +
+	"\vPartyMember\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05ready\x18\x03 \x01(\bR\x05ready\x122\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x1a.muster.realtime.v1.StatusR\x06status\x12 \n" +
+	"\fjoined_at_ms\x18\x05 \x01(\x03R\n" +
+	"joinedAtMs\"\xa6\x02\n" +
+	"\n" +
+	"PartyState\x12\x19\n" +
+	"\bparty_id\x18\x01 \x01(\tR\apartyId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1b\n" +
+	"\tleader_id\x18\x03 \x01(\tR\bleaderId\x129\n" +
+	"\amembers\x18\x04 \x03(\v2\x1f.muster.realtime.v1.PartyMemberR\amembers\x12\x19\n" +
+	"\bmax_size\x18\x05 \x01(\rR\amaxSize\x12 \n" +
+	"\fjoin_by_code\x18\x06 \x01(\bR\n" +
+	"joinByCode\x12\x1f\n" +
+	"\vinvite_code\x18\a \x01(\tR\n" +
+	"inviteCode\x12-\n" +
+	"\x13ready_check_ends_ms\x18\b \x01(\x03R\x10readyCheckEndsMs\"J\n" +
+	"\vPartyCreate\x12\x19\n" +
+	"\bmax_size\x18\x01 \x01(\rR\amaxSize\x12 \n" +
+	"\fjoin_by_code\x18\x02 \x01(\bR\n" +
+	"joinByCode\"*\n" +
+	"\vPartyInvite\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\"G\n" +
+	"\tPartyJoin\x12\x19\n" +
+	"\bparty_id\x18\x01 \x01(\tR\apartyId\x12\x1f\n" +
+	"\vinvite_code\x18\x02 \x01(\tR\n" +
+	"inviteCode\"\f\n" +
+	"\n" +
+	"PartyLeave\"(\n" +
+	"\tPartyKick\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\"+\n" +
+	"\fPartyPromote\x12\x1b\n" +
+	"\tplayer_id\x18\x01 \x01(\tR\bplayerId\"L\n" +
+	"\rPartySettings\x12\x19\n" +
+	"\bmax_size\x18\x01 \x01(\rR\amaxSize\x12 \n" +
+	"\fjoin_by_code\x18\x02 \x01(\bR\n" +
+	"joinByCode\"\x11\n" +
+	"\x0fPartyReadyCheck\"\"\n" +
+	"\n" +
+	"PartyReady\x12\x14\n" +
+	"\x05ready\x18\x01 \x01(\bR\x05ready\"\x1f\n" +
+	"\tPartyChat\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\">\n" +
+	"\tPartyLeft\x12\x19\n" +
+	"\bparty_id\x18\x01 \x01(\tR\apartyId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x9f\x01\n" +
+	"\x10PartyChatMessage\x12\x19\n" +
+	"\bparty_id\x18\x01 \x01(\tR\apartyId\x12\x1b\n" +
+	"\tplayer_id\x18\x02 \x01(\tR\bplayerId\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12\x1c\n" +
+	"\n" +
+	"sent_at_ms\x18\x05 \x01(\x03R\bsentAtMs\"\n" +
+	"\n" +
+	"\bGetParty*Y\n" +
+	"\x06Status\x12\x12\n" +
+	"\x0eSTATUS_OFFLINE\x10\x00\x12\x11\n" +
+	"\rSTATUS_ONLINE\x10\x01\x12\x13\n" +
+	"\x0fSTATUS_IN_PARTY\x10\x02\x12\x13\n" +
+	"\x0fSTATUS_IN_MATCH\x10\x03*\x94\x01\n" +
+	"\vFriendState\x12\x1c\n" +
+	"\x18FRIEND_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13FRIEND_STATE_FRIEND\x10\x01\x12\x19\n" +
+	"\x15FRIEND_STATE_INCOMING\x10\x02\x12\x19\n" +
+	"\x15FRIEND_STATE_OUTGOING\x10\x03\x12\x18\n" +
+	"\x14FRIEND_STATE_BLOCKED\x10\x04*\xab\x01\n" +
+	"\bFriendOp\x12\x19\n" +
+	"\x15FRIEND_OP_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11FRIEND_OP_REQUEST\x10\x01\x12\x14\n" +
+	"\x10FRIEND_OP_ACCEPT\x10\x02\x12\x15\n" +
+	"\x11FRIEND_OP_DECLINE\x10\x03\x12\x14\n" +
+	"\x10FRIEND_OP_REMOVE\x10\x04\x12\x13\n" +
+	"\x0fFRIEND_OP_BLOCK\x10\x05\x12\x15\n" +
+	"\x11FRIEND_OP_UNBLOCK\x10\x06B3H\x03Z/github.com/musterhq/muster/realtime/protocol/pbb\x06proto3"
 
 var (
 	file_realtime_protocol_pb_muster_proto_rawDescOnce sync.Once
@@ -756,26 +2264,61 @@ func file_realtime_protocol_pb_muster_proto_rawDescGZIP() []byte {
 	return file_realtime_protocol_pb_muster_proto_rawDescData
 }
 
-var file_realtime_protocol_pb_muster_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_realtime_protocol_pb_muster_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_realtime_protocol_pb_muster_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_realtime_protocol_pb_muster_proto_goTypes = []any{
-	(*Hello)(nil),          // 0: muster.realtime.v1.Hello
-	(*Welcome)(nil),        // 1: muster.realtime.v1.Welcome
-	(*Error)(nil),          // 2: muster.realtime.v1.Error
-	(*Ping)(nil),           // 3: muster.realtime.v1.Ping
-	(*Pong)(nil),           // 4: muster.realtime.v1.Pong
-	(*RefreshToken)(nil),   // 5: muster.realtime.v1.RefreshToken
-	(*TokenRefreshed)(nil), // 6: muster.realtime.v1.TokenRefreshed
-	(*Notification)(nil),   // 7: muster.realtime.v1.Notification
-	(*Ack)(nil),            // 8: muster.realtime.v1.Ack
-	(*Reconnect)(nil),      // 9: muster.realtime.v1.Reconnect
-	(*Goodbye)(nil),        // 10: muster.realtime.v1.Goodbye
+	(Status)(0),              // 0: muster.realtime.v1.Status
+	(FriendState)(0),         // 1: muster.realtime.v1.FriendState
+	(FriendOp)(0),            // 2: muster.realtime.v1.FriendOp
+	(*Hello)(nil),            // 3: muster.realtime.v1.Hello
+	(*Welcome)(nil),          // 4: muster.realtime.v1.Welcome
+	(*Error)(nil),            // 5: muster.realtime.v1.Error
+	(*Ping)(nil),             // 6: muster.realtime.v1.Ping
+	(*Pong)(nil),             // 7: muster.realtime.v1.Pong
+	(*RefreshToken)(nil),     // 8: muster.realtime.v1.RefreshToken
+	(*TokenRefreshed)(nil),   // 9: muster.realtime.v1.TokenRefreshed
+	(*Notification)(nil),     // 10: muster.realtime.v1.Notification
+	(*Ack)(nil),              // 11: muster.realtime.v1.Ack
+	(*Reconnect)(nil),        // 12: muster.realtime.v1.Reconnect
+	(*Goodbye)(nil),          // 13: muster.realtime.v1.Goodbye
+	(*Ok)(nil),               // 14: muster.realtime.v1.Ok
+	(*Presence)(nil),         // 15: muster.realtime.v1.Presence
+	(*SetStatus)(nil),        // 16: muster.realtime.v1.SetStatus
+	(*PresenceChanged)(nil),  // 17: muster.realtime.v1.PresenceChanged
+	(*Friend)(nil),           // 18: muster.realtime.v1.Friend
+	(*ListFriends)(nil),      // 19: muster.realtime.v1.ListFriends
+	(*FriendList)(nil),       // 20: muster.realtime.v1.FriendList
+	(*FriendAction)(nil),     // 21: muster.realtime.v1.FriendAction
+	(*PartyMember)(nil),      // 22: muster.realtime.v1.PartyMember
+	(*PartyState)(nil),       // 23: muster.realtime.v1.PartyState
+	(*PartyCreate)(nil),      // 24: muster.realtime.v1.PartyCreate
+	(*PartyInvite)(nil),      // 25: muster.realtime.v1.PartyInvite
+	(*PartyJoin)(nil),        // 26: muster.realtime.v1.PartyJoin
+	(*PartyLeave)(nil),       // 27: muster.realtime.v1.PartyLeave
+	(*PartyKick)(nil),        // 28: muster.realtime.v1.PartyKick
+	(*PartyPromote)(nil),     // 29: muster.realtime.v1.PartyPromote
+	(*PartySettings)(nil),    // 30: muster.realtime.v1.PartySettings
+	(*PartyReadyCheck)(nil),  // 31: muster.realtime.v1.PartyReadyCheck
+	(*PartyReady)(nil),       // 32: muster.realtime.v1.PartyReady
+	(*PartyChat)(nil),        // 33: muster.realtime.v1.PartyChat
+	(*PartyLeft)(nil),        // 34: muster.realtime.v1.PartyLeft
+	(*PartyChatMessage)(nil), // 35: muster.realtime.v1.PartyChatMessage
+	(*GetParty)(nil),         // 36: muster.realtime.v1.GetParty
 }
 var file_realtime_protocol_pb_muster_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	0,  // 0: muster.realtime.v1.Presence.status:type_name -> muster.realtime.v1.Status
+	15, // 1: muster.realtime.v1.PresenceChanged.presence:type_name -> muster.realtime.v1.Presence
+	1,  // 2: muster.realtime.v1.Friend.state:type_name -> muster.realtime.v1.FriendState
+	15, // 3: muster.realtime.v1.Friend.presence:type_name -> muster.realtime.v1.Presence
+	18, // 4: muster.realtime.v1.FriendList.friends:type_name -> muster.realtime.v1.Friend
+	2,  // 5: muster.realtime.v1.FriendAction.op:type_name -> muster.realtime.v1.FriendOp
+	0,  // 6: muster.realtime.v1.PartyMember.status:type_name -> muster.realtime.v1.Status
+	22, // 7: muster.realtime.v1.PartyState.members:type_name -> muster.realtime.v1.PartyMember
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_realtime_protocol_pb_muster_proto_init() }
@@ -788,13 +2331,14 @@ func file_realtime_protocol_pb_muster_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_realtime_protocol_pb_muster_proto_rawDesc), len(file_realtime_protocol_pb_muster_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   11,
+			NumEnums:      3,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_realtime_protocol_pb_muster_proto_goTypes,
 		DependencyIndexes: file_realtime_protocol_pb_muster_proto_depIdxs,
+		EnumInfos:         file_realtime_protocol_pb_muster_proto_enumTypes,
 		MessageInfos:      file_realtime_protocol_pb_muster_proto_msgTypes,
 	}.Build()
 	File_realtime_protocol_pb_muster_proto = out.File

@@ -1,0 +1,62 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/musterhq/muster/realtime/protocol"
+	"github.com/musterhq/muster/realtime/protocol/pb"
+)
+
+// A handler answers one client request on a live connection: with the
+// message to send back (nil sends Ok) or an error, which becomes a
+// non-fatal Error frame (requestProblem says which code).
+type handler func(ctx context.Context, c *conn, m proto.Message) (proto.Message, error)
+
+// handlers are the requests a client may send after Welcome, beyond the
+// session's own (Ping, RefreshToken, Ack, Goodbye). Each service's file
+// registers its requests here.
+var handlers = map[protocol.Type]handler{}
+
+// answer runs the handler of a request and sends its answer.
+func (c *conn) answer(ctx context.Context, h handler, requestID uint32, m proto.Message) {
+	out, err := h(ctx, c, m)
+	if err != nil {
+		code, msg := c.g.requestProblem(err)
+		c.send(requestID, &pb.Error{Code: uint32(code), Message: msg})
+		return
+	}
+	if out == nil {
+		out = &pb.Ok{}
+	}
+	c.send(requestID, out)
+}
+
+// errUnavailable answers a request for a service this node does not run.
+var errUnavailable = errors.New("this service is not available on this node")
+
+// domainErrors maps the errors of the domain services the gateway calls to
+// protocol codes; the error's text is the message (domain errors are
+// written to be shown). Anything else is INTERNAL and logged.
+var domainErrors = []struct {
+	err  error
+	code protocol.Code
+}{
+	{errUnavailable, protocol.CodeUnavailable},
+}
+
+// requestProblem is the code and message of a failed request.
+func (g *Gateway) requestProblem(err error) (protocol.Code, string) {
+	for _, d := range domainErrors {
+		if errors.Is(err, d.err) {
+			return d.code, err.Error()
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return protocol.CodeUnavailable, "the server is busy: try again"
+	}
+	g.log.Error("realtime: request failed", "err", err)
+	return protocol.CodeInternal, "the server failed: try again"
+}

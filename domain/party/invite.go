@@ -179,3 +179,8 @@ type OutboxNotifier struct{ DB sqlx.ExtContext }
 func (n OutboxNotifier) Notify(ctx context.Context, accountID int64, kind string, payload any) error {
 	return notify.Send(ctx, n.DB, accountID, kind, payload)
 }
+
+// RetryAfterMillis is RetryAfter in whole milliseconds, rounded up.
+func (e *RateLimitError) RetryAfterMillis() uint32 {
+	return uint32((e.RetryAfter + time.Millisecond - 1) / time.Millisecond)
+}

@@ -99,6 +99,10 @@ type Deps struct {
 	// Parties serves party requests.
 	Parties *party.Service
 	Log     *slog.Logger
+
+	Friends      Friends       // ListFriends and FriendAction (domain/friend)
+	Limiter      state.Limiter // per-player request limits, shared by every node (Redis); nil: no limits
+	FriendWrites Rate          // FriendAction requests per player, the budget of the REST friend writes too
 }
 
 // Gateway serves realtime connections.

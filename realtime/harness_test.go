@@ -108,7 +108,8 @@ func (r *relations) FriendIDs(_ context.Context, a int64) ([]int64, error) {
 	return out, nil
 }
 
-func newEnv(t testing.TB, cfg realtime.Config) *env {
+// newEnv starts a gateway; with adds services to its dependencies.
+func newEnv(t testing.TB, cfg realtime.Config, with ...func(*env, *realtime.Deps)) *env {
 	conn := testenv.DB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -128,8 +129,12 @@ func newEnv(t testing.TB, cfg realtime.Config) *env {
 	e.presence = presence.New(mem, bus, e.rel, e.accounts, presence.Config{}, nil)
 	e.parties = party.New(party.Deps{Store: mem, Bus: bus, Friends: e.rel, Accounts: e.accounts,
 		Notifier: party.OutboxNotifier{DB: conn}, Presence: e.presence}, party.Config{})
-	e.gw = realtime.New(cfg, realtime.Deps{Verify: tokens, Notes: realtime.StoredNotes{Store: store}, Resumes: mem,
-		Presence: e.presence, Parties: e.parties})
+	deps := realtime.Deps{Verify: tokens, Notes: realtime.StoredNotes{Store: store}, Resumes: mem,
+		Presence: e.presence, Parties: e.parties}
+	for _, w := range with {
+		w(e, &deps)
+	}
+	e.gw = realtime.New(cfg, deps)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

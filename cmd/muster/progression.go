@@ -10,6 +10,7 @@ import (
 	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/content"
+	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
@@ -33,6 +34,7 @@ type metagame struct {
 	challenges  *challenge.Store
 	players     *player.Store
 	notify      *notify.Store
+	friends     *friend.Store
 }
 
 // initMetagame builds the metagame stores and registers their content kinds.
@@ -43,6 +45,7 @@ func initMetagame(p *platform) error {
 	g.battlepass = battlepass.New(p.db, g.payer, p.ledger, battlepass.Config{Grace: p.cfg.BattlePassGrace})
 	g.challenges = challenge.New(p.db, g.payer, challenge.Config{})
 	g.notify = notify.NewStore(p.db, notify.Config{PublishWindow: p.cfg.RealtimeResumeWindow})
+	g.friends = friend.NewStore(p.db, friend.Config{})
 	g.players = player.New(p.db, p.state, p.inventory, player.Config{SettingsMaxBytes: p.cfg.SettingsMaxBytes, Log: p.log})
 	g.content.Register(match.ModeKind())
 	g.content.Register(season.ContentKind())

@@ -8,18 +8,20 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/api"
+	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/realtime"
 )
 
 // initRealtime opens the realtime gateway's TCP listener, serves the same
-// protocol over WebSocket at /v1/realtime, and the notification REST
-// routes. The gateway follows published notifications
+// protocol over WebSocket at /v1/realtime, and the notification and friend
+// REST routes. The gateway follows published notifications
 // and, on shutdown, tells its clients to reconnect elsewhere.
 func initRealtime(p *platform) error {
 	gw := realtime.New(realtime.Config{
 		Heartbeat: p.cfg.RealtimeHeartbeat, IdleTimeout: p.cfg.RealtimeIdleTimeout, ResumeWindow: p.cfg.RealtimeResumeWindow,
 		SendQueue: p.cfg.RealtimeSendQueue,
-	}, realtime.Deps{Verify: p.tokens, Notes: realtime.StoredNotes{Store: p.meta.notify}, Resumes: p.state, Log: p.log})
+	}, realtime.Deps{Verify: p.tokens, Notes: realtime.StoredNotes{Store: p.meta.notify}, Resumes: p.state, Log: p.log,
+		Friends: p.meta.friends, Limiter: p.state, FriendWrites: realtime.Rate(p.cfg.RateFriends)})
 	ln, err := net.Listen("tcp", p.cfg.RealtimeAddr)
 	if err != nil {
 		return fmt.Errorf("realtime-addr %s: %w", p.cfg.RealtimeAddr, err)
@@ -34,6 +36,8 @@ func initRealtime(p *platform) error {
 	}
 	p.closers = append(p.closers, ln.Close)
 	api.MountNotifications(p.public, api.Notifications{Store: p.meta.notify, Verifier: p.tokens})
+	api.MountFriends(p.public, api.Friends{Store: p.meta.friends, Verifier: p.tokens,
+		Limiter: p.state, WriteLimit: auth.Rule(p.cfg.RateFriends), Log: p.log})
 	gw.MountWebSocket(p.public, "/v1/realtime")
 	p.runners = append(p.runners, runner{name: "realtime gateway", run: func(ctx context.Context) error {
 		p.log.Info("realtime gateway listening", "realtime_addr", ln.Addr().String(), "tls", p.cfg.RealtimeTLSCert != "")

@@ -12,10 +12,18 @@ import (
 	"github.com/musterhq/muster/domain/economytest"
 	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/notify"
+	"github.com/musterhq/muster/domain/party"
+	"github.com/musterhq/muster/domain/presence"
 	"github.com/musterhq/muster/test/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The store answers what presence and parties ask of friends.
+var (
+	_ presence.Friends = (*friend.Store)(nil)
+	_ party.Friends    = (*friend.Store)(nil)
+)
 
 // fixture is a friend store over the test database.
 type fixture struct {

@@ -32,6 +32,12 @@ func (c *client) ask(m proto.Message) proto.Message {
 	c.t.Helper()
 	id := c.send(m)
 	got, reqID, err := c.read()
+	for err == nil && reqID == 0 {
+		if _, push := got.(*pb.PresenceChanged); !push {
+			break
+		}
+		got, reqID, err = c.read() // friends' presence may arrive any time
+	}
 	if err != nil {
 		c.t.Fatalf("answer to %T: %v", m, err)
 	}

@@ -35,7 +35,7 @@ func TestPartyOverTheSocket(t *testing.T) {
 		}
 	}()
 	a, b, stranger := e.player(), e.player(), e.player()
-	e.rel.befriend(a.id, b.id)
+	e.befriend(a, b)
 	ca := e.dial()
 	ca.hello(a, "", 0)
 	time.Sleep(50 * time.Millisecond) // Follow has subscribed
@@ -59,7 +59,10 @@ func TestPartyOverTheSocket(t *testing.T) {
 		t.Fatal("invite refused")
 	}
 
-	n := cb.until(&pb.Notification{}).(*pb.Notification)
+	var n *pb.Notification
+	for n == nil || n.Kind != "party.invite" {
+		n = cb.until(&pb.Notification{}).(*pb.Notification)
+	}
 	var inv struct {
 		PartyID      string `json:"party_id"`
 		FromPlayerID string `json:"from_player_id"`

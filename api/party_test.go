@@ -13,8 +13,8 @@ import (
 	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/party"
 	"github.com/musterhq/muster/domain/push"
-	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/domain/session"
+	"github.com/musterhq/muster/domain/state"
 )
 
 // partyNode is a node that also serves the party routes, on Redis, with

@@ -206,12 +206,17 @@ func (g *Gateway) Drain(ctx context.Context, spread time.Duration) {
 	}
 }
 
-func (g *Gateway) add(c *conn) bool {
+// add registers a connection and queues its first frames (the answer to
+// Hello) before anything else can be delivered to it.
+func (g *Gateway) add(c *conn, first []byte) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.draining {
 		return false
 	}
+	c.mu.Lock()
+	c.enqueueLocked(first)
+	c.mu.Unlock()
 	g.all[c] = struct{}{}
 	set := g.byPlayer[c.claims.AccountID]
 	if set == nil {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/party"
+	"github.com/musterhq/muster/domain/push"
 	"github.com/musterhq/muster/realtime"
 	"github.com/musterhq/muster/realtime/protocol"
 	"github.com/musterhq/muster/realtime/protocol/pb"
@@ -132,5 +134,37 @@ func TestRequestsAreRateLimited(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if _, ok := c.call(&pb.GetParty{}).(*pb.PartyState); !ok {
 		t.Fatal("not served after waiting")
+	}
+}
+
+// TestWelcomeComesFirst: pushes flowing to a player while they connect
+// never reach the client before its Welcome.
+func TestWelcomeComesFirst(t *testing.T) {
+	e := newEnv(t, realtime.Config{})
+	p := e.player()
+	stop := make(chan struct{})
+	defer close(stop)
+	data, _ := json.Marshal(map[string]any{"party_id": "pt_x", "player_id": "p_x", "text": "spam", "sent_at": time.Now()})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Microsecond):
+				e.gw.Push(push.Event{To: []int64{p.id}, Kind: party.KindChat, Data: data})
+			}
+		}
+	}()
+	for range 30 {
+		c := e.dial()
+		c.send(&pb.Hello{Versions: []uint32{1}, AccessToken: p.token})
+		m, _, err := c.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.(*pb.Welcome); !ok {
+			t.Fatalf("first frame %T %v, want Welcome", m, m)
+		}
+		c.nc.Close()
 	}
 }

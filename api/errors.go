@@ -18,6 +18,7 @@ import (
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/notify"
+	"github.com/musterhq/muster/domain/party"
 	playerdata "github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/session"
@@ -135,6 +136,16 @@ var domainErrors = []struct {
 	{match.ErrInvalidResult, http.StatusUnprocessableEntity, "invalid_result"},
 	{match.ErrInvalidRoster, http.StatusUnprocessableEntity, "invalid_roster"},
 	{notify.ErrInvalid, http.StatusBadRequest, "invalid_request"},
+	{party.ErrInParty, http.StatusConflict, "already_in_party"},
+	{party.ErrNoParty, http.StatusNotFound, "not_in_party"},
+	{party.ErrNotFound, http.StatusNotFound, "party_not_found"},
+	{party.ErrNotLeader, http.StatusForbidden, "not_party_leader"},
+	{party.ErrNotFriends, http.StatusForbidden, "not_friends"},
+	{party.ErrFull, http.StatusConflict, "party_full"},
+	{party.ErrNotMember, http.StatusNotFound, "not_party_member"},
+	{party.ErrAlready, http.StatusConflict, "already_party_member"},
+	{party.ErrInvalid, http.StatusBadRequest, "invalid_request"},
+	{party.ErrBusy, http.StatusServiceUnavailable, "party_busy"},
 }
 
 // fail answers a domain error with its status and code; an error it does

@@ -92,6 +92,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	MountProgression(app, Progression{})
 	MountMatches(app, Matches{})
 	MountNotifications(app, Notifications{})
+	MountParties(app, Parties{})
 
 	routes := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {

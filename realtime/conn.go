@@ -24,9 +24,14 @@ const backlogPage = 500
 type conn struct {
 	g      *Gateway
 	nc     net.Conn
+	id     string // this connection's id, for presence
 	resume string // the session's resume token
 
 	writers sync.WaitGroup // the writer goroutine, while one runs
+
+	// Request rate limit, touched only by the reader goroutine.
+	reqTokens float64
+	reqAt     time.Time
 
 	mu      sync.Mutex
 	claims  session.Claims
@@ -70,7 +75,7 @@ func (g *Gateway) handle(nc net.Conn) {
 		g.refuse(nc, tokenProblem(err, f.RequestID))
 		return
 	}
-	c := &conn{g: g, nc: nc, claims: claims, token: hello.AccessToken}
+	c := &conn{g: g, nc: nc, id: newToken(), claims: claims, token: hello.AccessToken}
 	resumed := g.resumable(ctx, hello.ResumeToken, claims.AccountID)
 	if resumed {
 		c.resume, c.sent, c.filling = hello.ResumeToken, hello.LastSeq, true
@@ -89,8 +94,10 @@ func (g *Gateway) handle(nc net.Conn) {
 		g.refuse(nc, problem{protocol.CodeUnavailable, "this node is draining: connect again", f.RequestID})
 		return
 	}
+	g.online(ctx, c)
 	defer func() {
 		g.remove(c)
+		g.offline(c)
 		g.keepResumable(context.Background(), c.resume, claims.AccountID)
 		// The writer may still be sending a last error frame (its write
 		// deadline bounds it); the connection is closed after it, and
@@ -146,6 +153,7 @@ func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
 				return
 			}
 			g.keepResumable(ctx, c.resume, c.claimsNow().AccountID)
+			g.beat(ctx, c)
 			c.send(f.RequestID, &pb.Pong{Nonce: m.Nonce, ServerTimeMs: time.Now().UnixMilli()})
 		case *pb.RefreshToken:
 			claims, err := g.verify.Verify(ctx, m.AccessToken)

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/musterhq/muster/domain/party"
+	"github.com/musterhq/muster/domain/presence"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/realtime/protocol"
@@ -56,6 +58,8 @@ type Config struct {
 	ResumeWindow     time.Duration // a dropped session may be resumed within: 2m
 	MaxFrame         int           // largest frame either side sends: protocol.DefaultMaxFrame
 	SendQueue        int           // frames waiting for a slow client before it is cut off: 256
+	RequestRate      float64       // requests per second a connection may make (beyond Ping and Ack): 10
+	RequestBurst     int           // requests it may make at once: 20
 }
 
 func (c Config) withDefaults() Config {
@@ -75,6 +79,12 @@ func (c Config) withDefaults() Config {
 	if c.SendQueue <= 0 {
 		c.SendQueue = 256
 	}
+	if c.RequestRate <= 0 {
+		c.RequestRate = 10
+	}
+	if c.RequestBurst <= 0 {
+		c.RequestBurst = 20
+	}
 	return c
 }
 
@@ -84,6 +94,10 @@ type Deps struct {
 	Verify  Verifier
 	Notes   Notes
 	Resumes state.KV // resume tokens (Redis when several nodes run, so a session resumes on any of them)
+	// Presence records who is online; nil leaves presence out.
+	Presence *presence.Tracker
+	// Parties serves party requests.
+	Parties *party.Service
 	Log     *slog.Logger
 }
 

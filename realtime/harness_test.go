@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/economytest"
 	"github.com/musterhq/muster/domain/notify"
+	"github.com/musterhq/muster/domain/party"
+	"github.com/musterhq/muster/domain/presence"
+	"github.com/musterhq/muster/domain/push"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/realtime"
@@ -56,6 +60,52 @@ type env struct {
 	ps       state.PubSub // the nodes' shared pub/sub (in-process here)
 	shelf    *shelf
 	ln       net.Listener
+	rel      *relations
+	presence *presence.Tracker
+	parties  *party.Service
+}
+
+// relations is a friends graph for the gateway tests.
+type relations struct {
+	mu      sync.Mutex
+	friends map[[2]int64]bool
+	blocks  map[[2]int64]bool
+}
+
+func pair(a, b int64) [2]int64 {
+	if a > b {
+		a, b = b, a
+	}
+	return [2]int64{a, b}
+}
+
+func (r *relations) befriend(a, b int64) { r.mu.Lock(); r.friends[pair(a, b)] = true; r.mu.Unlock() }
+
+func (r *relations) AreFriends(_ context.Context, a, b int64) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.friends[pair(a, b)], nil
+}
+
+func (r *relations) Blocked(_ context.Context, a, b int64) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.blocks[pair(a, b)], nil
+}
+
+func (r *relations) FriendIDs(_ context.Context, a int64) ([]int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int64
+	for p := range r.friends {
+		switch a {
+		case p[0]:
+			out = append(out, p[1])
+		case p[1]:
+			out = append(out, p[0])
+		}
+	}
+	return out, nil
 }
 
 func newEnv(t testing.TB, cfg realtime.Config) *env {
@@ -73,7 +123,13 @@ func newEnv(t testing.TB, cfg realtime.Config) *env {
 	tokens := session.NewTokens(keys, deny, scfg)
 	store := notify.NewStore(conn, notify.Config{})
 	e := &env{t: t, db: conn, ps: mem, sessions: session.NewStore(conn, tokens, deny, scfg), accounts: account.NewStore(conn), shelf: &shelf{t: t, db: conn, store: store}}
-	e.gw = realtime.New(cfg, realtime.Deps{Verify: tokens, Notes: realtime.StoredNotes{Store: store}, Resumes: mem})
+	e.rel = &relations{friends: map[[2]int64]bool{}, blocks: map[[2]int64]bool{}}
+	bus := push.New(mem)
+	e.presence = presence.New(mem, bus, e.rel, e.accounts, presence.Config{}, nil)
+	e.parties = party.New(party.Deps{Store: mem, Bus: bus, Friends: e.rel, Accounts: e.accounts,
+		Notifier: party.OutboxNotifier{DB: conn}, Presence: e.presence}, party.Config{})
+	e.gw = realtime.New(cfg, realtime.Deps{Verify: tokens, Notes: realtime.StoredNotes{Store: store}, Resumes: mem,
+		Presence: e.presence, Parties: e.parties})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -216,6 +272,45 @@ func seqs(from, to uint64) []uint64 {
 		out = append(out, s)
 	}
 	return out
+}
+
+// until reads messages, skipping others, until one of want's type arrives.
+func (c *client) until(want proto.Message) proto.Message {
+	c.t.Helper()
+	for {
+		m, _, err := c.read()
+		if err != nil {
+			c.t.Fatalf("waiting for %T: %v", want, err)
+		}
+		if fmt.Sprintf("%T", m) == fmt.Sprintf("%T", want) {
+			return m
+		}
+	}
+}
+
+// call sends a request and returns its answer (skipping pushes).
+func (c *client) call(m proto.Message) proto.Message {
+	c.t.Helper()
+	id := c.send(m)
+	for {
+		got, reqID, err := c.read()
+		if err != nil {
+			c.t.Fatalf("answer to %T: %v", m, err)
+		}
+		if reqID == id {
+			return got
+		}
+	}
+}
+
+// callErr sends a request that must fail with code.
+func (c *client) callErr(m proto.Message, code protocol.Code) {
+	c.t.Helper()
+	got := c.call(m)
+	e, ok := got.(*pb.Error)
+	if !ok || protocol.Code(e.Code) != code || e.Fatal {
+		c.t.Fatalf("%T answered %T %v, want error %d", m, got, got, code)
+	}
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/domain/notify"
+	"github.com/musterhq/muster/domain/push"
 	"github.com/musterhq/muster/domain/state"
 )
 
@@ -33,13 +34,16 @@ func noteOf(n notify.Notification) Note {
 	return Note{Seq: n.Seq, ID: n.ID, Kind: n.Kind, Payload: n.Payload, CreatedAt: n.CreatedAt}
 }
 
-// Follow delivers the notifications published on every shard channel to
-// the players connected to this node, until ctx ends. A message this node
-// misses (Redis restarting, a full buffer) is filled from the store when
-// the player's next one arrives, or on resume. It fails only when the
-// first subscription does; later it subscribes again until ctx ends.
+// Follow delivers what is published for players to those connected to this
+// node, until ctx ends: their stored notifications (domain/notify's shard
+// channels) and short-lived events (domain/push). A notification this node
+// misses (Redis restarting, a full buffer) is filled from the store when the
+// player's next one arrives, or on resume; a missed event is lost, which is
+// what events are for. Follow fails only when the first subscription does;
+// later it subscribes again until ctx ends.
 func (g *Gateway) Follow(ctx context.Context, ps state.PubSub) error {
-	sub, err := ps.Subscribe(ctx, notify.Channels()...)
+	channels := append(notify.Channels(), push.Channel)
+	sub, err := ps.Subscribe(ctx, channels...)
 	if err != nil {
 		return err
 	}
@@ -52,7 +56,7 @@ func (g *Gateway) Follow(ctx context.Context, ps state.PubSub) error {
 				return nil
 			case <-time.After(time.Second):
 			}
-			if sub, err = ps.Subscribe(ctx, notify.Channels()...); err == nil {
+			if sub, err = ps.Subscribe(ctx, channels...); err == nil {
 				break
 			}
 			g.log.Warn("realtime: subscribe to notifications", "err", err)
@@ -69,6 +73,15 @@ func (g *Gateway) follow(ctx context.Context, sub state.Subscription) {
 		case m, ok := <-sub.C():
 			if !ok {
 				return // the subscription ended (Redis gone): subscribe again
+			}
+			if m.Channel == push.Channel {
+				ev, err := push.Decode(m.Payload)
+				if err != nil {
+					g.log.Warn("realtime: undecodable push", "err", err)
+					continue
+				}
+				g.Push(ev)
+				continue
 			}
 			accountID, n, err := notify.DecodeMessage(m.Payload)
 			if err != nil {

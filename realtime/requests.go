@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -22,10 +23,22 @@ var handlers = map[protocol.Type]handler{}
 
 // answer runs the handler of a request and sends its answer.
 func (c *conn) answer(ctx context.Context, h handler, requestID uint32, m proto.Message) {
+	if wait := c.limit(time.Now()); wait > 0 {
+		c.send(requestID, &pb.Error{Code: uint32(protocol.CodeRateLimited), Message: "too many requests on this connection",
+			RetryAfterMs: uint32((wait + time.Millisecond - 1) / time.Millisecond)})
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.g.cfg.WriteTimeout)
+	defer cancel()
 	out, err := h(ctx, c, m)
 	if err != nil {
 		code, msg := c.g.requestProblem(err)
-		c.send(requestID, &pb.Error{Code: uint32(code), Message: msg})
+		e := &pb.Error{Code: uint32(code), Message: msg}
+		var rl interface{ RetryAfterMillis() uint32 }
+		if errors.As(err, &rl) {
+			e.RetryAfterMs = rl.RetryAfterMillis()
+		}
+		c.send(requestID, e)
 		return
 	}
 	if out == nil {
@@ -34,17 +47,37 @@ func (c *conn) answer(ctx context.Context, h handler, requestID uint32, m proto.
 	c.send(requestID, out)
 }
 
+// limit spends one of the connection's request tokens (a bucket of
+// RequestBurst refilled at RequestRate per second) and returns 0, or how
+// long until one is free. It runs only on the connection's reader.
+func (c *conn) limit(now time.Time) time.Duration {
+	rate, burst := c.g.cfg.RequestRate, float64(c.g.cfg.RequestBurst)
+	if c.reqAt.IsZero() {
+		c.reqTokens = burst
+	} else {
+		c.reqTokens = min(burst, c.reqTokens+now.Sub(c.reqAt).Seconds()*rate)
+	}
+	c.reqAt = now
+	if c.reqTokens < 1 {
+		return time.Duration((1 - c.reqTokens) / rate * float64(time.Second))
+	}
+	c.reqTokens--
+	return 0
+}
+
 // errUnavailable answers a request for a service this node does not run.
 var errUnavailable = errors.New("this service is not available on this node")
 
 // domainErrors maps the errors of the domain services the gateway calls to
 // protocol codes; the error's text is the message (domain errors are
 // written to be shown). Anything else is INTERNAL and logged.
-var domainErrors = []struct {
+var domainErrors = []errorCode{
+	{errUnavailable, protocol.CodeUnavailable},
+}
+
+type errorCode struct {
 	err  error
 	code protocol.Code
-}{
-	{errUnavailable, protocol.CodeUnavailable},
 }
 
 // requestProblem is the code and message of a failed request.

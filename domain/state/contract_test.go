@@ -50,6 +50,10 @@ func runContract(t *testing.T, newStore func(*testing.T) store) {
 		{"KVExpiry", testKVExpiry},
 		{"KVSetNX", testKVSetNX},
 		{"KVDelete", testKVDelete},
+		{"KVGetMany", testKVGetMany},
+		{"KVCompareAndSwap", testKVCompareAndSwap},
+		{"KVCompareAndSwapConcurrent", testKVCompareAndSwapConcurrent},
+		{"KVExpire", testKVExpire},
 		{"PubSubDelivery", testPubSubDelivery},
 		{"PubSubManyChannels", testPubSubManyChannels},
 		{"PubSubClose", testPubSubClose},
@@ -263,6 +267,114 @@ func testKVDelete(t *testing.T, s store) {
 	if err := s.Delete(t.Context(), "never-set"); err != nil {
 		t.Fatalf("Delete of a missing key: %v", err)
 	}
+}
+
+func testKVGetMany(t *testing.T, s store) {
+	set(t, s, "m1", "one", 0)
+	set(t, s, "m3", "", 0)
+	set(t, s, "m4", "gone", 30*time.Millisecond)
+	time.Sleep(60 * time.Millisecond)
+	got, err := s.GetMany(t.Context(), []string{"m1", "m2", "m3", "m4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || string(got[0]) != "one" || got[1] != nil || got[2] == nil || len(got[2]) != 0 || got[3] != nil {
+		t.Fatalf("GetMany = %q, want [one <nil> \"\" <nil>]", got)
+	}
+	if got, err := s.GetMany(t.Context(), nil); err != nil || len(got) != 0 {
+		t.Fatalf("GetMany of nothing = %q, %v", got, err)
+	}
+}
+
+func swap(t *testing.T, s store, key string, old, value []byte, ttl time.Duration) bool {
+	t.Helper()
+	ok, err := s.CompareAndSwap(t.Context(), key, old, value, ttl)
+	if err != nil {
+		t.Fatalf("CompareAndSwap(%q): %v", key, err)
+	}
+	return ok
+}
+
+func testKVCompareAndSwap(t *testing.T, s store) {
+	if !swap(t, s, "doc", nil, []byte("v1"), time.Minute) {
+		t.Fatal("swap of an absent key expecting absent lost")
+	}
+	if swap(t, s, "doc", nil, []byte("v1b"), time.Minute) {
+		t.Fatal("swap expecting absent won over a present key")
+	}
+	if swap(t, s, "doc", []byte("other"), []byte("v2"), time.Minute) {
+		t.Fatal("swap with a stale old value won")
+	}
+	if !swap(t, s, "doc", []byte("v1"), []byte("v2"), 40*time.Millisecond) {
+		t.Fatal("swap with the current value lost")
+	}
+	wantValue(t, s, "doc", "v2")
+	time.Sleep(80 * time.Millisecond)
+	wantNotFound(t, s, "doc")
+	if swap(t, s, "doc", []byte("v2"), []byte("v3"), 0) {
+		t.Fatal("swap of an expired key expecting its old value won")
+	}
+	set(t, s, "doc", "v4", 0)
+	if !swap(t, s, "doc", []byte("v4"), nil, 0) {
+		t.Fatal("delete by swap lost")
+	}
+	wantNotFound(t, s, "doc")
+	if _, err := s.CompareAndSwap(t.Context(), "doc", nil, []byte("x"), -time.Second); !errors.Is(err, state.ErrInvalidArgument) {
+		t.Fatalf("negative ttl: %v", err)
+	}
+}
+
+// testKVCompareAndSwapConcurrent has many writers increment one counter
+// by read, change, swap: none of their increments is lost.
+func testKVCompareAndSwapConcurrent(t *testing.T, s store) {
+	const writers, each = 8, 25
+	set(t, s, "counter", "0", 0)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				for {
+					cur, err := s.Get(t.Context(), "counter")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					var n int
+					fmt.Sscan(string(cur), &n)
+					ok, err := s.CompareAndSwap(t.Context(), "counter", cur, []byte(fmt.Sprint(n+1)), 0)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if ok {
+						break
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	wantValue(t, s, "counter", fmt.Sprint(writers*each))
+}
+
+func testKVExpire(t *testing.T, s store) {
+	if ok, err := s.Expire(t.Context(), "nothing", time.Second); err != nil || ok {
+		t.Fatalf("Expire of a missing key = %v, %v", ok, err)
+	}
+	set(t, s, "lease", "x", 0)
+	if ok, err := s.Expire(t.Context(), "lease", 40*time.Millisecond); err != nil || !ok {
+		t.Fatalf("Expire = %v, %v", ok, err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	wantNotFound(t, s, "lease")
+	set(t, s, "kept", "y", 40*time.Millisecond)
+	if ok, err := s.Expire(t.Context(), "kept", 0); err != nil || !ok {
+		t.Fatalf("Expire(0) = %v, %v", ok, err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	wantValue(t, s, "kept", "y")
 }
 
 func subscribe(t *testing.T, s store, channels ...string) state.Subscription {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -147,6 +148,58 @@ func (m *Memory) Delete(_ context.Context, key string) error {
 	defer m.mu.Unlock()
 	delete(m.values, key)
 	return nil
+}
+
+// GetMany implements KV.
+func (m *Memory) GetMany(_ context.Context, keys []string) ([][]byte, error) {
+	now := m.lock()
+	defer m.mu.Unlock()
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		if v, ok := m.values[k]; ok && v.live(now) {
+			out[i] = slices.Clone(v.data)
+		}
+	}
+	return out, nil
+}
+
+// CompareAndSwap implements KV.
+func (m *Memory) CompareAndSwap(_ context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, fmt.Errorf("state: swap %q: %w", key, err)
+	}
+	now := m.lock()
+	defer m.mu.Unlock()
+	v, ok := m.values[key]
+	present := ok && v.live(now)
+	if old == nil && present || old != nil && (!present || !bytes.Equal(v.data, old)) {
+		return false, nil
+	}
+	if value == nil {
+		delete(m.values, key)
+	} else {
+		m.values[key] = newMemValue(value, ttl, now)
+	}
+	return true, nil
+}
+
+// Expire implements KV.
+func (m *Memory) Expire(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, fmt.Errorf("state: expire %q: %w", key, err)
+	}
+	now := m.lock()
+	defer m.mu.Unlock()
+	v, ok := m.values[key]
+	if !ok || !v.live(now) {
+		return false, nil
+	}
+	v.expires = time.Time{}
+	if ttl > 0 {
+		v.expires = now.Add(ttl)
+	}
+	m.values[key] = v
+	return true, nil
 }
 
 // Touch implements Presence.

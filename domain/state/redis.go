@@ -100,6 +100,72 @@ func (r *Redis) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// GetMany implements KV with one MGET.
+func (r *Redis) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = r.key("kv", k)
+	}
+	vals, err := r.client.MGet(ctx, full...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("state: get %d keys: %w", len(keys), err)
+	}
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			out[i] = []byte(s)
+		}
+	}
+	return out, nil
+}
+
+// CompareAndSwap implements KV with one atomic Lua script.
+func (r *Redis) CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, fmt.Errorf("state: swap %q: %w", key, err)
+	}
+	expectAbsent, del := "0", "0"
+	if old == nil {
+		expectAbsent = "1"
+	}
+	if value == nil {
+		del = "1"
+	}
+	n, err := r.scripts.swap.Run(ctx, r.client, []string{r.key("kv", key)},
+		expectAbsent, old, del, value, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return false, fmt.Errorf("state: swap %q: %w", key, err)
+	}
+	return n == 1, nil
+}
+
+// Expire implements KV.
+func (r *Redis) Expire(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, fmt.Errorf("state: expire %q: %w", key, err)
+	}
+	var ok bool
+	var err error
+	if ttl == 0 {
+		ok, err = r.client.Persist(ctx, r.key("kv", key)).Result()
+		if err == nil && !ok {
+			// PERSIST answers false for a key without expiry too.
+			var n int64
+			n, err = r.client.Exists(ctx, r.key("kv", key)).Result()
+			ok = n == 1
+		}
+	} else {
+		ok, err = r.client.PExpire(ctx, r.key("kv", key), ttl).Result()
+	}
+	if err != nil {
+		return false, fmt.Errorf("state: expire %q: %w", key, err)
+	}
+	return ok, nil
+}
+
 // Publish implements PubSub.
 func (r *Redis) Publish(ctx context.Context, channel string, payload []byte) error {
 	if err := r.client.Publish(ctx, r.key("pubsub", channel), payload).Err(); err != nil {

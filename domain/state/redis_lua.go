@@ -69,9 +69,32 @@ end
 return 0
 `
 
+// swapLua is a compare-and-swap of one value.
+//
+// KEYS[1]: the key. ARGV[1]: "1" if the key must be absent, else ARGV[2]
+// is the value it must hold. ARGV[3]: "1" to delete, else ARGV[4] is the
+// new value and ARGV[5] its ttl in milliseconds (0: none). Returns 1 if
+// swapped, else 0.
+const swapLua = `
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur then return 0 end
+elseif cur ~= ARGV[2] then
+  return 0
+end
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[1])
+elseif tonumber(ARGV[5]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
+else
+  redis.call('SET', KEYS[1], ARGV[4])
+end
+return 1
+`
+
 // scripts holds the prepared Lua scripts of one Redis value.
 type scripts struct {
-	limiter, touch, members, isPresent *redis.Script
+	limiter, touch, members, isPresent, swap *redis.Script
 }
 
 func newScripts() scripts {
@@ -80,5 +103,6 @@ func newScripts() scripts {
 		touch:     redis.NewScript(presenceTouchLua),
 		members:   redis.NewScript(presenceMembersLua),
 		isPresent: redis.NewScript(presenceIsPresentLua),
+		swap:      redis.NewScript(swapLua),
 	}
 }

@@ -59,6 +59,18 @@ type KV interface {
 	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	// Delete removes key. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// GetMany returns the values of keys in one round trip: out[i] is
+	// keys[i]'s value, nil when it is missing or expired.
+	GetMany(ctx context.Context, keys []string) ([][]byte, error)
+	// CompareAndSwap replaces key's value with value only if its current
+	// value equals old (old nil: only if key is absent) and reports whether
+	// it did. A nil value deletes the key instead; otherwise ttl applies as
+	// in Set. It is how several nodes update one document without losing
+	// each other's changes: read, change, swap, and read again on false.
+	CompareAndSwap(ctx context.Context, key string, old, value []byte, ttl time.Duration) (bool, error)
+	// Expire sets key to expire after ttl from now (0: never) and reports
+	// whether key exists.
+	Expire(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
 // PubSub fans messages out to every current subscriber of a channel.

@@ -1,0 +1,133 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/domain/notify"
+	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/realtime"
+	"github.com/musterhq/muster/realtime/protocol"
+	"github.com/musterhq/muster/realtime/protocol/pb"
+)
+
+// TestPartyOverTheSocket runs a party between two friends through the
+// gateway: presence pushes, create, invite (a stored notification through
+// the outbox), join, the pushed state, chat, kick, and the errors.
+func TestPartyOverTheSocket(t *testing.T) {
+	e := newEnv(t, realtime.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = e.gw.Follow(ctx, e.ps) }()
+	store := notify.NewStore(e.db, notify.Config{})
+	relay := outbox.NewRelay(e.db, "", nil, nil, outbox.Config{})
+	for _, c := range []outbox.Consumer{store.Consumer(), store.Publisher(e.ps)} {
+		if err := relay.Register(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() {
+		for ctx.Err() == nil {
+			_, _ = relay.DeliverDue(ctx)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	a, b, stranger := e.player(), e.player(), e.player()
+	e.rel.befriend(a.id, b.id)
+	ca := e.dial()
+	ca.hello(a, "", 0)
+	time.Sleep(50 * time.Millisecond) // Follow has subscribed
+	cb := e.dial()
+	cb.hello(b, "", 0)
+
+	pc := ca.until(&pb.PresenceChanged{}).(*pb.PresenceChanged)
+	if pc.Presence.PlayerId != b.public || pc.Presence.Status != pb.Status_STATUS_ONLINE {
+		t.Fatalf("presence of b: %v", pc)
+	}
+	if st := ca.call(&pb.GetParty{}).(*pb.PartyState); st.PartyId != "" {
+		t.Fatalf("no party yet: %v", st)
+	}
+	created := ca.call(&pb.PartyCreate{MaxSize: 4}).(*pb.PartyState)
+	if created.PartyId == "" || created.LeaderId != a.public || len(created.Members) != 1 {
+		t.Fatalf("created %v", created)
+	}
+	ca.callErr(&pb.PartyInvite{PlayerId: stranger.public}, protocol.CodeForbidden)
+	ca.callErr(&pb.PartyCreate{}, protocol.CodeConflict)
+	if _, ok := ca.call(&pb.PartyInvite{PlayerId: b.public}).(*pb.Ok); !ok {
+		t.Fatal("invite refused")
+	}
+
+	n := cb.until(&pb.Notification{}).(*pb.Notification)
+	var inv struct {
+		PartyID      string `json:"party_id"`
+		FromPlayerID string `json:"from_player_id"`
+	}
+	if n.Kind != "party.invite" || json.Unmarshal(n.PayloadJson, &inv) != nil || inv.PartyID != created.PartyId || inv.FromPlayerID != a.public {
+		t.Fatalf("invitation %v", n)
+	}
+	cb.send(&pb.Ack{Seq: n.Seq})
+	joined := cb.call(&pb.PartyJoin{PartyId: inv.PartyID}).(*pb.PartyState)
+	if len(joined.Members) != 2 || joined.Members[1].PlayerId != b.public {
+		t.Fatalf("joined %v", joined)
+	}
+	for {
+		st := ca.until(&pb.PartyState{}).(*pb.PartyState)
+		if st.Version == joined.Version {
+			if len(st.Members) != 2 {
+				t.Fatalf("pushed state %v", st)
+			}
+			break
+		}
+	}
+
+	cb.call(&pb.PartyChat{Text: "gg"})
+	line := ca.until(&pb.PartyChatMessage{}).(*pb.PartyChatMessage)
+	if line.Text != "gg" || line.PlayerId != b.public || line.PartyId != created.PartyId {
+		t.Fatalf("chat %v", line)
+	}
+	cb.callErr(&pb.PartyKick{PlayerId: a.public}, protocol.CodeForbidden)
+	cb.callErr(&pb.SetStatus{Text: string(make([]byte, 100))}, protocol.CodeInvalidArgument)
+	ca.call(&pb.PartyKick{PlayerId: b.public})
+	left := cb.until(&pb.PartyLeft{}).(*pb.PartyLeft)
+	if left.PartyId != created.PartyId || left.Reason != "kicked" {
+		t.Fatalf("left %v", left)
+	}
+	cb.callErr(&pb.PartyLeave{}, protocol.CodeNotFound)
+	cb.callErr(&pb.PartyJoin{}, protocol.CodeInvalidArgument)
+
+	// b goes away: a hears it.
+	cb.send(&pb.Goodbye{Reason: "quit"})
+	for {
+		pc := ca.until(&pb.PresenceChanged{}).(*pb.PresenceChanged)
+		if pc.Presence.PlayerId == b.public && pc.Presence.Status == pb.Status_STATUS_OFFLINE {
+			break
+		}
+	}
+}
+
+// TestRequestsAreRateLimited: a connection that floods requests gets
+// RATE_LIMITED answers with a retry hint, and is served again later.
+func TestRequestsAreRateLimited(t *testing.T) {
+	e := newEnv(t, realtime.Config{RequestRate: 50, RequestBurst: 5})
+	p := e.player()
+	c := e.dial()
+	c.hello(p, "", 0)
+	limited := 0
+	for range 10 {
+		if er, ok := c.call(&pb.GetParty{}).(*pb.Error); ok {
+			if protocol.Code(er.Code) != protocol.CodeRateLimited || er.RetryAfterMs == 0 || er.Fatal {
+				t.Fatalf("error %v", er)
+			}
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("10 requests at once with a burst of 5 were all served")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, ok := c.call(&pb.GetParty{}).(*pb.PartyState); !ok {
+		t.Fatal("not served after waiting")
+	}
+}

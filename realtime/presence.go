@@ -1,0 +1,116 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/musterhq/muster/domain/party"
+	"github.com/musterhq/muster/domain/presence"
+	"github.com/musterhq/muster/domain/push"
+	"github.com/musterhq/muster/realtime/protocol"
+	"github.com/musterhq/muster/realtime/protocol/pb"
+)
+
+// online records a new connection's player as online. Presence is best
+// effort: a failure is logged, and the next heartbeat tries again.
+func (g *Gateway) online(ctx context.Context, c *conn) {
+	t := g.deps.Presence
+	if t == nil {
+		return
+	}
+	account := c.claimsNow().AccountID
+	inParty := false
+	if g.deps.Parties != nil {
+		if v, err := g.deps.Parties.Get(ctx, account); err == nil {
+			inParty = len(v.Members) >= 2
+		}
+	}
+	if err := t.Connect(ctx, account, c.id, inParty); err != nil {
+		g.log.Warn("realtime: record presence", "player_id", c.claimsNow().PlayerID, "err", err)
+	}
+}
+
+// beat keeps a connection's player online (on every Ping).
+func (g *Gateway) beat(ctx context.Context, c *conn) {
+	if t := g.deps.Presence; t != nil {
+		if err := t.Beat(ctx, c.claimsNow().AccountID, c.id); err != nil {
+			g.log.Warn("realtime: keep presence", "player_id", c.claimsNow().PlayerID, "err", err)
+		}
+	}
+}
+
+// offline removes a closed connection from its player's presence.
+func (g *Gateway) offline(c *conn) {
+	t := g.deps.Presence
+	if t == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Disconnect(ctx, c.claimsNow().AccountID, c.id); err != nil {
+		g.log.Warn("realtime: clear presence", "player_id", c.claimsNow().PlayerID, "err", err)
+	}
+}
+
+// pushFrame is the frame a push event becomes, or nil for a kind this
+// gateway does not deliver.
+func pushFrame(ev push.Event) ([]byte, error) {
+	var m proto.Message
+	switch ev.Kind {
+	case presence.KindChanged:
+		var v presence.View
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			return nil, err
+		}
+		m = &pb.PresenceChanged{Presence: presenceOf(v)}
+	case party.KindState:
+		var v party.View
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			return nil, err
+		}
+		m = partyState(v)
+	case party.KindLeft:
+		var v party.Left
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			return nil, err
+		}
+		m = &pb.PartyLeft{PartyId: v.PartyID, Reason: v.Reason}
+	case party.KindChat:
+		var v party.ChatLine
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			return nil, err
+		}
+		m = &pb.PartyChatMessage{PartyId: v.PartyID, PlayerId: v.PlayerID, DisplayName: v.DisplayName, Text: v.Text, SentAtMs: v.SentAt.UnixMilli()}
+	default:
+		return nil, nil
+	}
+	return protocol.Append(nil, 0, m)
+}
+
+// Push delivers a push event to its recipients connected to this node.
+func (g *Gateway) Push(ev push.Event) {
+	frame, err := pushFrame(ev)
+	if err != nil {
+		g.log.Warn("realtime: undecodable push", "kind", ev.Kind, "err", err)
+		return
+	}
+	if frame == nil {
+		return
+	}
+	var conns []*conn
+	g.mu.Lock()
+	for _, id := range ev.To {
+		for c := range g.byPlayer[id] {
+			conns = append(conns, c)
+		}
+	}
+	g.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		c.enqueueLocked(frame)
+		c.mu.Unlock()
+	}
+}

@@ -379,7 +379,11 @@ func (c *conn) close() {
 	if already {
 		return
 	}
-	if tc, ok := c.nc.(*net.TCPConn); ok && slow {
+	nc := c.nc
+	if t, ok := nc.(interface{ NetConn() net.Conn }); ok {
+		nc = t.NetConn() // TLS: the TCP connection under it
+	}
+	if tc, ok := nc.(*net.TCPConn); ok && slow {
 		// Drop what the kernel still holds for a client that does not read,
 		// instead of trickling it out after the close.
 		_ = tc.SetLinger(0)

@@ -49,6 +49,11 @@ type Config struct {
 	RealtimeResumeWindow time.Duration
 	RealtimeSendQueue    int
 	RealtimeDrainSpread  time.Duration
+	RealtimePresenceTTL  time.Duration
+	RealtimeTLSCert      string
+	RealtimeTLSKey       string
+	PartyMaxSize         int
+	PartyDefaultSize     int
 	RatePlayerData       rule
 	DataDir              string
 	DevPostgres          string
@@ -149,6 +154,11 @@ func settings(cfg *Config) []setting {
 		dur(&cfg.RealtimeResumeWindow, "realtime-resume-window", 2*time.Minute, "how long a dropped realtime session may be resumed, missed notifications included"),
 		num(&cfg.RealtimeSendQueue, "realtime-send-queue", 256, "frames waiting for a slow realtime client before it is cut off"),
 		dur(&cfg.RealtimeDrainSpread, "realtime-drain-spread", 5*time.Second, "on shutdown, realtime clients are told to reconnect at times spread over this"),
+		str(&cfg.RealtimeTLSCert, "realtime-tls-cert", "", "PEM certificate (chain) file: the realtime TCP listener speaks TLS when set with realtime-tls-key", false),
+		str(&cfg.RealtimeTLSKey, "realtime-tls-key", "", "PEM private key file of realtime-tls-cert", false),
+		dur(&cfg.RealtimePresenceTTL, "realtime-presence-ttl", 30*time.Second, "a player whose connections stop pinging shows offline to friends after this"),
+		num(&cfg.PartyMaxSize, "party-max-size", 8, "the largest party a player may form"),
+		num(&cfg.PartyDefaultSize, "party-default-size", 4, "a new party's size when the player names none"),
 		num(&cfg.SettingsMaxBytes, "settings-max-bytes", 16<<10, "largest client settings document a player may store, in bytes"),
 		lim(&cfg.RatePlayerData, "rate-player-data", "30/1m", "profile, loadout and settings writes per player"),
 		dur(&cfg.BattlePassGrace, "battlepass-grace", 24*time.Hour, "how long after a season ends the results of matches that started in it still count toward its battle pass"),
@@ -276,15 +286,21 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("dev-postgres %q is invalid: want auto or private", c.DevPostgres)
 	}
-	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts, "outbox-workers": c.OutboxWorkers, "settings-max-bytes": c.SettingsMaxBytes, "realtime-send-queue": c.RealtimeSendQueue} {
+	for name, v := range map[string]int{"db-max-open": c.DBMaxOpen, "db-max-idle": c.DBMaxIdle, "http-body-limit": c.BodyLimit, "outbox-max-attempts": c.OutboxMaxAttempts, "outbox-workers": c.OutboxWorkers, "settings-max-bytes": c.SettingsMaxBytes, "realtime-send-queue": c.RealtimeSendQueue, "party-max-size": c.PartyMaxSize, "party-default-size": c.PartyDefaultSize} {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %d", name, v)
 		}
 	}
-	for name, v := range map[string]time.Duration{"http-read-timeout": c.ReadTimeout, "http-write-timeout": c.WriteTimeout, "shutdown-timeout": c.ShutdownTimeout, "outbox-poll": c.OutboxPoll} {
+	for name, v := range map[string]time.Duration{"http-read-timeout": c.ReadTimeout, "http-write-timeout": c.WriteTimeout, "shutdown-timeout": c.ShutdownTimeout, "outbox-poll": c.OutboxPoll, "realtime-presence-ttl": c.RealtimePresenceTTL} {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %s", name, v)
 		}
+	}
+	if (c.RealtimeTLSCert == "") != (c.RealtimeTLSKey == "") {
+		return errors.New("realtime-tls-cert and realtime-tls-key go together: set both or neither")
+	}
+	if c.PartyMaxSize < 2 || c.PartyDefaultSize < 2 || c.PartyDefaultSize > c.PartyMaxSize {
+		return fmt.Errorf("party sizes must be at least 2 with party-default-size <= party-max-size, got %d and %d", c.PartyDefaultSize, c.PartyMaxSize)
 	}
 	if c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1 {
 		return fmt.Errorf("trace-sample-ratio must be between 0 and 1, got %v", c.TraceSampleRatio)

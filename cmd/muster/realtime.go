@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -23,11 +24,19 @@ func initRealtime(p *platform) error {
 	if err != nil {
 		return fmt.Errorf("realtime-addr %s: %w", p.cfg.RealtimeAddr, err)
 	}
+	if p.cfg.RealtimeTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(p.cfg.RealtimeTLSCert, p.cfg.RealtimeTLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("realtime-tls-cert: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
 	p.closers = append(p.closers, ln.Close)
 	api.MountNotifications(p.public, api.Notifications{Store: p.meta.notify, Verifier: p.tokens})
 	gw.MountWebSocket(p.public, "/v1/realtime")
 	p.runners = append(p.runners, runner{name: "realtime gateway", run: func(ctx context.Context) error {
-		p.log.Info("realtime gateway listening", "realtime_addr", ln.Addr().String())
+		p.log.Info("realtime gateway listening", "realtime_addr", ln.Addr().String(), "tls", p.cfg.RealtimeTLSCert != "")
 		served := make(chan error, 1)
 		go func() { served <- gw.Serve(ln) }()
 		followed := make(chan error, 1)

@@ -32,7 +32,12 @@ constexpr int kSendFlags = 0;
 
 // Connects one address within the deadline; returns the socket or -1.
 int connect_one(const addrinfo* ai, std::chrono::steady_clock::time_point deadline, Status* err) {
+#ifdef SOCK_CLOEXEC
   int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+#else
+  int fd = ::socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+  if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+#endif
   if (fd < 0) {
     *err = errno_status("socket");
     return -1;

@@ -14,6 +14,7 @@ import (
 	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/challenge"
+	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
@@ -146,6 +147,13 @@ var domainErrors = []struct {
 	{party.ErrAlready, http.StatusConflict, "already_party_member"},
 	{party.ErrInvalid, http.StatusBadRequest, "invalid_request"},
 	{party.ErrBusy, http.StatusServiceUnavailable, "party_busy"},
+	{friend.ErrSelf, http.StatusBadRequest, "cannot_add_self"},
+	{friend.ErrNotFound, http.StatusNotFound, "player_not_found"},
+	{friend.ErrLimit, http.StatusConflict, "friend_limit_reached"},
+	{friend.ErrNoRequest, http.StatusNotFound, "friend_request_not_found"},
+	{friend.ErrNotFriends, http.StatusNotFound, "not_friends"},
+	{friend.ErrBlocked, http.StatusConflict, "player_blocked"},
+	{friend.ErrNotBlocked, http.StatusNotFound, "not_blocked"},
 }
 
 // fail answers a domain error with its status and code; an error it does
@@ -181,7 +189,7 @@ var detailedFrom = []error{
 	playerdata.ErrNotOwned, playerdata.ErrItemNotAllowed, playerdata.ErrUnknownSlot, playerdata.ErrSlotRequired, playerdata.ErrTooManyLoadouts,
 	playerdata.ErrSettingsTooLarge, playerdata.ErrInvalid, playerdata.ErrUnknownSeason,
 	progression.ErrLocked, progression.ErrInvalid, match.ErrUnknownMode, match.ErrNotInMatch, match.ErrInvalidResult, match.ErrInvalidRoster,
-	notify.ErrInvalid,
+	notify.ErrInvalid, friend.ErrLimit,
 }
 
 // publicMessage is the error text for the player, without wrapping detail

@@ -384,6 +384,11 @@ var playerRoutes = map[string]string{
 	"/v1/me/unlocksx":              "auth",
 	"/v1/server/matches":           "progression",
 	"/v1/server/matches/m1/result": "progression",
+	"/v1/me/party":                 "realtime",
+	"/v1/me/party/join":            "realtime",
+	"/v1/me/partyx":                "auth",
+	"/v1/me/friends/p_1/accept":    "realtime",
+	"/v1/me/blocks":                "realtime",
 }
 
 // openAPITargets maps each tag of api/openapi.yaml to the target that serves
@@ -406,6 +411,8 @@ var openAPITargets = map[string]string{
 	"battlepass":    "progression",
 	"profile":       "player",
 	"notifications": "realtime",
+	"friends":       "realtime",
+	"parties":       "realtime",
 	"loadouts":      "player",
 	"settings":      "player",
 	"stats":         "player",

@@ -90,11 +90,25 @@ func (g *Gateway) handle(nc net.Conn) {
 		}
 		c.resume, c.sent = newToken(), last
 	}
-	if !g.add(c) {
+	// The answer to Hello is queued as the connection is registered, so no
+	// notification or push can reach the client before its Welcome.
+	var answer []byte
+	if hello.ResumeToken != "" && !resumed {
+		answer, _ = protocol.Append(answer, 0, &pb.Error{Code: uint32(protocol.CodeResumeFailed), Message: "the session cannot be resumed: a new one started"})
+	}
+	answer, err = protocol.Append(answer, f.RequestID, &pb.Welcome{Version: protocol.Version, SessionId: claims.SessionID, ResumeToken: c.resume,
+		HeartbeatMs: uint32(g.cfg.Heartbeat.Milliseconds()), IdleTimeoutMs: uint32(g.cfg.IdleTimeout.Milliseconds()),
+		MaxFrame: uint32(g.cfg.MaxFrame), Resumed: resumed, PlayerId: claims.PlayerID,
+		ResumeWindowMs: uint32(g.cfg.ResumeWindow.Milliseconds())})
+	if err != nil {
+		g.refuse(nc, problem{protocol.CodeInternal, "try again", f.RequestID})
+		return
+	}
+	g.keepResumable(ctx, c.resume, claims.AccountID)
+	if !g.add(c, answer) {
 		g.refuse(nc, problem{protocol.CodeUnavailable, "this node is draining: connect again", f.RequestID})
 		return
 	}
-	g.online(ctx, c)
 	defer func() {
 		g.remove(c)
 		g.offline(c)
@@ -105,14 +119,7 @@ func (g *Gateway) handle(nc net.Conn) {
 		c.writers.Wait()
 		c.close()
 	}()
-	g.keepResumable(ctx, c.resume, claims.AccountID)
-	if hello.ResumeToken != "" && !resumed {
-		c.send(0, &pb.Error{Code: uint32(protocol.CodeResumeFailed), Message: "the session cannot be resumed: a new one started"})
-	}
-	c.send(f.RequestID, &pb.Welcome{Version: protocol.Version, SessionId: claims.SessionID, ResumeToken: c.resume,
-		HeartbeatMs: uint32(g.cfg.Heartbeat.Milliseconds()), IdleTimeoutMs: uint32(g.cfg.IdleTimeout.Milliseconds()),
-		MaxFrame: uint32(g.cfg.MaxFrame), Resumed: resumed, PlayerId: claims.PlayerID,
-		ResumeWindowMs: uint32(g.cfg.ResumeWindow.Milliseconds())})
+	g.online(ctx, c)
 	if resumed {
 		go c.fill()
 	}

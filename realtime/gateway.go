@@ -99,6 +99,10 @@ type Deps struct {
 	// Parties serves party requests.
 	Parties *party.Service
 	Log     *slog.Logger
+
+	Friends      Friends       // ListFriends and FriendAction (domain/friend)
+	Limiter      state.Limiter // per-player request limits, shared by every node (Redis); nil: no limits
+	FriendWrites Rate          // FriendAction requests per player, the budget of the REST friend writes too
 }
 
 // Gateway serves realtime connections.
@@ -202,12 +206,17 @@ func (g *Gateway) Drain(ctx context.Context, spread time.Duration) {
 	}
 }
 
-func (g *Gateway) add(c *conn) bool {
+// add registers a connection and queues its first frames (the answer to
+// Hello) before anything else can be delivered to it.
+func (g *Gateway) add(c *conn, first []byte) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.draining {
 		return false
 	}
+	c.mu.Lock()
+	c.enqueueLocked(first)
+	c.mu.Unlock()
 	g.all[c] = struct{}{}
 	set := g.byPlayer[c.claims.AccountID]
 	if set == nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/economytest"
+	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/party"
 	"github.com/musterhq/muster/domain/presence"
@@ -60,55 +60,25 @@ type env struct {
 	ps       state.PubSub // the nodes' shared pub/sub (in-process here)
 	shelf    *shelf
 	ln       net.Listener
-	rel      *relations
+	friends  *friend.Store
 	presence *presence.Tracker
 	parties  *party.Service
 }
 
-// relations is a friends graph for the gateway tests.
-type relations struct {
-	mu      sync.Mutex
-	friends map[[2]int64]bool
-	blocks  map[[2]int64]bool
-}
-
-func pair(a, b int64) [2]int64 {
-	if a > b {
-		a, b = b, a
+// befriend makes a and b friends through the friend store.
+func (e *env) befriend(a, b player) {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := e.friends.Request(ctx, a.id, b.public); err != nil {
+		e.t.Fatal(err)
 	}
-	return [2]int64{a, b}
-}
-
-func (r *relations) befriend(a, b int64) { r.mu.Lock(); r.friends[pair(a, b)] = true; r.mu.Unlock() }
-
-func (r *relations) AreFriends(_ context.Context, a, b int64) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.friends[pair(a, b)], nil
-}
-
-func (r *relations) Blocked(_ context.Context, a, b int64) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.blocks[pair(a, b)], nil
-}
-
-func (r *relations) FriendIDs(_ context.Context, a int64) ([]int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []int64
-	for p := range r.friends {
-		switch a {
-		case p[0]:
-			out = append(out, p[1])
-		case p[1]:
-			out = append(out, p[0])
-		}
+	if _, err := e.friends.Accept(ctx, b.id, a.public); err != nil {
+		e.t.Fatal(err)
 	}
-	return out, nil
 }
 
-func newEnv(t testing.TB, cfg realtime.Config) *env {
+// newEnv starts a gateway; with adds services to its dependencies.
+func newEnv(t testing.TB, cfg realtime.Config, with ...func(*env, *realtime.Deps)) *env {
 	conn := testenv.DB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -123,13 +93,17 @@ func newEnv(t testing.TB, cfg realtime.Config) *env {
 	tokens := session.NewTokens(keys, deny, scfg)
 	store := notify.NewStore(conn, notify.Config{})
 	e := &env{t: t, db: conn, ps: mem, sessions: session.NewStore(conn, tokens, deny, scfg), accounts: account.NewStore(conn), shelf: &shelf{t: t, db: conn, store: store}}
-	e.rel = &relations{friends: map[[2]int64]bool{}, blocks: map[[2]int64]bool{}}
+	e.friends = friend.NewStore(conn, friend.Config{})
 	bus := push.New(mem)
-	e.presence = presence.New(mem, bus, e.rel, e.accounts, presence.Config{}, nil)
-	e.parties = party.New(party.Deps{Store: mem, Bus: bus, Friends: e.rel, Accounts: e.accounts,
+	e.presence = presence.New(mem, bus, e.friends, e.accounts, presence.Config{}, nil)
+	e.parties = party.New(party.Deps{Store: mem, Bus: bus, Friends: e.friends, Accounts: e.accounts,
 		Notifier: party.OutboxNotifier{DB: conn}, Presence: e.presence}, party.Config{})
-	e.gw = realtime.New(cfg, realtime.Deps{Verify: tokens, Notes: realtime.StoredNotes{Store: store}, Resumes: mem,
-		Presence: e.presence, Parties: e.parties})
+	deps := realtime.Deps{Verify: tokens, Notes: realtime.StoredNotes{Store: store}, Resumes: mem,
+		Presence: e.presence, Parties: e.parties}
+	for _, w := range with {
+		w(e, &deps)
+	}
+	e.gw = realtime.New(cfg, deps)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/party"
+	"github.com/musterhq/muster/domain/push"
 	"github.com/musterhq/muster/realtime"
 	"github.com/musterhq/muster/realtime/protocol"
 	"github.com/musterhq/muster/realtime/protocol/pb"
@@ -35,7 +37,7 @@ func TestPartyOverTheSocket(t *testing.T) {
 		}
 	}()
 	a, b, stranger := e.player(), e.player(), e.player()
-	e.rel.befriend(a.id, b.id)
+	e.befriend(a, b)
 	ca := e.dial()
 	ca.hello(a, "", 0)
 	time.Sleep(50 * time.Millisecond) // Follow has subscribed
@@ -59,7 +61,10 @@ func TestPartyOverTheSocket(t *testing.T) {
 		t.Fatal("invite refused")
 	}
 
-	n := cb.until(&pb.Notification{}).(*pb.Notification)
+	var n *pb.Notification
+	for n == nil || n.Kind != "party.invite" {
+		n = cb.until(&pb.Notification{}).(*pb.Notification)
+	}
 	var inv struct {
 		PartyID      string `json:"party_id"`
 		FromPlayerID string `json:"from_player_id"`
@@ -129,5 +134,37 @@ func TestRequestsAreRateLimited(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if _, ok := c.call(&pb.GetParty{}).(*pb.PartyState); !ok {
 		t.Fatal("not served after waiting")
+	}
+}
+
+// TestWelcomeComesFirst: pushes flowing to a player while they connect
+// never reach the client before its Welcome.
+func TestWelcomeComesFirst(t *testing.T) {
+	e := newEnv(t, realtime.Config{})
+	p := e.player()
+	stop := make(chan struct{})
+	defer close(stop)
+	data, _ := json.Marshal(map[string]any{"party_id": "pt_x", "player_id": "p_x", "text": "spam", "sent_at": time.Now()})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Microsecond):
+				e.gw.Push(push.Event{To: []int64{p.id}, Kind: party.KindChat, Data: data})
+			}
+		}
+	}()
+	for range 30 {
+		c := e.dial()
+		c.send(&pb.Hello{Versions: []uint32{1}, AccessToken: p.token})
+		m, _, err := c.read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.(*pb.Welcome); !ok {
+			t.Fatalf("first frame %T %v, want Welcome", m, m)
+		}
+		c.nc.Close()
 	}
 }

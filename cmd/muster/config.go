@@ -55,6 +55,7 @@ type Config struct {
 	PartyMaxSize         int
 	PartyDefaultSize     int
 	RatePlayerData       rule
+	RateFriends          rule
 	DataDir              string
 	DevPostgres          string
 	Env                  string
@@ -161,6 +162,7 @@ func settings(cfg *Config) []setting {
 		num(&cfg.PartyDefaultSize, "party-default-size", 4, "a new party's size when the player names none"),
 		num(&cfg.SettingsMaxBytes, "settings-max-bytes", 16<<10, "largest client settings document a player may store, in bytes"),
 		lim(&cfg.RatePlayerData, "rate-player-data", "30/1m", "profile, loadout and settings writes per player"),
+		lim(&cfg.RateFriends, "rate-friends", "30/1m", "friend requests, answers, removals and blocks per player, over REST and realtime together"),
 		dur(&cfg.BattlePassGrace, "battlepass-grace", 24*time.Hour, "how long after a season ends the results of matches that started in it still count toward its battle pass"),
 		dur(&cfg.ServerCredentialCache, "server-credential-cache", 5*time.Second, "how long a checked game server credential is trusted before it is read again (a revocation takes effect within this)"),
 		str(&cfg.DataDir, "data-dir", ".muster", "where dev keeps its private PostgreSQL cluster", false),

@@ -114,6 +114,9 @@ func TestDevServesDemoMetagame(t *testing.T) {
 	if u := call(http.MethodGet, "/v1/me/unlocks", token, ""); !strings.Contains(jsonOf(u), "kestrel") {
 		t.Errorf("unlocks %v: want the demo trees", u)
 	}
+	if f := call(http.MethodGet, "/v1/me/friends", token, ""); f["friends"] == nil || f["blocked"] == nil {
+		t.Errorf("friends %v: want the demo player's list", f)
+	}
 }
 
 func jsonOf(v any) string {

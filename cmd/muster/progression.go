@@ -6,15 +6,20 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/api"
+	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/content"
+	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/domain/party"
 	"github.com/musterhq/muster/domain/player"
+	"github.com/musterhq/muster/domain/presence"
 	"github.com/musterhq/muster/domain/progression"
+	"github.com/musterhq/muster/domain/push"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
 	"github.com/musterhq/muster/domain/state"
@@ -33,6 +38,9 @@ type metagame struct {
 	challenges  *challenge.Store
 	players     *player.Store
 	notify      *notify.Store
+	friends     *friend.Store
+	presence    *presence.Tracker
+	parties     *party.Service
 }
 
 // initMetagame builds the metagame stores and registers their content kinds.
@@ -43,6 +51,12 @@ func initMetagame(p *platform) error {
 	g.battlepass = battlepass.New(p.db, g.payer, p.ledger, battlepass.Config{Grace: p.cfg.BattlePassGrace})
 	g.challenges = challenge.New(p.db, g.payer, challenge.Config{})
 	g.notify = notify.NewStore(p.db, notify.Config{PublishWindow: p.cfg.RealtimeResumeWindow})
+	g.friends = friend.NewStore(p.db, friend.Config{})
+	accounts, bus := account.NewStore(p.db), push.New(p.state)
+	g.presence = presence.New(p.state, bus, g.friends, accounts, presence.Config{TTL: p.cfg.RealtimePresenceTTL}, p.log)
+	g.parties = party.New(party.Deps{Store: p.state, Bus: bus, Friends: g.friends, Accounts: accounts,
+		Notifier: party.OutboxNotifier{DB: p.db}, Presence: g.presence, Log: p.log},
+		party.Config{MaxSize: p.cfg.PartyMaxSize, DefaultSize: p.cfg.PartyDefaultSize})
 	g.players = player.New(p.db, p.state, p.inventory, player.Config{SettingsMaxBytes: p.cfg.SettingsMaxBytes, Log: p.log})
 	g.content.Register(match.ModeKind())
 	g.content.Register(season.ContentKind())

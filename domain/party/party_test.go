@@ -12,6 +12,7 @@ import (
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/economytest"
+	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/party"
 	"github.com/musterhq/muster/domain/presence"
 	"github.com/musterhq/muster/domain/push"
@@ -21,43 +22,13 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// relations is a friends graph for the tests: the party package asks only
-// these two questions of the friends service.
-type relations struct {
-	mu      sync.Mutex
-	friends map[[2]int64]bool
-	blocks  map[[2]int64]bool
-}
-
-func pair(a, b int64) [2]int64 {
-	if a > b {
-		a, b = b, a
-	}
-	return [2]int64{a, b}
-}
-
-func (r *relations) befriend(a, b int64) { r.mu.Lock(); r.friends[pair(a, b)] = true; r.mu.Unlock() }
-func (r *relations) block(a, b int64)    { r.mu.Lock(); r.blocks[pair(a, b)] = true; r.mu.Unlock() }
-
-func (r *relations) AreFriends(_ context.Context, a, b int64) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.friends[pair(a, b)], nil
-}
-
-func (r *relations) Blocked(_ context.Context, a, b int64) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.blocks[pair(a, b)], nil
-}
-
 // world is a party service on real Redis and PostgreSQL, with a listener
 // on the push channel.
 type world struct {
 	t     *testing.T
 	db    *sqlx.DB
 	svc   *party.Service
-	rel   *relations
+	rel   *friend.Store
 	sub   state.Subscription
 	acc   *account.Store
 	pres  *presence.Tracker
@@ -73,7 +44,7 @@ func newWorld(t *testing.T, cfg party.Config) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sub.Close() })
-	rel := &relations{friends: map[[2]int64]bool{}, blocks: map[[2]int64]bool{}}
+	rel := friend.NewStore(conn, friend.Config{})
 	acc := account.NewStore(conn)
 	bus := push.New(st)
 	pres := presence.New(st, bus, nil, acc, presence.Config{}, nil)
@@ -132,6 +103,17 @@ func (w *world) pushes(d time.Duration) []push.Event {
 	}
 }
 
+// befriend makes a and b friends through the friend store.
+func (w *world) befriend(a, b who) {
+	w.t.Helper()
+	if _, err := w.rel.Request(context.Background(), a.id, b.public); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.rel.Accept(context.Background(), b.id, a.public); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 func members(v party.View) []string {
 	var out []string
 	for _, m := range v.Members {
@@ -151,7 +133,7 @@ func TestInviteJoinLeave(t *testing.T) {
 	w := newWorld(t, party.Config{})
 	ctx := t.Context()
 	lead, friend, stranger := w.player(), w.player(), w.player()
-	w.rel.befriend(lead.id, friend.id)
+	w.befriend(lead, friend)
 
 	v, err := w.svc.Create(ctx, lead.id, 0, false)
 	if err != nil {
@@ -270,7 +252,9 @@ func TestBlockedPlayersCannotJoinByCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.rel.block(a.id, b.id)
+	if err := w.rel.Block(ctx, b.id, a.public); err != nil {
+		t.Fatal(err)
+	}
 	_, err = w.svc.Join(ctx, b.id, "", v.InviteCode)
 	wantErr(t, err, party.ErrNotFound)
 }

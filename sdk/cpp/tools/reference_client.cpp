@@ -9,11 +9,13 @@
 // realtime TCP address (127.0.0.1:7350). PASSWORD "-" reads it from stdin.
 // The transcript goes to stdout, one line a step; the line starting with
 // "connected:" says the client is ready for the invitation.
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "muster/muster.h"
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -229,5 +230,62 @@ func TestRealtimeAcrossTwoNodes(t *testing.T) {
 	st, err := again.Call(ctx, &pb.GetParty{})
 	if err != nil || st.(*pb.PartyState).PartyId != partyID {
 		t.Fatalf("party after resume: %v %v", st, err)
+	}
+}
+
+// TestRealtimeDrainMovesClientsToAnotherNode: SIGTERM on a gateway process
+// tells its clients to reconnect; a client that does so on the other node
+// resumes with the notification sent while it moved, once.
+func TestRealtimeDrainMovesClientsToAnotherNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two muster processes")
+	}
+	dbURL := testenv.DBURL(t)
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	prefix := "drain" + hex.EncodeToString(r[:]) + ":"
+	a := startNode(t, "auth,realtime,worker", dbURL, prefix)
+	b := startNode(t, "realtime", dbURL, prefix)
+	api := "http://" + a.http
+	mover, asker := registerPlayer(t, api), registerPlayer(t, api)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	onB, err := muster.Dial(ctx, b.realtime, muster.SocketOptions{AccessToken: mover.token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	hint, err := muster.Await(ctx, onB, (func(*pb.Reconnect) bool)(nil))
+	if err != nil {
+		t.Fatalf("no Reconnect from the draining node: %v", err)
+	}
+	// A notification arrives while the client moves.
+	restCall(t, http.MethodPost, api+"/v1/me/friends/requests", asker.token, `{"player_id":"`+mover.id+`"}`, http.StatusOK)
+	select {
+	case <-onB.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the draining node did not close the connection")
+	}
+	time.Sleep(time.Duration(hint.DelayMs) * time.Millisecond)
+	onA, err := muster.Dial(ctx, a.realtime, muster.SocketOptions{AccessToken: mover.token,
+		ResumeToken: onB.Welcome().ResumeToken, LastSeq: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onA.Close()
+	if !onA.Welcome().Resumed {
+		t.Fatal("the session did not resume on the other node")
+	}
+	n, err := muster.Await(ctx, onA, (func(*pb.Notification) bool)(nil))
+	if err != nil || n.Kind != "friend.request" || n.Seq != 1 {
+		t.Fatalf("after the move: %v %v", n, err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelShort()
+	if dup, err := muster.Await(short, onA, (func(*pb.Notification) bool)(nil)); err == nil {
+		t.Fatalf("notification %d arrived twice", dup.Seq)
 	}
 }

@@ -151,7 +151,7 @@ TEST(type_table_matches_the_messages) {
     CHECK(by_message == &row);
     CHECK(find_type(static_cast<uint16_t>(row.type)) == &row);
   }
-  CHECK_EQ(message_types().size(), 31u);
+  CHECK_EQ(message_types().size(), 35u);
   CHECK(find_type(uint16_t{13}) == nullptr);
   CHECK(TypeOf<pb::PartyJoin>::value == MessageType::kPartyJoin);
   CHECK_EQ(static_cast<int>(MessageType::kPartyJoin), 43);

@@ -195,6 +195,21 @@ const std::vector<Sample>& samples() {
          m->set_sent_at_ms(1795000002000);
        }); }},
       {"get_party", 18, [] { return make<pb::GetParty>([](pb::GetParty*) {}); }},
+      {"queue_join", 19, [] { return make<pb::QueueJoin>([](pb::QueueJoin* m) {
+         m->set_queue("br_quads");
+         (*m->mutable_latency_ms())["eu-west"] = 31;
+       }); }},
+      {"queue_status", 19, [] { return make<pb::QueueStatus>([](pb::QueueStatus* m) {
+         m->set_ticket_id("tk_abc");
+         m->set_queue("br_quads");
+         m->set_state(pb::QUEUE_STATE_WAITING);
+         m->set_party_id("pt_1");
+         m->add_players("p_42");
+         m->add_players("p_7");
+         m->set_waiting_since_ms(1795000000000);
+       }); }},
+      {"queue_cancel", 20, [] { return make<pb::QueueCancel>([](pb::QueueCancel*) {}); }},
+      {"get_queue_status", 21, [] { return make<pb::GetQueueStatus>([](pb::GetQueueStatus*) {}); }},
   };
   return all;
 }

@@ -51,7 +51,11 @@ namespace pb = ::muster::realtime::v1;
   X(50, PartyChat)              \
   X(51, PartyLeft)              \
   X(52, PartyChatMessage)       \
-  X(53, GetParty)
+  X(53, GetParty)               \
+  X(60, QueueJoin)              \
+  X(61, QueueStatus)            \
+  X(62, QueueCancel)            \
+  X(63, GetQueueStatus)
 
 enum class MessageType : uint16_t {
 #define MUSTER_ENUM(n, M) k##M = n,

@@ -35,6 +35,7 @@ commands:
   audit verify     check the audit log's hash chain
   ledger verify    check that every currency transfer balances and every balance matches its entries
   servers create   register a dedicated game server credential: --name NAME (printed once)
+  simulate         replay a day of matchmaking arrivals on a simulated clock: --queue, --peak, --duration
   version          print the version
 
 Run "muster <command> -h" for the command's flags. Every flag can also be set
@@ -85,6 +86,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdLedger(ctx, rest, getenv, stdout, stderr)
 	case "servers":
 		err = cmdServers(ctx, rest, getenv, stdout, stderr)
+	case "simulate":
+		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muster", version)
 		return 0
@@ -92,7 +95,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, staff, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, simulate, staff, version\n", cmd)
 		return 2
 	}
 	switch {

@@ -177,11 +177,16 @@ func (q *Queue) Tick(region string, tickets []*Ticket, now time.Time) []Match {
 			continue
 		}
 		m := Match{Region: region, Teams: make([][]*Ticket, q.Teams), Full: full}
+		var chosen []*Ticket
 		for i, team := range teams {
 			for _, idx := range team {
 				w.take(idx, byRating[idx].Size())
 				m.Teams[i] = append(m.Teams[i], byRating[idx])
+				chosen = append(chosen, byRating[idx])
 			}
+		}
+		if spread := q.spreadTeams(chosen); spread != nil {
+			m.Teams = spread
 		}
 		balance(m.Teams)
 		out = append(out, m)
@@ -329,6 +334,43 @@ func (w *window) prev(i int) int {
 		j = nxt
 	}
 	return root - 1
+}
+
+// spreadTeams deals the chosen tickets out to the teams for balance:
+// largest first, strongest first, each to the team with the lowest total
+// rating that has room. It answers nil when that leaves a ticket with no
+// room (packing is then kept as pack found it).
+func (q *Queue) spreadTeams(chosen []*Ticket) [][]*Ticket {
+	order := slices.Clone(chosen)
+	slices.SortFunc(order, func(a, b *Ticket) int {
+		if a.Size() != b.Size() {
+			return b.Size() - a.Size()
+		}
+		return cmpFloat(b.Rating, a.Rating)
+	})
+	teams := make([][]*Ticket, q.Teams)
+	free := make([]int, q.Teams)
+	sums := make([]float64, q.Teams)
+	for i := range free {
+		free[i] = q.TeamSize
+	}
+	for _, t := range order {
+		best := -1
+		for i := range teams {
+			// Empty seats count as average players, so that a team is
+			// judged by what it will hold, not by how full it is.
+			if free[i] >= t.Size() && (best < 0 || sums[i]/float64(q.TeamSize-free[i]+1) < sums[best]/float64(q.TeamSize-free[best]+1)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		teams[best] = append(teams[best], t)
+		free[best] -= t.Size()
+		sums[best] += t.Rating * float64(t.Size())
+	}
+	return teams
 }
 
 // balance evens the teams' total ratings by swapping tickets of equal size

@@ -60,7 +60,21 @@ CREATE TABLE mm_matches (
 );
 CREATE INDEX mm_matches_formed ON mm_matches (queue, formed_at);
 
+-- Seats that opened in a started match (players left), for the
+-- matchmaker to fill from the queue when the queue allows backfill.
+CREATE TABLE mm_backfill (
+    match_id     text        PRIMARY KEY REFERENCES mm_matches (match_id),
+    queue        text        NOT NULL,
+    region       text        NOT NULL,
+    free         int[]       NOT NULL, -- free seats per team
+    rating       double precision NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    expires_at   timestamptz NOT NULL
+);
+CREATE INDEX mm_backfill_queue ON mm_backfill (queue, region);
+
 -- +goose Down
+DROP TABLE mm_backfill;
 DROP TABLE mm_matches;
 DROP TABLE mm_leases;
 DROP TABLE mm_ticket_players;

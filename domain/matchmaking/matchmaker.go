@@ -131,6 +131,15 @@ func (m *Matchmaker) tickQueue(ctx context.Context, id string) error {
 		return err
 	}
 	now := m.now()
+	if h.q.Backfill {
+		if err := m.backfill(ctx, h, now); err != nil {
+			if errors.Is(err, errLeaseLost) {
+				delete(m.queues, id)
+				return nil
+			}
+			return err
+		}
+	}
 	for _, region := range h.q.Regions {
 		for _, mt := range h.q.Tick(region, slices.Collect(maps.Values(h.tickets)), now) {
 			err := m.commit(ctx, h, mt, now)
@@ -231,13 +240,7 @@ func (m *Matchmaker) commit(ctx context.Context, h *held, mt Match, now time.Tim
 	}
 	var gone []string
 	err := db.InTx(ctx, m.db, nil, func(tx *sqlx.Tx) error {
-		var ok bool
-		err := tx.GetContext(ctx, &ok, `SELECT true FROM mm_leases WHERE queue = $1 AND holder = $2 AND token = $3 AND expires_at > now() FOR UPDATE`,
-			h.id, m.cfg.Holder, h.token)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errLeaseLost
-		}
-		if err != nil {
+		if err := m.holdLease(ctx, tx, h); err != nil {
 			return err
 		}
 		var matched []string
@@ -257,7 +260,7 @@ func (m *Matchmaker) commit(ctx context.Context, h *held, mt Match, now time.Tim
 			mt.Spread(), mt.Imbalance(), now.Sub(oldest).Milliseconds()); err != nil {
 			return err
 		}
-		_, err = outbox.Enqueue(ctx, tx, TopicFormed, f)
+		_, err := outbox.Enqueue(ctx, tx, TopicFormed, f)
 		return err
 	})
 	if errors.Is(err, errVoid) {
@@ -273,19 +276,7 @@ func (m *Matchmaker) commit(ctx context.Context, h *held, mt Match, now time.Tim
 		delete(h.tickets, id)
 	}
 	m.metrics.observeMatch(h.id, mt, now)
-	if m.svc != nil {
-		for _, team := range mt.Teams {
-			for _, t := range team {
-				st := Status{TicketID: t.ID, Queue: h.id, State: "matched", PartyID: t.PartyID, WaitingSince: t.Created, MatchID: f.MatchID}
-				var pids []int64
-				for _, p := range t.Players {
-					st.Players = append(st.Players, p.PlayerID)
-					pids = append(pids, p.AccountID)
-				}
-				m.svc.tell(ctx, st, pids)
-			}
-		}
-	}
+	m.tellMatched(ctx, h.id, mt.Teams, f.MatchID)
 	return nil
 }
 

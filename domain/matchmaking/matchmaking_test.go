@@ -48,7 +48,7 @@ type world struct {
 
 // newWorld publishes a 2-team mode and a queue over it (teams of size
 // teamSize, party sizes 1 to teamSize, maxWait seconds).
-func newWorld(t *testing.T, teamSize, teams, maxWait int) *world {
+func newWorld(t *testing.T, teamSize, teams, maxWait int, backfill ...bool) *world {
 	conn := testenv.DB(t)
 	st := state.NewMemory()
 	acc := account.NewStore(conn)
@@ -64,7 +64,7 @@ func newWorld(t *testing.T, teamSize, teams, maxWait int) *world {
 		Bounds: map[string]int64{match.StatKills: 50, match.StatSecondsPlayed: 1800}, XP: match.XPRules{PerKill: 1, Max: 100}})
 	publish(t, cs, matchmaking.KindQueue, w.queue, matchmaking.Queue{Name: "test", Mode: mode, TeamSize: teamSize, Teams: teams,
 		Regions: []string{"eu-west", "us-east"}, PartyMin: 1, PartyMax: teamSize, Skill: matchmaking.Widening{Start: 50, Max: 50},
-		Latency: matchmaking.Widening{Start: 100, Max: 100}, MaxWaitSeconds: maxWait, Fallback: matchmaking.FallbackBots, MinPlayers: 1})
+		Latency: matchmaking.Widening{Start: 100, Max: 100}, MaxWaitSeconds: maxWait, Fallback: matchmaking.FallbackBots, MinPlayers: 1, Backfill: len(backfill) > 0 && backfill[0]})
 	return w
 }
 
@@ -346,5 +346,62 @@ func TestAllocationFailureRequeues(t *testing.T) {
 	}
 	if got := w.formed(); len(got) != 2 || got[1].MatchID == f[0].MatchID {
 		t.Fatalf("not matched again: %+v", got)
+	}
+}
+
+// TestBackfillFillsOpenSeats: a seat that opens in a started match is
+// filled from the queue before new matches form, and announced with the
+// match's own id.
+func TestBackfillFillsOpenSeats(t *testing.T) {
+	w := newWorld(t, 2, 2, 600, true)
+	ctx := t.Context()
+	m := matchmaking.NewMatchmaker(w.db, w.svc, matchmaking.Config{Holder: "solo"}, nil, nil)
+	for range 4 {
+		if _, err := w.svc.Join(ctx, w.player().id, w.queue, eu); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.TickOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := w.formed()
+	if len(first) != 1 {
+		t.Fatalf("formed %d", len(first))
+	}
+	tx := w.db.MustBegin()
+	if err := w.svc.RequestBackfill(ctx, tx, first[0].MatchID, []int{1, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	late, other := w.player(), w.player()
+	for _, p := range []who{late, other} {
+		if _, err := w.svc.Join(ctx, p.id, w.queue, eu); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.TickOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all := w.formed()
+	if len(all) != 2 || !all[1].Backfill || all[1].MatchID != first[0].MatchID ||
+		len(all[1].Teams) != 2 || len(all[1].Teams[0].Players) != 1 || len(all[1].Teams[1].Players) != 0 {
+		t.Fatalf("backfill %+v", all)
+	}
+	var open int
+	_ = w.db.Get(&open, `SELECT count(*) FROM mm_backfill WHERE match_id = $1`, first[0].MatchID)
+	if open != 0 {
+		t.Fatal("the filled request is still open")
+	}
+	// One of the two late players took the seat; the other still waits.
+	waiting := 0
+	for _, p := range []who{late, other} {
+		if st, err := w.svc.Status(ctx, p.id); err == nil && st.State == "waiting" {
+			waiting++
+		}
+	}
+	if waiting != 1 {
+		t.Fatalf("%d of the two late players waiting, want 1", waiting)
 	}
 }

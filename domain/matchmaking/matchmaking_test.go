@@ -405,3 +405,31 @@ func TestBackfillFillsOpenSeats(t *testing.T) {
 		t.Fatalf("%d of the two late players waiting, want 1", waiting)
 	}
 }
+
+func TestStats(t *testing.T) {
+	w := newWorld(t, 1, 2, 600)
+	ctx := t.Context()
+	m := matchmaking.NewMatchmaker(w.db, w.svc, matchmaking.Config{Holder: "solo"}, nil, nil)
+	for _, lat := range []map[string]int{eu, eu, {"us-east": 20, "eu-west": 150}} {
+		if _, err := w.svc.Join(ctx, w.player().id, w.queue, lat); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.TickOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, err := matchmaking.Stats(ctx, w.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st *matchmaking.QueueStats
+	for i := range all {
+		if all[i].Queue == w.queue {
+			st = &all[i]
+		}
+	}
+	if st == nil || st.Matches != 1 || st.Players != 1 || st.Tickets != 1 || st.Holder != "solo" ||
+		len(st.Regions) != 1 || st.Regions[0].Region != "us-east" {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/challenge"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/player"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/reward"
@@ -41,6 +42,7 @@ func DefaultPreviews() Previews {
 		challenge.KindPool:      challengePoolPreview,
 		challenge.KindRotation:  rotationPreview,
 		player.KindLoadoutRules: loadoutRulesPreview,
+		matchmaking.KindQueue:   queuePreview,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/musterhq/muster/domain/challenge"
+	"github.com/musterhq/muster/domain/matchmaking"
 )
 
 // wants fails t for each string page lacks.
@@ -98,5 +99,64 @@ func TestLoadoutRulesPreviewTabulatesTheSlots(t *testing.T) {
 		"<code>emblem</code>", "<td>charm, banner</td>", "<td>emblem, rare</td>", "optional", "any")
 	if _, err := p(json.RawMessage(`{"max_loadouts":8,"slots":[]}`)); err == nil {
 		t.Error("loadout rules without slots previewed")
+	}
+}
+
+func TestQueuePreviewShowsShapeWideningAndRules(t *testing.T) {
+	p := DefaultPreviews()[matchmaking.KindQueue]
+	if p == nil {
+		t.Fatal("no preview of matchmaking queues")
+	}
+	page := render(t, p, `{"name":"Battle Royale Quads","mode":"br_quads","team_size":4,"teams":38,"regions":["eu-west","us-east"],
+		"party_min":1,"party_max":4,"skill":{"start":4,"per_second":0.25,"max":30},"latency":{"start":60,"per_second":1,"max":150},
+		"max_wait_seconds":120,"fallback":"bots","min_players":60,"backfill":true}`)
+	wants(t, "queue", page, "Battle Royale Quads", `href="/liveops/mode/br_quads"`, "38 × 4 = 152 players per match",
+		"<code>eu-west</code>,", "<code>us-east</code>", "1 to 4 players", "the queue's own",
+		// 4 + 0.25/s: ± 4 at 0 s, 7.75 at 15 s, 11.5 at 30 s, 19 at 60 s, 30 (its max) from 104 s.
+		`<td class="num">± 4</td>`, `<td class="num">± 7.8</td>`, `<td class="num">± 11.5</td>`, `<td class="num">± 19</td>`, `<td class="num">± 30</td>`,
+		// 60 + 1/s ms: 60, 75, 90, 120, then 150 from 90 s.
+		`<td class="num">60 ms</td>`, `<td class="num">75 ms</td>`, `<td class="num">90 ms</td>`, `<td class="num">150 ms</td>`,
+		"widest after 1 min 44 s", "widest after 1 min 30 s",
+		"at least 60 of 152", "fills the empty seats with bots", "With fewer than 60 players around it, the ticket keeps waiting.",
+		"each tick fills their seats first", "± 30)")
+	// Rows: 0, 15, 30, 60 s and the max wait, 2 min, once (120 s is the max wait, not a row of its own).
+	if got := strings.Count(page, "<tr data-wait="); got != 5 {
+		t.Errorf("widening rows: %d, want 5:\n%s", got, page)
+	}
+	if i, j := strings.Index(page, `data-wait="2 min"`), strings.Index(page, "max wait</span>"); i < 0 || j < i {
+		t.Error("the last row is not marked as the max wait")
+	}
+
+	solo := render(t, p, `{"name":"Duel","mode":"duel","team_size":1,"teams":2,"regions":["eu-west"],"party_min":1,"party_max":1,
+		"skill":{"start":10,"per_second":0,"max":10},"latency":{"start":80,"per_second":0,"max":80},
+		"max_wait_seconds":45,"fallback":"none","rating_pool":"duel_ranked","backfill":false}`)
+	wants(t, "solo queue", solo, "2 × 1 = 2 players per match", "solo players only", "<code>duel_ranked</code>",
+		"widest from the start", "None: after 45 s a ticket keeps waiting", "Off: seats that open in a started match stay empty.")
+	if strings.Contains(solo, "bots fallback") {
+		t.Error("a queue without the bots fallback shows it")
+	}
+	if got := strings.Count(solo, "<tr data-wait="); got != 4 { // 0, 15, 30, 45 s
+		t.Errorf("widening rows of a 45 s queue: %d, want 4", got)
+	}
+
+	lone := render(t, p, `{"name":"Solos","mode":"br_solo","team_size":1,"teams":100,"regions":["eu-west"],"party_min":1,"party_max":1,
+		"skill":{"start":5,"per_second":1,"max":50},"latency":{"start":60,"per_second":1,"max":150},
+		"max_wait_seconds":600,"fallback":"bots","min_players":0}`)
+	wants(t, "solos", lone, "at least 1 of 100", "A lone player in an empty region plays after 10 min.", `data-wait="5 min"`, `data-wait="10 min"`)
+	if _, err := p(json.RawMessage(`{"teams":"many"}`)); err == nil {
+		t.Error("a queue whose JSON does not decode previewed")
+	}
+}
+
+func TestSecondsAndNumbers(t *testing.T) {
+	for s, want := range map[int]string{0: "0 s", 45: "45 s", 60: "1 min", 104: "1 min 44 s", 3600: "60 min"} {
+		if got := seconds(s); got != want {
+			t.Errorf("seconds(%d) = %q, want %q", s, got, want)
+		}
+	}
+	for f, want := range map[float64]string{4: "4", 7.75: "7.8", 11.5: "11.5", 0.04: "0", 150: "150"} {
+		if got := number(f); got != want {
+			t.Errorf("number(%v) = %q, want %q", f, got, want)
+		}
 	}
 }

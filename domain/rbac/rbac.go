@@ -29,11 +29,14 @@ const (
 	// dashboard, every player tool including bans and session revocation, the
 	// audit log, the staff list (read-only: admins cannot create staff or
 	// change roles), players' inventories and wallets with grants within
-	// the admin limits, and the catalog (read-only).
+	// the admin limits, the catalog (read-only), live-ops content, match
+	// review, game server credentials and the live matchmaking queues.
 	RoleAdmin = "admin"
 	// RoleDesigner is for game and economy designers: they edit the catalog
-	// (items, currencies, recipes) and look at the live game, the dashboard,
-	// player profiles, inventories and wallets, but change no player.
+	// (items, currencies, recipes), the store and live-ops content (queues
+	// included), and look at the live game, the dashboard, the live
+	// matchmaking queues, player profiles, inventories and wallets, but
+	// change no player.
 	RoleDesigner = "designer"
 	// RoleSupport is for customer-support agents who handle player tickets:
 	// player lookup, bans and session revocation, grants and removals of
@@ -41,7 +44,8 @@ const (
 	// audited), and the audit log to see what colleagues did to a player.
 	RoleSupport = "support"
 	// RoleAnalyst is for data and business analysts: read-only access to the
-	// dashboard, player profiles, inventories and wallets, the catalog and
+	// dashboard, player profiles, inventories and wallets, the catalog, the
+	// store, progression content, matches, the live matchmaking queues and
 	// the audit log.
 	RoleAnalyst = "analyst"
 )
@@ -54,28 +58,29 @@ func IsRole(role string) bool { return slices.Contains(Roles, role) }
 
 // Permissions the console checks today, as "resource:action".
 const (
-	PermDashboardView  = "dashboard:view"
-	PermPlayersView    = "players:view"
-	PermPlayersBan     = "players:ban"
-	PermPlayersSession = "players:sessions"
-	PermAuditView      = "audit:view"
-	PermStaffView      = "staff:view"
-	PermStaffManage    = "staff:manage"
-	PermRolesManage    = "roles:manage"
-	PermCatalogView    = "catalog:view"
-	PermCatalogEdit    = "catalog:edit"
-	PermEconomyView    = "economy:view"       // a player's inventory, wallets and their history
-	PermEconomyGrant   = "economy:grant"      // grant or take items and currency, within the role's limits
-	PermStoreView      = "store:view"         // store offers, packs, regional prices and revenue
-	PermStoreEdit      = "store:edit"         // edit store content
-	PermOrdersView     = "orders:view"        // a player's purchases and their payment trail
-	PermOrdersRefund   = "orders:refund"      // refund real-money purchases through Stripe
-	PermProgressView   = "progression:view"   // progression content and a player's progression
-	PermProgressEdit   = "progression:edit"   // edit and publish XP curves, unlock trees, seasons, challenges, modes
-	PermProgressAdjust = "progression:adjust" // grant a player XP or battle pass tiers, with a reason
-	PermMatchesView    = "matches:view"       // match results, quarantined ones included
-	PermMatchesReview  = "matches:review"     // release or discard a quarantined result
-	PermServersManage  = "servers:manage"     // create and revoke game server credentials
+	PermDashboardView   = "dashboard:view"
+	PermPlayersView     = "players:view"
+	PermPlayersBan      = "players:ban"
+	PermPlayersSession  = "players:sessions"
+	PermAuditView       = "audit:view"
+	PermStaffView       = "staff:view"
+	PermStaffManage     = "staff:manage"
+	PermRolesManage     = "roles:manage"
+	PermCatalogView     = "catalog:view"
+	PermCatalogEdit     = "catalog:edit"
+	PermEconomyView     = "economy:view"       // a player's inventory, wallets and their history
+	PermEconomyGrant    = "economy:grant"      // grant or take items and currency, within the role's limits
+	PermStoreView       = "store:view"         // store offers, packs, regional prices and revenue
+	PermStoreEdit       = "store:edit"         // edit store content
+	PermOrdersView      = "orders:view"        // a player's purchases and their payment trail
+	PermOrdersRefund    = "orders:refund"      // refund real-money purchases through Stripe
+	PermProgressView    = "progression:view"   // progression content and a player's progression
+	PermProgressEdit    = "progression:edit"   // edit and publish XP curves, unlock trees, seasons, challenges, modes
+	PermProgressAdjust  = "progression:adjust" // grant a player XP or battle pass tiers, with a reason
+	PermMatchesView     = "matches:view"       // match results, quarantined ones included
+	PermMatchesReview   = "matches:review"     // release or discard a quarantined result
+	PermServersManage   = "servers:manage"     // create and revoke game server credentials
+	PermMatchmakingView = "matchmaking:view"   // live queue depths, wait times and match quality
 	// PermAll grants every action on every resource, including those added
 	// in later versions. The owner role always holds it.
 	PermAll = "*:*"
@@ -89,6 +94,7 @@ var AllPermissions = []string{
 	PermCatalogView, PermCatalogEdit, PermEconomyView, PermEconomyGrant,
 	PermStoreView, PermStoreEdit, PermOrdersView, PermOrdersRefund,
 	PermProgressView, PermProgressEdit, PermProgressAdjust, PermMatchesView, PermMatchesReview, PermServersManage,
+	PermMatchmakingView,
 }
 
 // DefaultPolicy returns the permissions each role starts with. Seed writes it
@@ -99,14 +105,15 @@ func DefaultPolicy() map[string][]string {
 		RoleAdmin: {PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
 			PermAuditView, PermStaffView, PermCatalogView, PermEconomyView, PermEconomyGrant,
 			PermStoreView, PermStoreEdit, PermOrdersView, PermOrdersRefund,
-			PermProgressView, PermProgressEdit, PermProgressAdjust, PermMatchesView, PermMatchesReview, PermServersManage},
+			PermProgressView, PermProgressEdit, PermProgressAdjust, PermMatchesView, PermMatchesReview, PermServersManage,
+			PermMatchmakingView},
 		RoleDesigner: {PermDashboardView, PermPlayersView, PermCatalogView, PermCatalogEdit, PermEconomyView,
-			PermStoreView, PermStoreEdit, PermProgressView, PermProgressEdit},
+			PermStoreView, PermStoreEdit, PermProgressView, PermProgressEdit, PermMatchmakingView},
 		RoleSupport: {PermDashboardView, PermPlayersView, PermPlayersBan, PermPlayersSession,
 			PermAuditView, PermEconomyView, PermEconomyGrant, PermStoreView, PermOrdersView, PermOrdersRefund,
 			PermProgressView, PermProgressAdjust, PermMatchesView},
 		RoleAnalyst: {PermDashboardView, PermPlayersView, PermAuditView, PermCatalogView, PermEconomyView,
-			PermStoreView, PermOrdersView, PermProgressView, PermMatchesView},
+			PermStoreView, PermOrdersView, PermProgressView, PermMatchesView, PermMatchmakingView},
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/musterhq/muster/console/liveops"
 	"github.com/musterhq/muster/console/login"
 	"github.com/musterhq/muster/console/matches"
+	"github.com/musterhq/muster/console/matchmaking"
 	"github.com/musterhq/muster/console/players"
 	"github.com/musterhq/muster/console/servers"
 	"github.com/musterhq/muster/console/staffadmin"
@@ -112,6 +113,7 @@ func Mount(app *fiber.App, f *frame.Frame, d Deps) {
 	if d.Matches != nil {
 		matches.Mount(rt, f, d.Matches, d.DB)
 	}
+	matchmaking.Mount(rt, f, d.DB)
 	if d.Servers != nil {
 		servers.Mount(rt, f, d.Servers)
 	}

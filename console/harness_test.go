@@ -24,6 +24,7 @@ import (
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/domain/reward"
@@ -125,6 +126,7 @@ func newSite(t testing.TB) *site {
 	bp := battlepass.New(conn, payer, led, battlepass.Config{Now: clk.Now})
 	docs.Register(match.ModeKind())
 	docs.Register(season.ContentKind())
+	docs.Register(matchmaking.QueueKind())
 	docs.Register(bp.ContentKind())
 	for _, k := range prog.ContentKinds() {
 		docs.Register(k)

@@ -58,6 +58,7 @@ func TestMetagameRoutesNeedTheirPermission(t *testing.T) {
 		{"GET", "/matches/:id", rbac.PermMatchesView, rbac.RoleDesigner},
 		{"POST", "/matches/:id/release", rbac.PermMatchesReview, rbac.RoleSupport},
 		{"POST", "/matches/:id/discard", rbac.PermMatchesReview, rbac.RoleSupport},
+		{"GET", "/matchmaking", rbac.PermMatchmakingView, rbac.RoleSupport},
 		{"GET", "/servers", rbac.PermServersManage, rbac.RoleSupport},
 		{"POST", "/servers", rbac.PermServersManage, rbac.RoleDesigner},
 		{"POST", "/servers/:id/revoke", rbac.PermServersManage, rbac.RoleSupport},
@@ -93,7 +94,7 @@ func TestMetagameRoutesNeedTheirPermission(t *testing.T) {
 func TestSignedOutVisitorsAreSentToLogin(t *testing.T) {
 	s := newSite(t)
 	for _, path := range []string{"/", "/players", "/catalog", "/catalog/currencies", "/audit", "/staff", "/roles", "/account",
-		"/liveops", "/liveops/xp_curve/default", "/matches", "/servers"} {
+		"/liveops", "/liveops/xp_curve/default", "/matches", "/matchmaking", "/servers"} {
 		resp, err := httpClient.Get(s.url + path)
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,9 @@ type Page struct {
 	CSRF   string
 	Nav    []NavItem
 	Flash  *Flash
+	// Refresh reloads a live screen every so many seconds (a meta refresh:
+	// the console runs no script); 0 never.
+	Refresh int
 }
 
 // NavItem is one entry of the navigation.
@@ -33,6 +36,7 @@ var nav = []struct {
 	{NavItem{"store", "Store", "/store"}, rbac.PermStoreView},
 	{NavItem{"liveops", "Live-ops", "/liveops"}, rbac.PermProgressView},
 	{NavItem{"matches", "Matches", "/matches"}, rbac.PermMatchesView},
+	{NavItem{"matchmaking", "Matchmaking", "/matchmaking"}, rbac.PermMatchmakingView},
 	{NavItem{"servers", "Servers", "/servers"}, rbac.PermServersManage},
 	{NavItem{"audit", "Audit log", "/audit"}, rbac.PermAuditView},
 	{NavItem{"staff", "Staff", "/staff"}, rbac.PermStaffView},

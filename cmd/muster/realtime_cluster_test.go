@@ -24,8 +24,8 @@ import (
 // gatewayNode is a muster child process for the realtime cluster test.
 type gatewayNode struct {
 	http, realtime, ops string
-	cmd            *exec.Cmd
-	out            *bytes.Buffer
+	cmd                 *exec.Cmd
+	out                 *bytes.Buffer
 }
 
 // startNode runs `muster serve --target=targets` as a child process sharing

@@ -267,7 +267,7 @@ func TestListingOrderDoesNotMatter(t *testing.T) {
 
 // A battle royale of 38 teams: the update follows the placements, and the
 // players of a team move by their share of its variance.
-func TestBattleRoyale(t *testing.T) {
+func TestBattleRoyaleUpdate(t *testing.T) {
 	m := model(t, rating.Defaults())
 	teams, places := royale(rand.New(rand.NewPCG(5, 6)))
 	for i := range teams {

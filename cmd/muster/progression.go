@@ -20,6 +20,7 @@ import (
 	"github.com/musterhq/muster/domain/presence"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/push"
+	"github.com/musterhq/muster/domain/rating"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
 	"github.com/musterhq/muster/domain/state"
@@ -36,6 +37,7 @@ type metagame struct {
 	progression *progression.Store
 	battlepass  *battlepass.Store
 	challenges  *challenge.Store
+	ratings     *rating.Store
 	players     *player.Store
 	notify      *notify.Store
 	friends     *friend.Store
@@ -50,6 +52,14 @@ func initMetagame(p *platform) error {
 	g.progression = progression.New(p.db, g.payer, p.ledger)
 	g.battlepass = battlepass.New(p.db, g.payer, p.ledger, battlepass.Config{Grace: p.cfg.BattlePassGrace})
 	g.challenges = challenge.New(p.db, g.payer, challenge.Config{})
+	// Ratings pool matches by their mode (rating.ModePool) until the
+	// matchmaker's mapping of the matches it formed to their queue takes
+	// its place here.
+	ratings, err := rating.New(p.db, rating.Config{PoolOf: rating.ModePool})
+	if err != nil {
+		return fmt.Errorf("ratings: %w", err)
+	}
+	g.ratings = ratings
 	g.notify = notify.NewStore(p.db, notify.Config{PublishWindow: p.cfg.RealtimeResumeWindow})
 	g.friends = friend.NewStore(p.db, friend.Config{})
 	accounts, bus := account.NewStore(p.db), push.New(p.state)
@@ -76,6 +86,7 @@ func initMetagame(p *platform) error {
 // deliver notifications (published through ps); the worker target runs them.
 func (g *metagame) consumers(ps state.PubSub) []outbox.Consumer {
 	return []outbox.Consumer{g.progression.Consumer(), g.battlepass.Consumer(), g.challenges.Consumer(), g.players.StatsConsumer(),
+		g.ratings.Consumer(),
 		// A level-up or prestige changes the profile players see.
 		g.players.ProfileCacheConsumer(progression.TopicLevelUp),
 		// Players' notifications: stored, then published to the gateways.

@@ -17,10 +17,11 @@ CREATE TABLE ratings (
     sigma      double precision NOT NULL CHECK (sigma > 0 AND sigma <= 1e9),
     matches    integer          NOT NULL DEFAULT 0 CHECK (matches >= 0), -- rated matches played
     updated_at timestamptz      NOT NULL DEFAULT now(),
-    PRIMARY KEY (pool, season, account_id)
+    -- Led by the player: reads and updates name their players (a match's,
+    -- a queue's tickets) and find each one's row, however many pools and
+    -- seasons they played in.
+    PRIMARY KEY (account_id, pool, season)
 );
--- A player's ratings across pools and seasons.
-CREATE INDEX ratings_account ON ratings (account_id);
 
 -- +goose Down
 DROP TABLE ratings;

@@ -127,7 +127,7 @@ func (s *Store) Apply(ctx context.Context, tx *sqlx.Tx, pool, seasonID, matchID 
 	const lock = `
 INSERT INTO ratings AS r (pool, season, account_id, mu, sigma)
 SELECT $1, $2, a.id, $4, $5 FROM unnest($3::bigint[]) AS a (id) ORDER BY a.id
-ON CONFLICT (pool, season, account_id) DO UPDATE SET matches = r.matches WHERE false`
+ON CONFLICT (account_id, pool, season) DO UPDATE SET matches = r.matches WHERE false`
 	fresh := s.model.New()
 	if _, err := tx.ExecContext(ctx, lock, pool, seasonID, pq.Int64Array(ids), fresh.Mu, fresh.Sigma); err != nil {
 		return false, fmt.Errorf("lock ratings: %w", err)

@@ -332,6 +332,7 @@ var listeners = map[string]map[string]string{
 	"auth":        {"http": "MUSTER_HTTP_ADDR"},
 	"console":     {"console": "MUSTER_CONSOLE_ADDR"},
 	"inventory":   {"http": "MUSTER_HTTP_ADDR"},
+	"matchmaking": {"http": "MUSTER_HTTP_ADDR"},
 	"player":      {"http": "MUSTER_HTTP_ADDR"},
 	"progression": {"http": "MUSTER_HTTP_ADDR"},
 	"realtime":    {"http": "MUSTER_HTTP_ADDR", "realtime": "MUSTER_REALTIME_ADDR"},
@@ -389,6 +390,7 @@ var playerRoutes = map[string]string{
 	"/v1/me/partyx":                "auth",
 	"/v1/me/friends/p_1/accept":    "realtime",
 	"/v1/me/blocks":                "realtime",
+	"/v1/me/matchmaking":           "matchmaking",
 }
 
 // openAPITargets maps each tag of api/openapi.yaml to the target that serves
@@ -413,6 +415,7 @@ var openAPITargets = map[string]string{
 	"notifications": "realtime",
 	"friends":       "realtime",
 	"parties":       "realtime",
+	"matchmaking":   "matchmaking",
 	"loadouts":      "player",
 	"settings":      "player",
 	"stats":         "player",

@@ -127,6 +127,7 @@ func registerModules() *modules {
 	m.target("progression", initProgression, "metagame", "tokens", "server")
 	m.target("player", initPlayer, "metagame", "tokens", "server")
 	m.target("realtime", initRealtime, "metagame", "tokens", "server")
+	m.target("matchmaking", initMatchmaking, "metagame", "tokens", "server")
 	return m
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/party"
@@ -43,6 +44,7 @@ type metagame struct {
 	friends     *friend.Store
 	presence    *presence.Tracker
 	parties     *party.Service
+	matchmaking *matchmaking.Service
 }
 
 // initMetagame builds the metagame stores and registers their content kinds.
@@ -67,9 +69,12 @@ func initMetagame(p *platform) error {
 	g.parties = party.New(party.Deps{Store: p.state, Bus: bus, Friends: g.friends, Accounts: accounts,
 		Notifier: party.OutboxNotifier{DB: p.db}, Presence: g.presence, Log: p.log},
 		party.Config{MaxSize: p.cfg.PartyMaxSize, DefaultSize: p.cfg.PartyDefaultSize})
+	g.matchmaking = matchmaking.NewService(p.db, g.parties, unratedPlayers{}, accounts, bus, p.log)
+	g.parties.SetQueue(g.matchmaking)
 	g.players = player.New(p.db, p.state, p.inventory, player.Config{SettingsMaxBytes: p.cfg.SettingsMaxBytes, Log: p.log})
 	g.content.Register(match.ModeKind())
 	g.content.Register(season.ContentKind())
+	g.content.Register(matchmaking.QueueKind())
 	g.content.Register(g.battlepass.ContentKind())
 	kinds := append(g.progression.ContentKinds(), g.challenges.ContentKinds()...)
 	for _, k := range append(kinds, g.players.Kinds()...) {
@@ -90,7 +95,9 @@ func (g *metagame) consumers(ps state.PubSub) []outbox.Consumer {
 		// A level-up or prestige changes the profile players see.
 		g.players.ProfileCacheConsumer(progression.TopicLevelUp),
 		// Players' notifications: stored, then published to the gateways.
-		g.notify.Consumer(), g.notify.Publisher(ps)}
+		g.notify.Consumer(), g.notify.Publisher(ps),
+		// Matches no server could take wait again.
+		g.matchmaking.RequeueConsumer()}
 }
 
 // registerConsumers subscribes the metagame consumers on the worker's relay.

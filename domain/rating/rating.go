@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -46,6 +47,9 @@ type Config struct {
 	Params Params
 	// PoolOf places matches in pools; nil means ModePool.
 	PoolOf PoolOf
+	// Now is the clock (which season is running for Ordinals); nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Store reads players' ratings and applies matches to them.
@@ -53,6 +57,7 @@ type Store struct {
 	conn   *sqlx.DB
 	model  Model
 	poolOf PoolOf
+	now    func() time.Time
 }
 
 // New returns a Store.
@@ -67,7 +72,10 @@ func New(conn *sqlx.DB, cfg Config) (*Store, error) {
 	if cfg.PoolOf == nil {
 		cfg.PoolOf = ModePool
 	}
-	return &Store{conn: conn, model: m, poolOf: cfg.PoolOf}, nil
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Store{conn: conn, model: m, poolOf: cfg.PoolOf, now: cfg.Now}, nil
 }
 
 // Model is the model the store rates with (for Ordinal).
@@ -91,6 +99,26 @@ func (s *Store) Get(ctx context.Context, pool, seasonID string, accountIDs []int
 	}
 	for _, r := range rows {
 		out[r.AccountID] = Rating{Mu: r.Mu, Sigma: r.Sigma}
+	}
+	return out, nil
+}
+
+// Ordinals returns players' ordinals (Model.Ordinal) in pool for the
+// season running now, the one a match formed now will be rated in: what
+// the matchmaker matches and balances teams by. A player new to the pool
+// or the season has a new player's ordinal (0 with the defaults).
+func (s *Store) Ordinals(ctx context.Context, pool string, accountIDs []int64) (map[int64]float64, error) {
+	sea, _, err := season.At(ctx, s.conn, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("current season: %w", err)
+	}
+	rs, err := s.Get(ctx, pool, sea.ID, accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]float64, len(rs))
+	for id, r := range rs {
+		out[id] = s.model.Ordinal(r)
 	}
 	return out, nil
 }

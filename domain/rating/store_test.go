@@ -22,6 +22,7 @@ import (
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/economytest"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/rating"
 	"github.com/musterhq/muster/domain/season"
@@ -29,6 +30,9 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The store gives the matchmaker the ratings it asks for.
+var _ matchmaking.Ratings = (*rating.Store)(nil)
 
 var ctx = context.Background()
 
@@ -47,7 +51,8 @@ type fixture struct {
 	conn     *sqlx.DB
 	store    *rating.Store
 	model    rating.Model
-	start    time.Time // the start of the test's stretch of time
+	start    time.Time                 // the start of the test's stretch of time
+	clock    atomic.Pointer[time.Time] // the store's clock
 	serverID int64
 	matches  atomic.Int64
 }
@@ -64,17 +69,21 @@ func newFixture(t testing.TB) *fixture {
 		}
 		return rating.ModePool(ctx, tx, matchID, mode)
 	}
-	store, err := rating.New(conn, rating.Config{PoolOf: poolOf})
+	f := &fixture{t: t, conn: conn, start: slot()}
+	f.setClock(f.start)
+	store, err := rating.New(conn, rating.Config{PoolOf: poolOf, Now: func() time.Time { return *f.clock.Load() }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, conn: conn, store: store, model: store.Model(), start: slot()}
+	f.store, f.model = store, store.Model()
 	err = conn.Get(&f.serverID, `INSERT INTO game_servers (name, secret_hash) VALUES ($1, '\x00') RETURNING id`, economytest.Name("srv"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
+
+func (f *fixture) setClock(t time.Time) { f.clock.Store(&t) }
 
 func (f *fixture) players(n int) []int64 {
 	out := make([]int64, n)
@@ -524,4 +533,37 @@ func TestThroughTheRelay(t *testing.T) {
 		}
 	}
 	f.has("relay", "", f.expect(f.fresh(teams...), teams, []int{2, 1}), 1)
+}
+
+// Ordinals are of the season running on the store's clock, the one a
+// match formed now is rated in.
+func TestOrdinalsOfTheRunningSeason(t *testing.T) {
+	f := newFixture(t)
+	sea := f.season()
+	teams := [][]int64{f.players(2), f.players(2)}
+	newcomer := f.players(1)[0]
+	all := []int64{teams[0][0], teams[0][1], teams[1][0], teams[1][1], newcomer}
+	f.deliver(f.accepted("squads", f.start.Add(time.Hour), teams, []int{1, 2}))
+	f.deliver(f.accepted("squads", f.start.Add(-time.Hour), teams, []int{2, 1})) // before the season
+
+	in := f.expect(f.fresh(teams...), teams, []int{1, 2})
+	out := f.expect(f.fresh(teams...), teams, []int{2, 1})
+	for _, c := range []struct {
+		at   time.Time
+		want map[int64]rating.Rating
+	}{{sea.StartsAt.Add(24 * time.Hour), in}, {sea.StartsAt.Add(-24 * time.Hour), out}, {sea.EndsAt, out}} {
+		f.setClock(c.at)
+		got, err := f.store.Ordinals(ctx, "squads", all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(all) || got[newcomer] != 0 {
+			t.Fatalf("at %s: %v, want %d ordinals and 0 for a new player", c.at, got, len(all))
+		}
+		for id, r := range c.want {
+			if math.Abs(got[id]-f.model.Ordinal(r)) > 1e-9 {
+				t.Fatalf("at %s: player %d has ordinal %v, want %v", c.at, id, got[id], f.model.Ordinal(r))
+			}
+		}
+	}
 }

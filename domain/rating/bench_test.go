@@ -3,11 +3,10 @@ package rating_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/musterhq/muster/domain/economytest"
 	"github.com/musterhq/muster/domain/rating"
 )
 
@@ -27,54 +26,37 @@ func royaleOf(rng *rand.Rand, ps []int64) []rating.Team {
 }
 
 // BenchmarkApplyBattleRoyale applies a 150-player, 38-team match to the
-// ratings in a transaction of its own, as the consumer does (claim, lock
-// or create 150 rows, read them, rate, write them): one match at a time,
-// and from 4 workers at once (the relay's default) with players of their
-// own.
+// ratings in a transaction of its own, as the consumer does (claim, create
+// or lock 150 rows, read them, rate, write them, commit): from 1 client,
+// and from 4 at once (the relay's default workers), each replaying its own
+// lobby of players with a new finishing order each match.
 func BenchmarkApplyBattleRoyale(b *testing.B) {
-	for _, workers := range []int{1, 4} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+	for _, clients := range []int{1, 4} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			f := newFixture(b)
-			players := make([][]int64, workers)
-			for w := range players {
-				players[w] = f.players(150)
+			players := make([][]int64, clients)
+			rngs := make([]*rand.Rand, clients)
+			for c := range players {
+				players[c], rngs[c] = f.players(150), rand.New(rand.NewPCG(uint64(c), 1))
 			}
+			// Drive numbers warm-up matches below zero: 5 per client.
 			prefix := fmt.Sprintf("bench-%d-%d", f.serverID, time.Now().UnixNano())
 			const q = `INSERT INTO matches (id, server_id, mode, roster, started_at, status, result, reported_at)
-				SELECT $1 || '-' || n, $2, 'royale', '{}', now(), 'accepted', '{}', now() FROM generate_series(1, $3) AS n`
-			if _, err := f.conn.Exec(q, prefix, f.serverID, b.N); err != nil {
+				SELECT $1 || '_' || n, $2, 'royale', '{}', now(), 'accepted', '{}', now() FROM generate_series($3::int, $4::int) AS n`
+			if _, err := f.conn.Exec(q, prefix, f.serverID, -5*clients, b.N); err != nil {
 				b.Fatal(err)
 			}
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			for w := range workers {
-				wg.Go(func() {
-					rng := rand.New(rand.NewPCG(uint64(w), 1))
-					for {
-						n := next.Add(1)
-						if n > int64(b.N) {
-							return
-						}
-						tx, err := f.conn.Beginx()
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						_, err = f.store.Apply(ctx, tx, "royale", "", fmt.Sprintf("%s-%d", prefix, n), royaleOf(rng, players[w]))
-						if err == nil {
-							err = tx.Commit()
-						}
-						if err != nil {
-							tx.Rollback()
-							b.Error(err)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "matches/s")
+			economytest.Drive(b, clients, 0, func(c int, n int64) error {
+				tx, err := f.conn.Beginx()
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback()
+				if _, err := f.store.Apply(ctx, tx, "royale", "", fmt.Sprintf("%s_%d", prefix, n), royaleOf(rngs[c], players[c])); err != nil {
+					return err
+				}
+				return tx.Commit()
+			})
 		})
 	}
 }

@@ -196,10 +196,13 @@ ON CONFLICT (account_id, pool, season) DO UPDATE SET matches = r.matches WHERE f
 			k++
 		}
 	}
+	// account_id = ANY($3) lets the key's leading column find the rows
+	// whatever the planner's estimates (without it, a fresh table's
+	// statistics lead to a scan of the pool joined row by row).
 	const upd = `
 UPDATE ratings AS r SET mu = u.mu, sigma = u.sigma, matches = r.matches + 1, updated_at = now()
 FROM unnest($3::bigint[], $4::float8[], $5::float8[]) AS u (account_id, mu, sigma)
-WHERE r.pool = $1 AND r.season = $2 AND r.account_id = u.account_id`
+WHERE r.account_id = ANY($3) AND r.pool = $1 AND r.season = $2 AND r.account_id = u.account_id`
 	if _, err := tx.ExecContext(ctx, upd, pool, seasonID, pq.Int64Array(ids), mu, sigma); err != nil {
 		return false, fmt.Errorf("update ratings: %w", err)
 	}

@@ -10,16 +10,11 @@ import (
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/push"
+	"github.com/musterhq/muster/domain/rating"
 	"github.com/musterhq/muster/realtime"
 	"github.com/musterhq/muster/realtime/protocol"
 	"github.com/musterhq/muster/realtime/protocol/pb"
 )
-
-type noRatings struct{}
-
-func (noRatings) Ordinals(_ context.Context, _ string, ids []int64) (map[int64]float64, error) {
-	return map[int64]float64{}, nil
-}
 
 // withMatchmaking publishes a 2v2 queue and gives the gateway the ticket
 // service; it answers the queue's id.
@@ -43,7 +38,11 @@ func withMatchmaking(queue *string) func(*env, *realtime.Deps) {
 			Bounds: map[string]int64{match.StatKills: 50, match.StatSecondsPlayed: 600}, XP: match.XPRules{PerKill: 1, Max: 100}})
 		pub(matchmaking.KindQueue, *queue, matchmaking.Queue{Name: "2v2", Mode: *queue, TeamSize: 2, Teams: 2, Regions: []string{"eu-west"},
 			PartyMin: 1, PartyMax: 2, MaxWaitSeconds: 60, Fallback: matchmaking.FallbackNone})
-		d.Matchmaking = matchmaking.NewService(e.db, e.parties, noRatings{}, e.accounts, push.New(e.ps), nil)
+		ratings, err := rating.New(e.db, rating.Config{})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		d.Matchmaking = matchmaking.NewService(e.db, e.parties, ratings, e.accounts, push.New(e.ps), nil)
 	}
 }
 

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/musterhq/muster/api"
 	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/matchmaking"
+	"github.com/musterhq/muster/domain/rating"
 )
 
 // initMatchmaking runs the matchmaker (one replica per queue at a time,
@@ -18,13 +21,14 @@ func initMatchmaking(p *platform) error {
 	return nil
 }
 
-// unratedPlayers rates every player 0 until the ratings service answers.
-type unratedPlayers struct{}
-
-func (unratedPlayers) Ordinals(_ context.Context, _ string, ids []int64) (map[int64]float64, error) {
-	out := make(map[int64]float64, len(ids))
-	for _, id := range ids {
-		out[id] = 0
+// ratingPool places a match's ratings: a match the matchmaker formed in
+// its queue's pool (what the queue reads when it matches), any other match
+// a game server opened in its mode's pool (the demo queues are named after
+// their modes, so both meet).
+func ratingPool(ctx context.Context, tx *sqlx.Tx, matchID, mode string) (string, bool, error) {
+	pool, ok, err := matchmaking.PoolOf(ctx, tx, matchID, mode)
+	if err != nil || ok {
+		return pool, ok, err
 	}
-	return out, nil
+	return rating.ModePool(ctx, tx, matchID, mode)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/musterhq/muster/domain/presence"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/push"
+	"github.com/musterhq/muster/domain/rating"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
 	"github.com/musterhq/muster/domain/state"
@@ -37,6 +38,7 @@ type metagame struct {
 	progression *progression.Store
 	battlepass  *battlepass.Store
 	challenges  *challenge.Store
+	ratings     *rating.Store
 	players     *player.Store
 	notify      *notify.Store
 	friends     *friend.Store
@@ -52,6 +54,11 @@ func initMetagame(p *platform) error {
 	g.progression = progression.New(p.db, g.payer, p.ledger)
 	g.battlepass = battlepass.New(p.db, g.payer, p.ledger, battlepass.Config{Grace: p.cfg.BattlePassGrace})
 	g.challenges = challenge.New(p.db, g.payer, challenge.Config{})
+	ratings, err := rating.New(p.db, rating.Config{PoolOf: ratingPool})
+	if err != nil {
+		return fmt.Errorf("ratings: %w", err)
+	}
+	g.ratings = ratings
 	g.notify = notify.NewStore(p.db, notify.Config{PublishWindow: p.cfg.RealtimeResumeWindow})
 	g.friends = friend.NewStore(p.db, friend.Config{})
 	accounts, bus := account.NewStore(p.db), push.New(p.state)
@@ -59,7 +66,7 @@ func initMetagame(p *platform) error {
 	g.parties = party.New(party.Deps{Store: p.state, Bus: bus, Friends: g.friends, Accounts: accounts,
 		Notifier: party.OutboxNotifier{DB: p.db}, Presence: g.presence, Log: p.log},
 		party.Config{MaxSize: p.cfg.PartyMaxSize, DefaultSize: p.cfg.PartyDefaultSize})
-	g.matchmaking = matchmaking.NewService(p.db, g.parties, unratedPlayers{}, accounts, bus, p.log)
+	g.matchmaking = matchmaking.NewService(p.db, g.parties, g.ratings, accounts, bus, p.log)
 	g.parties.SetQueue(g.matchmaking)
 	g.players = player.New(p.db, p.state, p.inventory, player.Config{SettingsMaxBytes: p.cfg.SettingsMaxBytes, Log: p.log})
 	g.content.Register(match.ModeKind())
@@ -81,6 +88,7 @@ func initMetagame(p *platform) error {
 // deliver notifications (published through ps); the worker target runs them.
 func (g *metagame) consumers(ps state.PubSub) []outbox.Consumer {
 	return []outbox.Consumer{g.progression.Consumer(), g.battlepass.Consumer(), g.challenges.Consumer(), g.players.StatsConsumer(),
+		g.ratings.Consumer(),
 		// A level-up or prestige changes the profile players see.
 		g.players.ProfileCacheConsumer(progression.TopicLevelUp),
 		// Players' notifications: stored, then published to the gateways.

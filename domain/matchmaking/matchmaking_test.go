@@ -19,22 +19,12 @@ import (
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/party"
 	"github.com/musterhq/muster/domain/push"
+	"github.com/musterhq/muster/domain/rating"
 	"github.com/musterhq/muster/domain/state"
 	"github.com/musterhq/muster/test/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// flatRatings rates every player the same unless told otherwise.
-type flatRatings map[int64]float64
-
-func (f flatRatings) Ordinals(_ context.Context, _ string, ids []int64) (map[int64]float64, error) {
-	out := map[int64]float64{}
-	for _, id := range ids {
-		out[id] = f[id]
-	}
-	return out, nil
-}
 
 type world struct {
 	t       *testing.T
@@ -55,7 +45,11 @@ func newWorld(t *testing.T, teamSize, teams, maxWait int, backfill ...bool) *wor
 	friends := friend.NewStore(conn, friend.Config{})
 	parties := party.New(party.Deps{Store: st, Bus: push.New(st), Friends: friends, Accounts: acc, Notifier: party.OutboxNotifier{DB: conn}}, party.Config{})
 	w := &world{t: t, db: conn, acc: acc, friends: friends, parties: parties, queue: "q_" + economytest.Name("")[:8]}
-	w.svc = matchmaking.NewService(conn, parties, flatRatings{}, acc, nil, nil)
+	ratings, err := rating.New(conn, rating.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc = matchmaking.NewService(conn, parties, ratings, acc, nil, nil)
 	cs := content.New(conn)
 	cs.Register(match.ModeKind())
 	cs.Register(matchmaking.QueueKind())

@@ -176,18 +176,26 @@ func (q *Queue) Tick(region string, tickets []*Ticket, now time.Time) []Match {
 		if !full && !(fallback && slots-free >= max(q.MinPlayers, 1)) {
 			continue
 		}
-		m := Match{Region: region, Teams: make([][]*Ticket, q.Teams), Full: full}
-		var chosen []*Ticket
-		for i, team := range teams {
-			for _, idx := range team {
+		chosen := p.chosen[:0]
+		team := p.team[:0]
+		for i, tm := range teams {
+			for _, idx := range tm {
 				w.take(idx, byRating[idx].Size())
-				m.Teams[i] = append(m.Teams[i], byRating[idx])
 				chosen = append(chosen, byRating[idx])
+				team = append(team, i)
 			}
 		}
-		if spread := q.spreadTeams(chosen); spread != nil {
-			m.Teams = spread
+		p.chosen, p.team = chosen, team
+		if !q.spreadTeams(p, chosen, team) {
+			// Dealing out failed to seat everyone: keep the packing.
+			team = team[:0]
+			for i, tm := range teams {
+				for range tm {
+					team = append(team, i)
+				}
+			}
 		}
+		m := Match{Region: region, Full: full, Teams: group(q.Teams, chosen, team)}
 		balance(m.Teams)
 		out = append(out, m)
 	}
@@ -252,8 +260,12 @@ func (q *Queue) pack(p *packer, byRating []*Ticket, ratings []float64, w *window
 
 // packer holds pack's buffers, reused from one anchor to the next.
 type packer struct {
-	teams [][]int
-	free  []int
+	teams  [][]int
+	free   []int
+	chosen []*Ticket
+	team   []int
+	order  []int
+	sums   []float64
 }
 
 // window tracks which tickets (by index in rating order) are still
@@ -337,26 +349,32 @@ func (w *window) prev(i int) int {
 }
 
 // spreadTeams deals the chosen tickets out to the teams for balance:
-// largest first, strongest first, each to the team with the lowest total
-// rating that has room. It answers nil when that leaves a ticket with no
-// room (packing is then kept as pack found it).
-func (q *Queue) spreadTeams(chosen []*Ticket) [][]*Ticket {
-	order := slices.Clone(chosen)
-	slices.SortFunc(order, func(a, b *Ticket) int {
-		if a.Size() != b.Size() {
-			return b.Size() - a.Size()
+// largest first, strongest first, each to the team with the lowest mean
+// rating that has room, writing each ticket's team into team. It reports
+// false when that leaves a ticket with no room (the caller then keeps the
+// packing it had).
+func (q *Queue) spreadTeams(p *packer, chosen []*Ticket, team []int) bool {
+	order := p.order[:0]
+	for i := range chosen {
+		order = append(order, i)
+	}
+	p.order = order
+	slices.SortFunc(order, func(a, b int) int {
+		if sa, sb := chosen[a].Size(), chosen[b].Size(); sa != sb {
+			return sb - sa
 		}
-		return cmpFloat(b.Rating, a.Rating)
+		return cmpFloat(chosen[b].Rating, chosen[a].Rating)
 	})
-	teams := make([][]*Ticket, q.Teams)
-	free := make([]int, q.Teams)
-	sums := make([]float64, q.Teams)
+	free, sums := p.free, p.sums[:0]
 	for i := range free {
 		free[i] = q.TeamSize
+		sums = append(sums, 0)
 	}
-	for _, t := range order {
+	p.sums = sums
+	for _, c := range order {
+		t := chosen[c]
 		best := -1
-		for i := range teams {
+		for i := range free {
 			// Empty seats count as average players, so that a team is
 			// judged by what it will hold, not by how full it is.
 			if free[i] >= t.Size() && (best < 0 || sums[i]/float64(q.TeamSize-free[i]+1) < sums[best]/float64(q.TeamSize-free[best]+1)) {
@@ -364,13 +382,33 @@ func (q *Queue) spreadTeams(chosen []*Ticket) [][]*Ticket {
 			}
 		}
 		if best < 0 {
-			return nil
+			return false
 		}
-		teams[best] = append(teams[best], t)
+		team[c] = best
 		free[best] -= t.Size()
 		sums[best] += t.Rating * float64(t.Size())
 	}
-	return teams
+	return true
+}
+
+// group builds the teams of a match from each chosen ticket's team, in one
+// backing array.
+func group(teams int, chosen []*Ticket, team []int) [][]*Ticket {
+	counts := make([]int, teams)
+	for _, t := range team {
+		counts[t]++
+	}
+	flat := make([]*Ticket, len(chosen))
+	out := make([][]*Ticket, teams)
+	at := 0
+	for i, n := range counts {
+		out[i] = flat[at : at : at+n]
+		at += n
+	}
+	for c, t := range team {
+		out[t] = append(out[t], chosen[c])
+	}
+	return out
 }
 
 // balance evens the teams' total ratings by swapping tickets of equal size

@@ -94,6 +94,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	MountNotifications(app, Notifications{})
 	MountParties(app, Parties{})
 	MountFriends(app, Friends{})
+	MountSessions(app, Sessions{})
 
 	routes := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {

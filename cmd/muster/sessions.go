@@ -9,6 +9,7 @@ import (
 	"github.com/musterhq/muster/api"
 	"github.com/musterhq/muster/domain/fleet"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/web/agones"
 )
 
 // initSessions runs the sessions service: the game server routes of the
@@ -37,7 +38,7 @@ func initSessions(p *platform) error {
 				return fmt.Errorf("agones-ca-file: %w", err)
 			}
 		}
-		if alloc, err = fleet.NewAgones(fleet.AgonesConfig{BaseURL: p.cfg.AgonesURL, Namespace: p.cfg.AgonesNamespace,
+		if alloc, err = agones.New(agones.Config{BaseURL: p.cfg.AgonesURL, Namespace: p.cfg.AgonesNamespace,
 			Token: p.cfg.AgonesToken, CA: ca, Fleet: p.cfg.SessionsFleet, Server: sv}); err != nil {
 			return err
 		}

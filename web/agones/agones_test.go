@@ -1,4 +1,4 @@
-package fleet_test
+package agones_test
 
 import (
 	"context"
@@ -9,10 +9,20 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/musterhq/muster/domain/content"
+	"github.com/musterhq/muster/domain/economytest"
 	"github.com/musterhq/muster/domain/fleet"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
+	"github.com/musterhq/muster/domain/notify"
+	"github.com/musterhq/muster/domain/outbox"
+	"github.com/musterhq/muster/test/testenv"
+	"github.com/musterhq/muster/web/agones"
 )
+
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // fakeKube answers GameServerAllocation requests as the Kubernetes API with
 // Agones installed does: POST
@@ -147,13 +157,13 @@ func (k *fakeKube) add(name, fleetName, region, address string, port int) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.servers = append(k.servers, &fakeGameServer{name: name, state: "Ready", address: address, port: port,
-		labels: map[string]string{fleet.AgonesFleetLabel: fleetName, fleet.AgonesRegionLabel: region}})
+		labels: map[string]string{agones.FleetLabel: fleetName, agones.RegionLabel: region}})
 }
 
-func TestAgonesAllocatorAgainstAFakeKubernetesAPI(t *testing.T) {
+func TestAllocatorAgainstAFakeKubernetesAPI(t *testing.T) {
 	k, srv := newFakeKube(t)
 	sv := match.Server{ID: 42}
-	a, err := fleet.NewAgones(fleet.AgonesConfig{BaseURL: srv.URL, Namespace: "games", Token: "sa-token", Fleet: "arena", Server: sv})
+	a, err := agones.New(agones.Config{BaseURL: srv.URL, Namespace: "games", Token: "sa-token", Fleet: "arena", Server: sv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +184,8 @@ func TestAgonesAllocatorAgainstAFakeKubernetesAPI(t *testing.T) {
 	gs := k.servers[2]
 	sent := k.requests[len(k.requests)-1]
 	k.mu.Unlock()
-	if gs.state != "Allocated" || gs.annotations[fleet.AgonesMatchAnnotation] != "m-1" || gs.annotations[fleet.AgonesModeAnnotation] != "duel" ||
-		gs.annotations[fleet.AgonesPlayersAnnotation] != "2" {
+	if gs.state != "Allocated" || gs.annotations[agones.MatchAnnotation] != "m-1" || gs.annotations[agones.ModeAnnotation] != "duel" ||
+		gs.annotations[agones.PlayersAnnotation] != "2" {
 		t.Fatalf("allocated GameServer = %+v", gs)
 	}
 	spec := sent["spec"].(map[string]any)
@@ -191,7 +201,7 @@ func TestAgonesAllocatorAgainstAFakeKubernetesAPI(t *testing.T) {
 		k.mu.Lock()
 		k.answer = c.answer
 		k.mu.Unlock()
-		a, _ := fleet.NewAgones(fleet.AgonesConfig{BaseURL: srv.URL, Namespace: "games", Token: c.token, Fleet: "arena", Server: sv})
+		a, _ := agones.New(agones.Config{BaseURL: srv.URL, Namespace: "games", Token: c.token, Fleet: "arena", Server: sv})
 		if _, err := a.Allocate(ctx, nil, req); !errors.Is(err, fleet.ErrAllocator) {
 			t.Errorf("answer %q, token %q: %v, want ErrAllocator", c.answer, c.token, err)
 		}
@@ -202,55 +212,111 @@ func TestAgonesAllocatorAgainstAFakeKubernetesAPI(t *testing.T) {
 		t.Errorf("unreachable API: %v, want ErrAllocator", err)
 	}
 
-	for _, bad := range []fleet.AgonesConfig{
+	for _, bad := range []agones.Config{
 		{BaseURL: "kubernetes.default.svc", Namespace: "games", Fleet: "arena", Server: sv},
 		{BaseURL: srv.URL, Namespace: "", Fleet: "arena", Server: sv},
 		{BaseURL: srv.URL, Namespace: "games", Fleet: "arena"},
 		{BaseURL: srv.URL, Namespace: "games", Fleet: "arena", Server: sv, CA: []byte("not a certificate")},
 	} {
-		if _, err := fleet.NewAgones(bad); err == nil {
+		if _, err := agones.New(bad); err == nil {
 			t.Errorf("NewAgones(%+v) accepted", bad)
 		}
 	}
 }
 
+// TestFormedMatchOnAgones runs the sessions consumer with this allocator
+// against the fake API and a real database: the match is opened for the
+// Agones fleet's credential and the players are told the GameServer's
+// address.
 func TestFormedMatchOnAgones(t *testing.T) {
 	k, srv := newFakeKube(t)
-	var agonesServer match.Server
-	e := newEnv(t, options{alloc: func(e *env) fleet.Allocator {
-		agonesServer, _ = e.newServer(t)
-		a, err := fleet.NewAgones(fleet.AgonesConfig{BaseURL: srv.URL, Namespace: "games", Token: "sa-token", Fleet: "arena", Server: agonesServer})
+	ctx := context.Background()
+	conn := testenv.DB(t)
+	servers := match.NewServers(conn, time.Millisecond)
+	agonesServer, _, err := servers.Create(ctx, economytest.Name("agones"), "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agones.New(agones.Config{BaseURL: srv.URL, Namespace: "games", Token: "sa-token", Fleet: "arena", Server: agonesServer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := content.New(conn)
+	cs.Register(match.ModeKind())
+	mode := economytest.Name("duel")
+	body, _ := json.Marshal(match.Mode{Name: "Duel", Teams: 2, TeamSize: 1, MaxDurationSeconds: 600,
+		Bounds: map[string]int64{match.StatSecondsPlayed: 600}, XP: match.XPRules{Max: 100}})
+	d, err := cs.SaveDraft(ctx, match.KindMode, mode, "", body, content.Edit{Editor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Publish(ctx, match.KindMode, mode, content.Edit{Expected: d.DraftRevision, Editor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	matches := match.New(conn, nil)
+	sessions := fleet.NewSessions(conn, a, matches, fleet.SessionsConfig{}, nil, nil)
+	notes := notify.NewStore(conn, notify.Config{})
+	relay := outbox.NewRelay(conn, "", nil, nil, outbox.Config{})
+	for _, c := range append(sessions.Consumers(), notes.Consumer()) {
+		if err := relay.Register(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	region := economytest.Name("r")
+	k.add("arena-q8w2e", "arena", region, "203.0.113.9", 7777)
+	form := func(id string) []int64 {
+		f := matchmaking.Formed{MatchID: id, Queue: "duel", Mode: mode, Region: region}
+		var accounts []int64
+		for range 2 {
+			acc := economytest.Player(t, conn)
+			var public string
+			if err := conn.Get(&public, `SELECT public_id FROM accounts WHERE id = $1`, acc); err != nil {
+				t.Fatal(err)
+			}
+			f.Teams = append(f.Teams, matchmaking.Team{Players: []matchmaking.Player{{AccountID: acc, PlayerID: public}}})
+			accounts = append(accounts, acc)
+		}
+		tx, err := conn.BeginTxx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return a
-	}})
-	ctx := context.Background()
-	k.add("arena-q8w2e", "arena", e.region, "203.0.113.9", 7777)
-	ps := e.gamers(t, 2)
-	id := unique("m-")
-	e.form(t, e.formed(id, ps))
-	e.deliver(t)
+		if _, err := outbox.Enqueue(ctx, tx, matchmaking.TopicFormed, f); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := relay.DeliverDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return accounts
+	}
+	id := economytest.Name("m-")
+	accounts := form(id)
 
-	ss, err := e.sessions.Get(ctx, agonesServer, id)
+	ss, err := sessions.Get(ctx, agonesServer, id)
 	if err != nil || ss.GameServer != "arena-q8w2e" || ss.Address != "203.0.113.9" || ss.Port != 7777 || ss.InstanceID != nil {
 		t.Fatalf("allocation on Agones = %+v, %v", ss, err)
 	}
-	if m, err := e.matches.Get(ctx, id); err != nil || m.ServerID != agonesServer.ID {
+	if m, err := matches.Get(ctx, id); err != nil || m.ServerID != agonesServer.ID {
 		t.Fatalf("match opened for %+v, %v; want the Agones fleet's credential %d", m, err, agonesServer.ID)
 	}
-	found := e.notifications(t, ps[1].account, fleet.KindMatchFound)
+	ns, err := notes.List(ctx, accounts[1], 0, 10, false)
 	var pl fleet.FoundPayload
-	if len(found) != 1 || json.Unmarshal(found[0], &pl) != nil || pl.Address != "203.0.113.9" || pl.Port != 7777 || pl.Team != 2 {
-		t.Fatalf("match.found = %s", found)
+	if err != nil || len(ns) != 1 || ns[0].Kind != fleet.KindMatchFound || json.Unmarshal(ns[0].Payload, &pl) != nil ||
+		pl.Address != "203.0.113.9" || pl.Port != 7777 || pl.Team != 2 {
+		t.Fatalf("notifications = %+v, %v", ns, err)
 	}
-	// A second match finds the fleet full: it waits.
-	waiting := unique("m-")
-	e.form(t, e.formed(waiting, e.gamers(t, 2)))
-	if st, _, _ := e.allocation(t, waiting); st != fleet.AllocPending {
-		t.Fatalf("match with no Ready GameServer: %s, want pending", st)
+	// A second match finds the fleet full: it waits for a GameServer.
+	waiting := economytest.Name("m-")
+	form(waiting)
+	var state string
+	if err := conn.Get(&state, `SELECT state FROM fleet_allocations WHERE match_id = $1`, waiting); err != nil || state != fleet.AllocPending {
+		t.Fatalf("match with no Ready GameServer: %q, %v; want pending", state, err)
 	}
-	if _, err := e.conn.Exec(`UPDATE fleet_allocations SET state = 'failed', ended_at = now() WHERE match_id = $1`, waiting); err != nil {
+	if _, err := conn.Exec(`UPDATE fleet_allocations SET state = 'failed', ended_at = now() WHERE match_id = $1`, waiting); err != nil {
 		t.Fatal(err) // leave nothing pending for other tests' retries
 	}
 }

@@ -1,4 +1,7 @@
-package fleet
+// Package agones allocates dedicated game servers for formed matches from
+// an Agones Fleet, through the Kubernetes API: the sessions service's
+// second fleet.Allocator, beside the built-in registry.
+package agones
 
 import (
 	"bytes"
@@ -11,38 +14,38 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/musterhq/muster/domain/fleet"
 	"github.com/musterhq/muster/domain/match"
 )
 
-// Labels and annotations of Agones GameServers that Agones allocation
-// reads and writes.
+// Labels and annotations of GameServers that allocation reads and writes.
 const (
-	// AgonesFleetLabel is the label Agones puts on every GameServer of a
-	// Fleet.
-	AgonesFleetLabel = "agones.dev/fleet"
-	// AgonesRegionLabel is the label a Fleet's GameServer template carries
-	// with the region it runs in, as the matchmaker names regions.
-	AgonesRegionLabel = "muster.dev/region"
+	// FleetLabel is the label Agones puts on every GameServer of a Fleet.
+	FleetLabel = "agones.dev/fleet"
+	// RegionLabel is the label a Fleet's GameServer template carries with
+	// the region it runs in, as the matchmaker names regions.
+	RegionLabel = "muster.dev/region"
 	// The annotations the allocation writes on the GameServer, which the
 	// game server reads through the Agones SDK (WatchGameServer) to learn
 	// its match.
-	AgonesMatchAnnotation   = "muster.dev/match-id"
-	AgonesModeAnnotation    = "muster.dev/mode"
-	AgonesQueueAnnotation   = "muster.dev/queue"
-	AgonesPlayersAnnotation = "muster.dev/players" // how many players to expect
+	MatchAnnotation   = "muster.dev/match-id"
+	ModeAnnotation    = "muster.dev/mode"
+	QueueAnnotation   = "muster.dev/queue"
+	PlayersAnnotation = "muster.dev/players" // how many players to expect
 	// agonesPortName is the port players connect to: Agones names a
 	// GameServer's only port "default"; without one the first port is used.
 	agonesPortName = "default"
 )
 
-// AgonesConfig configures the Agones allocator.
-type AgonesConfig struct {
+// Config configures the allocator.
+type Config struct {
 	// BaseURL is the Kubernetes API server: https://kubernetes.default.svc
 	// inside the cluster.
 	BaseURL string
@@ -66,22 +69,26 @@ type AgonesConfig struct {
 	Client *http.Client
 }
 
-// Agones allocates GameServers of an Agones Fleet through the Kubernetes
-// API (GameServerAllocation): a Ready GameServer of the Fleet labelled with
-// the match's region becomes Allocated, annotated with the match.
-type Agones struct {
-	cfg      AgonesConfig
+// Allocator allocates GameServers of an Agones Fleet through the
+// Kubernetes API (GameServerAllocation): a Ready GameServer of the Fleet
+// labelled with the match's region becomes Allocated, annotated with the
+// match. It is a fleet.Allocator.
+type Allocator struct {
+	cfg      Config
 	endpoint string
 	client   *http.Client
 }
 
-// NewAgones returns the Agones allocator.
-func NewAgones(cfg AgonesConfig) (*Agones, error) {
+// namePattern is a Kubernetes object name (a namespace's, a Fleet's).
+var namePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+// New returns the allocator.
+func New(cfg Config) (*Allocator, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, errors.New("agones: the Kubernetes API URL must be http:// or https://")
 	}
-	if !idPattern.MatchString(cfg.Namespace) || !idPattern.MatchString(cfg.Fleet) {
+	if !namePattern.MatchString(cfg.Namespace) || !namePattern.MatchString(cfg.Fleet) {
 		return nil, errors.New("agones: a namespace and a fleet name are required")
 	}
 	if cfg.Server.ID <= 0 {
@@ -103,7 +110,7 @@ func NewAgones(cfg AgonesConfig) (*Agones, error) {
 		client = &http.Client{Transport: tr}
 	}
 	endpoint := strings.TrimRight(cfg.BaseURL, "/") + "/apis/allocation.agones.dev/v1/namespaces/" + url.PathEscape(cfg.Namespace) + "/gameserverallocations"
-	return &Agones{cfg: cfg, endpoint: endpoint, client: client}, nil
+	return &Allocator{cfg: cfg, endpoint: endpoint, client: client}, nil
 }
 
 // agonesAllocation is the GameServerAllocation as sent and answered.
@@ -149,30 +156,30 @@ type kubeStatus struct {
 }
 
 // Allocate asks Kubernetes for a Ready GameServer of the Fleet in the
-// request's region. UnAllocated (none ready) is ErrNoCapacity; Contention,
-// throttling, server errors and timeouts are ErrAllocator; both are tried
+// request's region. UnAllocated (none ready) is fleet.ErrNoCapacity; Contention,
+// throttling, server errors and timeouts are fleet.ErrAllocator; both are tried
 // again. A refusal for any other reason (forbidden, bad request) is an
 // error, also tried again until the deadline, and logged by the caller.
-func (a *Agones) Allocate(ctx context.Context, _ *sqlx.Tx, req Request) (Allocation, error) {
+func (a *Allocator) Allocate(ctx context.Context, _ *sqlx.Tx, req fleet.Request) (fleet.Allocation, error) {
 	body, err := json.Marshal(agonesAllocation{
 		APIVersion: "allocation.agones.dev/v1", Kind: "GameServerAllocation",
 		Spec: agonesAllocationSpec{
-			Selectors:  []agonesSelector{{MatchLabels: map[string]string{AgonesFleetLabel: a.cfg.Fleet, AgonesRegionLabel: req.Region}}},
+			Selectors:  []agonesSelector{{MatchLabels: map[string]string{FleetLabel: a.cfg.Fleet, RegionLabel: req.Region}}},
 			Scheduling: "Packed",
 			Metadata: agonesMeta{Annotations: map[string]string{
-				AgonesMatchAnnotation: req.MatchID, AgonesModeAnnotation: req.Mode,
-				AgonesQueueAnnotation: req.Queue, AgonesPlayersAnnotation: strconv.Itoa(req.Players),
+				MatchAnnotation: req.MatchID, ModeAnnotation: req.Mode,
+				QueueAnnotation: req.Queue, PlayersAnnotation: strconv.Itoa(req.Players),
 			}},
 		},
 	})
 	if err != nil {
-		return Allocation{}, err
+		return fleet.Allocation{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, a.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return Allocation{}, err
+		return fleet.Allocation{}, err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "application/json")
@@ -181,35 +188,35 @@ func (a *Agones) Allocate(ctx context.Context, _ *sqlx.Tx, req Request) (Allocat
 	}
 	resp, err := a.client.Do(hreq)
 	if err != nil {
-		return Allocation{}, fmt.Errorf("%w: agones: %v", ErrAllocator, err)
+		return fleet.Allocation{}, fmt.Errorf("%w: agones: %v", fleet.ErrAllocator, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Allocation{}, fmt.Errorf("%w: agones: read answer: %v", ErrAllocator, err)
+		return fleet.Allocation{}, fmt.Errorf("%w: agones: read answer: %v", fleet.ErrAllocator, err)
 	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		var st kubeStatus
 		_ = json.Unmarshal(raw, &st)
 		msg := fmt.Sprintf("agones: %s: %s %s", resp.Status, st.Reason, st.Message)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return Allocation{}, fmt.Errorf("%w: %s", ErrAllocator, msg)
+			return fleet.Allocation{}, fmt.Errorf("%w: %s", fleet.ErrAllocator, msg)
 		}
-		return Allocation{}, fmt.Errorf("%w: refused: %s", ErrAllocator, msg)
+		return fleet.Allocation{}, fmt.Errorf("%w: refused: %s", fleet.ErrAllocator, msg)
 	}
 	var got agonesAllocation
 	if err := json.Unmarshal(raw, &got); err != nil {
-		return Allocation{}, fmt.Errorf("%w: agones: decode answer: %v", ErrAllocator, err)
+		return fleet.Allocation{}, fmt.Errorf("%w: agones: decode answer: %v", fleet.ErrAllocator, err)
 	}
 	st := got.Status
 	switch st.State {
 	case "Allocated":
 	case "UnAllocated":
-		return Allocation{}, ErrNoCapacity
+		return fleet.Allocation{}, fleet.ErrNoCapacity
 	case "Contention":
-		return Allocation{}, fmt.Errorf("%w: agones: contention", ErrAllocator)
+		return fleet.Allocation{}, fmt.Errorf("%w: agones: contention", fleet.ErrAllocator)
 	default:
-		return Allocation{}, fmt.Errorf("%w: agones: unknown allocation state %q", ErrAllocator, st.State)
+		return fleet.Allocation{}, fmt.Errorf("%w: agones: unknown allocation state %q", fleet.ErrAllocator, st.State)
 	}
 	port := 0
 	for _, p := range st.Ports {
@@ -221,7 +228,7 @@ func (a *Agones) Allocate(ctx context.Context, _ *sqlx.Tx, req Request) (Allocat
 		}
 	}
 	if st.Address == "" || port <= 0 || port > 65535 || st.GameServerName == "" {
-		return Allocation{}, fmt.Errorf("%w: agones: GameServer %q allocated without an address and port", ErrAllocator, st.GameServerName)
+		return fleet.Allocation{}, fmt.Errorf("%w: agones: GameServer %q allocated without an address and port", fleet.ErrAllocator, st.GameServerName)
 	}
-	return Allocation{Allocator: "agones", GameServer: st.GameServerName, Server: a.cfg.Server, Host: st.Address, Port: port}, nil
+	return fleet.Allocation{Allocator: "agones", GameServer: st.GameServerName, Server: a.cfg.Server, Host: st.Address, Port: port}, nil
 }

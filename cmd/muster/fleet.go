@@ -48,14 +48,14 @@ func cmdFleet(ctx context.Context, args []string, getenv func(string) string, st
 	reg := fleet.NewRegistry(conn, fleet.Config{HeartbeatEvery: cfg.SessionsHeartbeat, HeartbeatTimeout: cfg.SessionsHeartbeatTimeout})
 	switch verb {
 	case "drain":
-		in, err := reg.Drain(ctx, id, "muster fleet drain")
+		in, err := reg.Drain(ctx, id, "muster fleet drain", nil)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "instance %d (%s, %s) is draining: %d match(es) still running\n", in.ID, in.Address(), in.Region, in.Allocated)
 		return nil
 	case "resume":
-		in, err := reg.Resume(ctx, id)
+		in, err := reg.Resume(ctx, id, nil)
 		if err != nil {
 			return err
 		}

@@ -137,7 +137,7 @@ func TestDrainingServerFinishesButTakesNothingNew(t *testing.T) {
 	running := unique("m-")
 	e.form(t, e.formed(running, ps[:2]))
 
-	drained, err := e.registry.Drain(ctx, in.ID, "ops@studio")
+	drained, err := e.registry.Drain(ctx, in.ID, "ops@studio", nil)
 	if err != nil || drained.State != fleet.StateDraining || drained.DrainedBy != "ops@studio" {
 		t.Fatalf("Drain = %+v, %v", drained, err)
 	}
@@ -157,7 +157,7 @@ func TestDrainingServerFinishesButTakesNothingNew(t *testing.T) {
 	if got, _ := e.registry.Get(ctx, in.ID); got.Allocated != 0 || got.State != fleet.StateDraining {
 		t.Fatalf("drained instance after its match = %+v", got)
 	}
-	if _, err := e.registry.Resume(ctx, in.ID); err != nil {
+	if _, err := e.registry.Resume(ctx, in.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.conn.Exec(`UPDATE fleet_allocations SET next_attempt_at = now() WHERE match_id = $1`, waiting); err != nil {

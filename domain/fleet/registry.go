@@ -294,33 +294,47 @@ func (r *Registry) Deregister(ctx context.Context, server match.Server, id int64
 
 // Drain stops new matches going to instance id: it finishes the ones it
 // hosts, and its heartbeats answer drain. by names who asked (staff).
-func (r *Registry) Drain(ctx context.Context, id int64, by string) (Instance, error) {
-	return r.setState(ctx, id, StateReady, StateDraining, by)
+// also, when not nil, runs in the same transaction with the instance before
+// and after (the console's audit row). Draining a draining instance
+// changes nothing; a gone one is ErrInstanceGone.
+func (r *Registry) Drain(ctx context.Context, id int64, by string, also func(tx *sqlx.Tx, before, after Instance) error) (Instance, error) {
+	return r.setState(ctx, id, StateDraining, by, also)
 }
 
-// Resume makes a draining instance ready again.
-func (r *Registry) Resume(ctx context.Context, id int64) (Instance, error) {
-	return r.setState(ctx, id, StateDraining, StateReady, "")
+// Resume makes a draining instance ready again, as Drain otherwise does.
+func (r *Registry) Resume(ctx context.Context, id int64, also func(tx *sqlx.Tx, before, after Instance) error) (Instance, error) {
+	return r.setState(ctx, id, StateReady, "", also)
 }
 
-func (r *Registry) setState(ctx context.Context, id int64, from, to, by string) (Instance, error) {
-	var in Instance
-	const upd = `UPDATE fleet_instances SET state = $3, drained_by = $4 WHERE id = $1 AND state IN ($2, $3) RETURNING ` + instanceCols
-	err := r.conn.GetContext(ctx, &in, upd, id, from, to, by)
-	if errors.Is(err, sql.ErrNoRows) {
-		cur, gerr := r.Get(ctx, id)
-		if gerr != nil {
-			return Instance{}, gerr
+func (r *Registry) setState(ctx context.Context, id int64, to, by string, also func(tx *sqlx.Tx, before, after Instance) error) (Instance, error) {
+	var after Instance
+	err := db.InTx(ctx, r.conn, nil, func(tx *sqlx.Tx) error {
+		var before Instance
+		err := tx.GetContext(ctx, &before, `SELECT `+instanceCols+` FROM fleet_instances WHERE id = $1 FOR UPDATE`, id)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrInstanceNotFound
+		case err != nil:
+			return fmt.Errorf("load instance: %w", err)
+		case before.State == StateGone:
+			return ErrInstanceGone
+		case before.State == to:
+			after = before
+			return nil
 		}
-		if cur.State == StateGone {
-			return Instance{}, ErrInstanceGone
+		const upd = `UPDATE fleet_instances SET state = $2, drained_by = $3 WHERE id = $1 RETURNING ` + instanceCols
+		if err := tx.GetContext(ctx, &after, upd, id, to, by); err != nil {
+			return fmt.Errorf("set instance state: %w", err)
 		}
-		return Instance{}, ErrInstanceNotFound
-	}
+		if also != nil {
+			return also(tx, shown(before), shown(after))
+		}
+		return nil
+	})
 	if err != nil {
-		return Instance{}, fmt.Errorf("set instance state: %w", err)
+		return Instance{}, err
 	}
-	return shown(in), nil
+	return shown(after), nil
 }
 
 // Get returns instance id.

@@ -59,7 +59,7 @@ func initSessions(p *platform) error {
 	p.runners = append(p.runners,
 		runner{name: "sessions retry", run: sessions.Run},
 		runner{name: "fleet sweeper", run: func(ctx context.Context) error {
-			return registry.RunSweeper(ctx, p.cfg.SessionsSweepEvery, p.log)
+			return registry.RunSweeper(ctx, p.cfg.SessionsSweepEvery, p.log, p.reg)
 		}})
 	return nil
 }

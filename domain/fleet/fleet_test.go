@@ -448,7 +448,7 @@ func TestSweepExpiresOverlongMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range loads {
-		if l.Region == e.region && (l.Instances != 1 || l.Ready != 1 || l.Capacity != 1) {
+		if l.Region == e.region && (l.Instances != 1 || l.Ready != 1 || l.Capacity != 1 || l.Free != 1 || l.Allocated != 0) {
 			t.Errorf("load of %s = %+v", e.region, l)
 		}
 	}

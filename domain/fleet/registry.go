@@ -384,6 +384,7 @@ type Load struct {
 	Draining  int    `db:"draining" json:"draining"`
 	Capacity  int    `db:"capacity" json:"capacity"`   // slots of live, not draining, instances
 	Allocated int    `db:"allocated" json:"allocated"` // matches on live instances
+	Free      int    `db:"free" json:"free"`           // free slots of ready instances: matches it can take now
 }
 
 // Loads sums the live fleet by region.
@@ -392,10 +393,11 @@ func (r *Registry) Loads(ctx context.Context) ([]Load, error) {
 		count(*) FILTER (WHERE state = 'ready' AND allocated < capacity) AS ready,
 		count(*) FILTER (WHERE state = 'draining') AS draining,
 		coalesce(sum(capacity) FILTER (WHERE state = 'ready'), 0) AS capacity,
-		coalesce(sum(allocated), 0) AS allocated
+		coalesce(sum(allocated), 0) AS allocated,
+		coalesce(sum(capacity - allocated) FILTER (WHERE state = 'ready' AND heartbeat_at > now() - $1 * interval '1 millisecond'), 0) AS free
 		FROM fleet_instances WHERE state <> 'gone' GROUP BY region ORDER BY region`
 	var out []Load
-	if err := r.conn.SelectContext(ctx, &out, q); err != nil {
+	if err := r.conn.SelectContext(ctx, &out, q, r.cfg.HeartbeatTimeout.Milliseconds()); err != nil {
 		return nil, fmt.Errorf("fleet load: %w", err)
 	}
 	return out, nil

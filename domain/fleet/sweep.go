@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/musterhq/muster/domain/db"
 )
@@ -85,10 +86,23 @@ func (r *Registry) prune(ctx context.Context) (int, error) {
 	return int(a + i), nil
 }
 
-// RunSweeper sweeps every interval until ctx ends.
-func (r *Registry) RunSweeper(ctx context.Context, every time.Duration, log *slog.Logger) error {
+// RunSweeper sweeps every interval until ctx ends. With reg, it also
+// exports the fleet's load after each sweep: muster_fleet_instances by
+// region and state (ready with a free slot, busy, draining) and
+// muster_fleet_slots by region and use (allocated, free), the same on every
+// sessions pod.
+func (r *Registry) RunSweeper(ctx context.Context, every time.Duration, log *slog.Logger, reg prometheus.Registerer) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	instances := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "muster_fleet_instances", Help: "Live game server processes registered with sessions, by region and state (ready with a free slot, busy, draining).",
+	}, []string{"region", "state"})
+	slots := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "muster_fleet_slots", Help: "Match slots of live, not draining, game server processes, by region and use (allocated, free).",
+	}, []string{"region", "use"})
+	if reg != nil {
+		reg.MustRegister(instances, slots)
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -104,6 +118,22 @@ func (r *Registry) RunSweeper(ctx context.Context, every time.Duration, log *slo
 			log.Error("fleet sweep", "err", err)
 		case sw.Gone > 0 || sw.Expired > 0:
 			log.Warn("fleet sweep", "instances_gone", sw.Gone, "matches_lost", sw.Lost, "matches_expired", sw.Expired)
+		}
+		if reg == nil {
+			continue
+		}
+		loads, err := r.Loads(ctx)
+		if err != nil {
+			continue
+		}
+		instances.Reset()
+		slots.Reset()
+		for _, l := range loads {
+			instances.WithLabelValues(l.Region, StateReady).Set(float64(l.Ready))
+			instances.WithLabelValues(l.Region, StateBusy).Set(float64(l.Instances - l.Ready - l.Draining))
+			instances.WithLabelValues(l.Region, StateDraining).Set(float64(l.Draining))
+			slots.WithLabelValues(l.Region, "allocated").Set(float64(l.Allocated))
+			slots.WithLabelValues(l.Region, "free").Set(float64(l.Free))
 		}
 	}
 }

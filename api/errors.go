@@ -19,6 +19,7 @@ import (
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/party"
 	playerdata "github.com/musterhq/muster/domain/player"
@@ -155,6 +156,12 @@ var domainErrors = []struct {
 	{party.ErrAlready, http.StatusConflict, "already_party_member"},
 	{party.ErrInvalid, http.StatusBadRequest, "invalid_request"},
 	{party.ErrBusy, http.StatusServiceUnavailable, "party_busy"},
+	{matchmaking.ErrUnknownQueue, http.StatusNotFound, "queue_not_found"},
+	{matchmaking.ErrAlreadyQueued, http.StatusConflict, "already_queued"},
+	{matchmaking.ErrNotQueued, http.StatusNotFound, "not_queued"},
+	{matchmaking.ErrNotLeader, http.StatusForbidden, "not_party_leader"},
+	{matchmaking.ErrPartySize, http.StatusConflict, "party_size_not_allowed"},
+	{matchmaking.ErrNoRegion, http.StatusBadRequest, "no_reachable_region"},
 	{friend.ErrSelf, http.StatusBadRequest, "cannot_add_self"},
 	{friend.ErrNotFound, http.StatusNotFound, "player_not_found"},
 	{friend.ErrLimit, http.StatusConflict, "friend_limit_reached"},

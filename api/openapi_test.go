@@ -93,6 +93,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	MountMatches(app, Matches{})
 	MountNotifications(app, Notifications{})
 	MountParties(app, Parties{})
+	MountMatchmaking(app, Matchmaking{})
 	MountFriends(app, Friends{})
 	MountSessions(app, Sessions{})
 

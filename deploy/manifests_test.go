@@ -332,6 +332,7 @@ var listeners = map[string]map[string]string{
 	"auth":        {"http": "MUSTER_HTTP_ADDR"},
 	"console":     {"console": "MUSTER_CONSOLE_ADDR"},
 	"inventory":   {"http": "MUSTER_HTTP_ADDR"},
+	"matchmaking": {"http": "MUSTER_HTTP_ADDR"},
 	"player":      {"http": "MUSTER_HTTP_ADDR"},
 	"progression": {"http": "MUSTER_HTTP_ADDR"},
 	"realtime":    {"http": "MUSTER_HTTP_ADDR", "realtime": "MUSTER_REALTIME_ADDR"},
@@ -395,7 +396,8 @@ var playerRoutes = map[string]string{
 	"/v1/server/allocations/m1/end":    "sessions",
 	"/v1/server/instancesx":            "progression", // a segment, not a string, prefix
 	"/v1/me/match":                     "sessions",
-	"/v1/me/matchmaking":               "auth", // not the live match
+	"/v1/me/matchmaking":               "matchmaking", // not the live match
+	"/v1/me/matchx":                    "auth",
 }
 
 // openAPITargets maps each tag of api/openapi.yaml to the target that serves
@@ -420,6 +422,7 @@ var openAPITargets = map[string]string{
 	"notifications": "realtime",
 	"friends":       "realtime",
 	"parties":       "realtime",
+	"matchmaking":   "matchmaking",
 	"loadouts":      "player",
 	"settings":      "player",
 	"stats":         "player",

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/party"
 	"github.com/musterhq/muster/domain/presence"
 	"github.com/musterhq/muster/domain/session"
@@ -98,7 +99,9 @@ type Deps struct {
 	Presence *presence.Tracker
 	// Parties serves party requests.
 	Parties *party.Service
-	Log     *slog.Logger
+	// Matchmaking serves queue requests.
+	Matchmaking *matchmaking.Service
+	Log         *slog.Logger
 
 	Friends      Friends       // ListFriends and FriendAction (domain/friend)
 	Limiter      state.Limiter // per-player request limits, shared by every node (Redis); nil: no limits

@@ -55,37 +55,49 @@ func (g *Gateway) offline(c *conn) {
 	}
 }
 
+// pushKinds turns the data of each push kind the gateway delivers into its
+// protocol message; each service's file registers its kinds.
+var pushKinds = map[string]func(json.RawMessage) (proto.Message, error){
+	presence.KindChanged: func(data json.RawMessage) (proto.Message, error) {
+		var v presence.View
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &pb.PresenceChanged{Presence: presenceOf(v)}, nil
+	},
+	party.KindState: func(data json.RawMessage) (proto.Message, error) {
+		var v party.View
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return partyState(v), nil
+	},
+	party.KindLeft: func(data json.RawMessage) (proto.Message, error) {
+		var v party.Left
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &pb.PartyLeft{PartyId: v.PartyID, Reason: v.Reason}, nil
+	},
+	party.KindChat: func(data json.RawMessage) (proto.Message, error) {
+		var v party.ChatLine
+		if err := json.Unmarshal(data, &v); err != nil {
+			return nil, err
+		}
+		return &pb.PartyChatMessage{PartyId: v.PartyID, PlayerId: v.PlayerID, DisplayName: v.DisplayName, Text: v.Text, SentAtMs: v.SentAt.UnixMilli()}, nil
+	},
+}
+
 // pushFrame is the frame a push event becomes, or nil for a kind this
 // gateway does not deliver.
 func pushFrame(ev push.Event) ([]byte, error) {
-	var m proto.Message
-	switch ev.Kind {
-	case presence.KindChanged:
-		var v presence.View
-		if err := json.Unmarshal(ev.Data, &v); err != nil {
-			return nil, err
-		}
-		m = &pb.PresenceChanged{Presence: presenceOf(v)}
-	case party.KindState:
-		var v party.View
-		if err := json.Unmarshal(ev.Data, &v); err != nil {
-			return nil, err
-		}
-		m = partyState(v)
-	case party.KindLeft:
-		var v party.Left
-		if err := json.Unmarshal(ev.Data, &v); err != nil {
-			return nil, err
-		}
-		m = &pb.PartyLeft{PartyId: v.PartyID, Reason: v.Reason}
-	case party.KindChat:
-		var v party.ChatLine
-		if err := json.Unmarshal(ev.Data, &v); err != nil {
-			return nil, err
-		}
-		m = &pb.PartyChatMessage{PartyId: v.PartyID, PlayerId: v.PlayerID, DisplayName: v.DisplayName, Text: v.Text, SentAtMs: v.SentAt.UnixMilli()}
-	default:
+	build, ok := pushKinds[ev.Kind]
+	if !ok {
 		return nil, nil
+	}
+	m, err := build(ev.Data)
+	if err != nil {
+		return nil, err
 	}
 	return protocol.Append(nil, 0, m)
 }

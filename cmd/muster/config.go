@@ -66,6 +66,9 @@ type Config struct {
 	RealtimeTLSKey       string
 	PartyMaxSize         int
 	PartyDefaultSize     int
+	MatchmakingTick      time.Duration
+	MatchmakingLease     time.Duration
+	RateMatchmaking      rule
 	RatePlayerData       rule
 	RateFriends          rule
 	DataDir              string
@@ -172,6 +175,9 @@ func settings(cfg *Config) []setting {
 		dur(&cfg.RealtimePresenceTTL, "realtime-presence-ttl", 30*time.Second, "a player whose connections stop pinging shows offline to friends after this"),
 		num(&cfg.PartyMaxSize, "party-max-size", 8, "the largest party a player may form"),
 		num(&cfg.PartyDefaultSize, "party-default-size", 4, "a new party's size when the player names none"),
+		dur(&cfg.MatchmakingTick, "matchmaking-tick", time.Second, "how often the matchmaker matches each queue it holds"),
+		dur(&cfg.MatchmakingLease, "matchmaking-lease", 3*time.Second, "a queue's matchmaker lease; another replica takes a queue over this long after its holder stops"),
+		lim(&cfg.RateMatchmaking, "rate-matchmaking", "30/1m", "queue joins and cancels per player"),
 		num(&cfg.SettingsMaxBytes, "settings-max-bytes", 16<<10, "largest client settings document a player may store, in bytes"),
 		lim(&cfg.RatePlayerData, "rate-player-data", "30/1m", "profile, loadout and settings writes per player"),
 		lim(&cfg.RateFriends, "rate-friends", "30/1m", "friend requests, answers, removals and blocks per player, over REST and realtime together"),
@@ -316,7 +322,7 @@ func (c Config) validate() error {
 			return fmt.Errorf("%s must be positive, got %d", name, v)
 		}
 	}
-	for name, v := range map[string]time.Duration{"http-read-timeout": c.ReadTimeout, "http-write-timeout": c.WriteTimeout, "shutdown-timeout": c.ShutdownTimeout, "outbox-poll": c.OutboxPoll, "realtime-presence-ttl": c.RealtimePresenceTTL} {
+	for name, v := range map[string]time.Duration{"http-read-timeout": c.ReadTimeout, "http-write-timeout": c.WriteTimeout, "shutdown-timeout": c.ShutdownTimeout, "outbox-poll": c.OutboxPoll, "realtime-presence-ttl": c.RealtimePresenceTTL, "matchmaking-tick": c.MatchmakingTick} {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %s", name, v)
 		}
@@ -340,6 +346,9 @@ func (c Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("sessions-allocator %q is invalid: want fleet or agones", c.SessionsAllocator)
+	}
+	if c.MatchmakingLease < 2*c.MatchmakingTick {
+		return fmt.Errorf("matchmaking-lease (%s) must be at least two matchmaking ticks (%s)", c.MatchmakingLease, c.MatchmakingTick)
 	}
 	if (c.RealtimeTLSCert == "") != (c.RealtimeTLSKey == "") {
 		return errors.New("realtime-tls-cert and realtime-tls-key go together: set both or neither")

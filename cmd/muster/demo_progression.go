@@ -12,6 +12,7 @@ import (
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
@@ -68,6 +69,14 @@ func demoContent(now time.Time) []struct {
 			Bounds: bounds, WeaponClasses: classes,
 			XP: match.XPRules{PerMinute: 30, PerKill: 50, PerAssist: 20, Win: 500, Placement: []int64{500, 100}, Max: 5000}}},
 		{season.Kind, "s1", season1},
+		{matchmaking.KindQueue, "br_quads", matchmaking.Queue{Name: "Battle Royale Quads", Mode: "br_quads", TeamSize: 4, Teams: 38,
+			Regions: []string{"eu-west", "us-east"}, PartyMin: 1, PartyMax: 4,
+			Skill: matchmaking.Widening{Start: 4, PerSecond: 0.25, Max: 30}, Latency: matchmaking.Widening{Start: 60, PerSecond: 1, Max: 150},
+			MaxWaitSeconds: 120, Fallback: matchmaking.FallbackBots, MinPlayers: 60, Backfill: true}},
+		{matchmaking.KindQueue, "tdm_6v6", matchmaking.Queue{Name: "Team Deathmatch 6v6", Mode: "tdm_6v6", TeamSize: 6, Teams: 2,
+			Regions: []string{"eu-west", "us-east"}, PartyMin: 1, PartyMax: 6,
+			Skill: matchmaking.Widening{Start: 3, PerSecond: 0.2, Max: 20}, Latency: matchmaking.Widening{Start: 60, PerSecond: 1, Max: 120},
+			MaxWaitSeconds: 90, Fallback: matchmaking.FallbackBots, MinPlayers: 4, Backfill: true}},
 		{progression.KindCurve, progression.CurveID, progression.Curve{XPPerLevel: xpPerLevel,
 			Rewards: []progression.LevelReward{{Level: 5, Reward: coins(500)}, {Level: 10, Reward: items("charm.dice")},
 				{Level: 25, Reward: items("emote.salute")}, {Level: 50, Reward: coins(5000)}},

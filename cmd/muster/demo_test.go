@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/musterhq/muster/domain/db"
+	"github.com/musterhq/muster/domain/economytest"
+	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/test/testenv"
 )
 
@@ -35,13 +38,15 @@ func (s *syncBuffer) String() string {
 
 // TestDevServesDemoMetagame runs `muster dev` on a fresh database and plays
 // the demo player's first steps: their progression, battle pass, challenges
-// and unlock trees come from the seeded content.
+// and unlock trees come from the seeded content; then a game server's
+// result reaches the players' ratings through the worker.
 func TestDevServesDemoMetagame(t *testing.T) {
 	httpAddr, opsAddr, consoleAddr, realtimeAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	exited := make(chan int, 1)
-	env := envOf(map[string]string{"MUSTER_DATABASE_URL": testenv.EmptyDBURL(t)})
+	dbURL := testenv.EmptyDBURL(t)
+	env := envOf(map[string]string{"MUSTER_DATABASE_URL": dbURL})
 	go func() {
 		exited <- run(ctx, registerModules(), []string{"dev", "--http-addr=" + httpAddr, "--ops-addr=" + opsAddr,
 			"--console-addr=" + consoleAddr, "--realtime-addr=" + realtimeAddr, "--log-level=warn"}, env, &out, &out)
@@ -116,6 +121,61 @@ func TestDevServesDemoMetagame(t *testing.T) {
 	}
 	if f := call(http.MethodGet, "/v1/me/friends", token, ""); f["friends"] == nil || f["blocked"] == nil {
 		t.Errorf("friends %v: want the demo player's list", f)
+	}
+	checkMatchIsRated(t, dbURL)
+}
+
+// checkMatchIsRated has a game server report a duel in the demo's 6v6 mode
+// and waits for the worker to rate it: in the mode's pool (rating.ModePool)
+// and the demo season it started in.
+func checkMatchIsRated(t *testing.T, dbURL string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.Open(ctx, dbURL, db.Pool{MaxOpen: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var players []struct {
+		ID       int64  `db:"id"`
+		PublicID string `db:"public_id"`
+	}
+	for range 2 {
+		economytest.Player(t, conn)
+	}
+	if err := conn.Select(&players, `SELECT id, public_id FROM accounts ORDER BY id DESC LIMIT 2`); err != nil || len(players) != 2 {
+		t.Fatalf("players: %v", err)
+	}
+	server, _, err := match.NewServers(conn, 0).Create(ctx, "ratings-check", "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matches := match.New(conn, nil)
+	if _, err := matches.Open(ctx, server, "duel-1", "tdm_6v6", []string{players[0].PublicID, players[1].PublicID}); err != nil {
+		t.Fatal(err)
+	}
+	res := match.Result{Players: []match.PlayerResult{{AccountID: players[0].ID, Team: 1, Placement: 1}, {AccountID: players[1].ID, Team: 2, Placement: 2}}}
+	if rc, err := matches.Report(ctx, server, "duel-1", res); err != nil || rc.Status != match.StatusAccepted {
+		t.Fatalf("report: %+v %v", rc, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var rows []struct {
+			AccountID int64   `db:"account_id"`
+			Mu        float64 `db:"mu"`
+		}
+		const q = `SELECT account_id, mu FROM ratings WHERE pool = 'tdm_6v6' AND season = 's1' ORDER BY mu DESC`
+		if err := conn.Select(&rows, q); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 2 {
+			if rows[0].AccountID != players[0].ID || rows[0].Mu <= 25 || rows[1].Mu >= 25 {
+				t.Fatalf("ratings after the duel: %+v, want player %d up and %d down", rows, players[0].ID, players[1].ID)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not rate the match in 20 s (%d ratings)", len(rows))
+		}
 	}
 }
 

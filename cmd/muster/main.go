@@ -37,6 +37,7 @@ commands:
   servers create   register a dedicated game server credential: --name NAME (printed once)
   fleet list       the registered game server processes and the load per region
   fleet drain ID   stop new matches going to a process (it finishes its own); fleet resume ID undoes it
+  simulate         replay a day of matchmaking arrivals on a simulated clock: --queue, --peak, --duration
   version          print the version
 
 Run "muster <command> -h" for the command's flags. Every flag can also be set
@@ -89,6 +90,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdServers(ctx, rest, getenv, stdout, stderr)
 	case "fleet":
 		err = cmdFleet(ctx, rest, getenv, stdout, stderr)
+	case "simulate":
+		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muster", version)
 		return 0
@@ -96,7 +99,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, fleet, staff, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, fleet, simulate, staff, version\n", cmd)
 		return 2
 	}
 	switch {

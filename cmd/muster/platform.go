@@ -128,6 +128,7 @@ func registerModules() *modules {
 	m.target("player", initPlayer, "metagame", "tokens", "server")
 	m.target("realtime", initRealtime, "metagame", "tokens", "server")
 	m.target("sessions", initSessions, "database", "tokens", "server", "relay")
+	m.target("matchmaking", initMatchmaking, "metagame", "tokens", "server")
 	return m
 }
 

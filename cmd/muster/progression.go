@@ -13,6 +13,7 @@ import (
 	"github.com/musterhq/muster/domain/content"
 	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/party"
@@ -20,6 +21,7 @@ import (
 	"github.com/musterhq/muster/domain/presence"
 	"github.com/musterhq/muster/domain/progression"
 	"github.com/musterhq/muster/domain/push"
+	"github.com/musterhq/muster/domain/rating"
 	"github.com/musterhq/muster/domain/reward"
 	"github.com/musterhq/muster/domain/season"
 	"github.com/musterhq/muster/domain/state"
@@ -36,11 +38,13 @@ type metagame struct {
 	progression *progression.Store
 	battlepass  *battlepass.Store
 	challenges  *challenge.Store
+	ratings     *rating.Store
 	players     *player.Store
 	notify      *notify.Store
 	friends     *friend.Store
 	presence    *presence.Tracker
 	parties     *party.Service
+	matchmaking *matchmaking.Service
 }
 
 // initMetagame builds the metagame stores and registers their content kinds.
@@ -50,6 +54,11 @@ func initMetagame(p *platform) error {
 	g.progression = progression.New(p.db, g.payer, p.ledger)
 	g.battlepass = battlepass.New(p.db, g.payer, p.ledger, battlepass.Config{Grace: p.cfg.BattlePassGrace})
 	g.challenges = challenge.New(p.db, g.payer, challenge.Config{})
+	ratings, err := rating.New(p.db, rating.Config{PoolOf: ratingPool})
+	if err != nil {
+		return fmt.Errorf("ratings: %w", err)
+	}
+	g.ratings = ratings
 	g.notify = notify.NewStore(p.db, notify.Config{PublishWindow: p.cfg.RealtimeResumeWindow})
 	g.friends = friend.NewStore(p.db, friend.Config{})
 	accounts, bus := account.NewStore(p.db), push.New(p.state)
@@ -57,9 +66,12 @@ func initMetagame(p *platform) error {
 	g.parties = party.New(party.Deps{Store: p.state, Bus: bus, Friends: g.friends, Accounts: accounts,
 		Notifier: party.OutboxNotifier{DB: p.db}, Presence: g.presence, Log: p.log},
 		party.Config{MaxSize: p.cfg.PartyMaxSize, DefaultSize: p.cfg.PartyDefaultSize})
+	g.matchmaking = matchmaking.NewService(p.db, g.parties, g.ratings, accounts, bus, p.log)
+	g.parties.SetQueue(g.matchmaking)
 	g.players = player.New(p.db, p.state, p.inventory, player.Config{SettingsMaxBytes: p.cfg.SettingsMaxBytes, Log: p.log})
 	g.content.Register(match.ModeKind())
 	g.content.Register(season.ContentKind())
+	g.content.Register(matchmaking.QueueKind())
 	g.content.Register(g.battlepass.ContentKind())
 	kinds := append(g.progression.ContentKinds(), g.challenges.ContentKinds()...)
 	for _, k := range append(kinds, g.players.Kinds()...) {
@@ -76,10 +88,13 @@ func initMetagame(p *platform) error {
 // deliver notifications (published through ps); the worker target runs them.
 func (g *metagame) consumers(ps state.PubSub) []outbox.Consumer {
 	return []outbox.Consumer{g.progression.Consumer(), g.battlepass.Consumer(), g.challenges.Consumer(), g.players.StatsConsumer(),
+		g.ratings.Consumer(),
 		// A level-up or prestige changes the profile players see.
 		g.players.ProfileCacheConsumer(progression.TopicLevelUp),
 		// Players' notifications: stored, then published to the gateways.
-		g.notify.Consumer(), g.notify.Publisher(ps)}
+		g.notify.Consumer(), g.notify.Publisher(ps),
+		// Matches no server could take wait again.
+		g.matchmaking.RequeueConsumer()}
 }
 
 // registerConsumers subscribes the metagame consumers on the worker's relay.

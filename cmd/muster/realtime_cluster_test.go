@@ -23,17 +23,17 @@ import (
 
 // gatewayNode is a muster child process for the realtime cluster test.
 type gatewayNode struct {
-	http, realtime string
-	cmd            *exec.Cmd
-	out            *bytes.Buffer
+	http, realtime, ops string
+	cmd                 *exec.Cmd
+	out                 *bytes.Buffer
 }
 
 // startNode runs `muster serve --target=targets` as a child process sharing
 // the test's database and Redis prefix.
-func startNode(t *testing.T, targets, dbURL, prefix string) *gatewayNode {
+func startNode(t *testing.T, targets, dbURL, prefix string, env ...string) *gatewayNode {
 	t.Helper()
-	n := &gatewayNode{http: freeAddr(t), realtime: freeAddr(t), out: &bytes.Buffer{}}
-	ops := freeAddr(t)
+	n := &gatewayNode{http: freeAddr(t), realtime: freeAddr(t), ops: freeAddr(t), out: &bytes.Buffer{}}
+	ops := n.ops
 	n.cmd = exec.Command(os.Args[0], "serve")
 	n.cmd.Env = append(os.Environ(),
 		"MUSTER_TEST_CHILD=1",
@@ -51,6 +51,7 @@ func startNode(t *testing.T, targets, dbURL, prefix string) *gatewayNode {
 		"MUSTER_SHUTDOWN_TIMEOUT=5s",
 		"MUSTER_LOG_FORMAT=json",
 	)
+	n.cmd.Env = append(n.cmd.Env, env...) // later values win
 	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -60,6 +61,19 @@ func startNode(t *testing.T, targets, dbURL, prefix string) *gatewayNode {
 	t.Cleanup(func() { _ = n.cmd.Process.Kill() })
 	waitReady(t, &http.Client{Timeout: 5 * time.Second}, "http://"+ops+"/readyz", exited, n.out)
 	return n
+}
+
+// reports says whether the node's metrics report queue's depth, which
+// only the replica holding the queue's lease does.
+func (n *gatewayNode) reports(t *testing.T, queue string) bool {
+	t.Helper()
+	resp, err := http.Get("http://" + n.ops + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return strings.Contains(string(body), `muster_matchmaking_queue_players{queue="`+queue+`"}`)
 }
 
 // restPlayer is a player registered over REST.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure what Muster's tests need is on this machine: PostgreSQL on
 # 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379, and
-# Chromium for the console's browser tests, and stripe-mock for the store's. A service that is installed but
+# Chromium for the console's browser tests, stripe-mock for the store's, and
+# the C++ toolchain the reference client (sdk/cpp) is built and tested with
+# (g++, CMake, Debian's protobuf 3.21 runtime and compiler). A service that is installed but
 # stopped is started; one that is missing is installed with apt-get when
 # running as root. promtool (Debian's prometheus package), which the deploy
 # tests use to check the Prometheus rules and dashboard queries, is
@@ -12,6 +14,7 @@
 #   deploy/local/services.sh redis      only Redis
 #   deploy/local/services.sh chromium   only Chromium
 #   deploy/local/services.sh promtool   only promtool
+#   deploy/local/services.sh cpp        only the C++ toolchain
 set -euo pipefail
 
 want=${1:-all}
@@ -80,6 +83,18 @@ ensure_chromium() {
   [ -x "${MUSTER_CHROMIUM:-/usr/bin/chromium}" ] || apt_install chromium
 }
 
+# The C++ SDK's toolchain: a compiler, CMake, and the protobuf runtime and
+# compiler its generated code must match (test/cppclient fails without them).
+ensure_cpp() {
+  local missing=()
+  command -v g++ >/dev/null || missing+=(g++)
+  command -v make >/dev/null || missing+=(make)
+  command -v cmake >/dev/null || missing+=(cmake)
+  command -v protoc >/dev/null || missing+=(protobuf-compiler)
+  [ -f /usr/include/google/protobuf/message_lite.h ] || missing+=(libprotobuf-dev)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 # stripe-mock, Stripe's API mock, serves the store's tests; installed with
 # go install at the version test/testenv/stripe.go names.
 ensure_stripe_mock() {
@@ -120,11 +135,12 @@ ensure_promtool() {
 }
 
 case "$want" in
-  all) ensure_postgres; ensure_redis; ensure_chromium; ensure_stripe_mock; ensure_promtool ;;
+  all) ensure_postgres; ensure_redis; ensure_chromium; ensure_stripe_mock; ensure_promtool; ensure_cpp ;;
   chromium) ensure_chromium ;;
+  cpp) ensure_cpp ;;
   promtool) ensure_promtool ;;
   stripe-mock) ensure_stripe_mock ;;
   postgres) ensure_postgres ;;
   redis) ensure_redis ;;
-  *) say "unknown service $want (all, postgres, redis, chromium, stripe-mock, promtool)"; exit 2 ;;
+  *) say "unknown service $want (all, postgres, redis, chromium, stripe-mock, promtool, cpp)"; exit 2 ;;
 esac

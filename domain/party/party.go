@@ -116,6 +116,12 @@ type Presence interface {
 	Lookup(ctx context.Context, accountIDs []int64) (map[int64]presence.View, error)
 }
 
+// Queue is told when a party's members change, so that a queued party (or a
+// player queued alone who joins one) leaves the matchmaking queue.
+type Queue interface {
+	PartyChanged(ctx context.Context, partyID string, memberIDs []int64) error
+}
+
 // Store is what the service keeps its state in.
 type Store interface {
 	state.KV
@@ -130,6 +136,7 @@ type Deps struct {
 	Accounts Accounts
 	Notifier Notifier
 	Presence Presence
+	Queue    Queue // may be nil, or set later with SetQueue
 	Log      *slog.Logger
 }
 
@@ -146,6 +153,10 @@ func New(d Deps, cfg Config) *Service {
 	}
 	return &Service{d: d, cfg: cfg.withDefaults()}
 }
+
+// SetQueue sets the matchmaking queue told of membership changes (it is
+// built after the party service, which it reads).
+func (s *Service) SetQueue(q Queue) { s.d.Queue = q }
 
 // Member is one player in a party.
 type Member struct {

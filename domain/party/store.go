@@ -137,6 +137,17 @@ func (s *Service) changed(ctx context.Context, before, after Party, reason strin
 			s.d.Log.Warn("party: push left", "party_id", before.ID, "err", err)
 		}
 	}
+	if s.d.Queue != nil && !sameMembers(before, after) {
+		ids := before.MemberIDs()
+		for _, id := range after.MemberIDs() {
+			if before.member(id) < 0 {
+				ids = append(ids, id)
+			}
+		}
+		if err := s.d.Queue.PartyChanged(ctx, before.ID, ids); err != nil {
+			s.d.Log.Warn("party: leave the matchmaking queue", "party_id", before.ID, "err", err)
+		}
+	}
 	if s.d.Presence == nil {
 		return
 	}
@@ -165,4 +176,17 @@ func (s *Service) setInParty(ctx context.Context, accountID int64, in bool) {
 type Left struct {
 	PartyID string `json:"party_id"`
 	Reason  string `json:"reason"` // "left" or "kicked"
+}
+
+// sameMembers reports whether two versions of a party have the same members.
+func sameMembers(a, b Party) bool {
+	if len(a.Members) != len(b.Members) {
+		return false
+	}
+	for _, m := range a.Members {
+		if b.member(m.AccountID) < 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -72,6 +72,11 @@ const (
 	TypePartyLeft        Type = 51
 	TypePartyChatMessage Type = 52
 	TypeGetParty         Type = 53
+
+	TypeQueueJoin      Type = 60
+	TypeQueueStatus    Type = 61
+	TypeQueueCancel    Type = 62
+	TypeGetQueueStatus Type = 63
 )
 
 // Frame is one decoded frame. Body aliases the reader's buffer until the

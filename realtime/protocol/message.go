@@ -72,6 +72,11 @@ var messages = map[Type]proto.Message{
 	TypePartyLeft:        &pb.PartyLeft{},
 	TypePartyChatMessage: &pb.PartyChatMessage{},
 	TypeGetParty:         &pb.GetParty{},
+
+	TypeQueueJoin:      &pb.QueueJoin{},
+	TypeQueueStatus:    &pb.QueueStatus{},
+	TypeQueueCancel:    &pb.QueueCancel{},
+	TypeGetQueueStatus: &pb.GetQueueStatus{},
 }
 
 // typeByName is the frame type of each message, by its full protobuf name.

@@ -66,6 +66,11 @@ var samples = []struct {
 	{"party_left", 0, &pb.PartyLeft{PartyId: "pt_1", Reason: "kicked"}},
 	{"party_chat_message", 0, &pb.PartyChatMessage{PartyId: "pt_1", PlayerId: "p_7", DisplayName: "Vex", Text: "gg", SentAtMs: 1795000002000}},
 	{"get_party", 18, &pb.GetParty{}},
+	{"queue_join", 19, &pb.QueueJoin{Queue: "br_quads", LatencyMs: map[string]uint32{"eu-west": 31}}},
+	{"queue_status", 19, &pb.QueueStatus{TicketId: "tk_abc", Queue: "br_quads", State: pb.QueueState_QUEUE_STATE_WAITING,
+		PartyId: "pt_1", Players: []string{"p_42", "p_7"}, WaitingSinceMs: 1795000000000}},
+	{"queue_cancel", 20, &pb.QueueCancel{}},
+	{"get_queue_status", 21, &pb.GetQueueStatus{}},
 }
 
 // TestGoldenVectors checks every message type against its frame in

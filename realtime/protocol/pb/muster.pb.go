@@ -196,6 +196,58 @@ func (FriendOp) EnumDescriptor() ([]byte, []int) {
 	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{2}
 }
 
+type QueueState int32
+
+const (
+	QueueState_QUEUE_STATE_NONE      QueueState = 0 // no ticket (GetQueueStatus)
+	QueueState_QUEUE_STATE_WAITING   QueueState = 1
+	QueueState_QUEUE_STATE_MATCHED   QueueState = 2 // a match was formed: "match.found" follows as a notification
+	QueueState_QUEUE_STATE_CANCELLED QueueState = 3 // see reason
+)
+
+// Enum value maps for QueueState.
+var (
+	QueueState_name = map[int32]string{
+		0: "QUEUE_STATE_NONE",
+		1: "QUEUE_STATE_WAITING",
+		2: "QUEUE_STATE_MATCHED",
+		3: "QUEUE_STATE_CANCELLED",
+	}
+	QueueState_value = map[string]int32{
+		"QUEUE_STATE_NONE":      0,
+		"QUEUE_STATE_WAITING":   1,
+		"QUEUE_STATE_MATCHED":   2,
+		"QUEUE_STATE_CANCELLED": 3,
+	}
+)
+
+func (x QueueState) Enum() *QueueState {
+	p := new(QueueState)
+	*p = x
+	return p
+}
+
+func (x QueueState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (QueueState) Descriptor() protoreflect.EnumDescriptor {
+	return file_realtime_protocol_pb_muster_proto_enumTypes[3].Descriptor()
+}
+
+func (QueueState) Type() protoreflect.EnumType {
+	return &file_realtime_protocol_pb_muster_proto_enumTypes[3]
+}
+
+func (x QueueState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use QueueState.Descriptor instead.
+func (QueueState) EnumDescriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{3}
+}
+
 // Type 1, client -> server, first frame of a connection.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2101,6 +2153,239 @@ func (*GetParty) Descriptor() ([]byte, []int) {
 	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{33}
 }
 
+// Type 60, client -> server request, answered by QueueStatus: queue the
+// player, or their whole party when they lead one, with the round-trip
+// latency the client measured to each region it can reach.
+type QueueJoin struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Queue         string                 `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	LatencyMs     map[string]uint32      `protobuf:"bytes,2,rep,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueJoin) Reset() {
+	*x = QueueJoin{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueJoin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueJoin) ProtoMessage() {}
+
+func (x *QueueJoin) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueJoin.ProtoReflect.Descriptor instead.
+func (*QueueJoin) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *QueueJoin) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *QueueJoin) GetLatencyMs() map[string]uint32 {
+	if x != nil {
+		return x.LatencyMs
+	}
+	return nil
+}
+
+// Type 61, server -> client: a matchmaking ticket. Answers QueueJoin,
+// QueueCancel and GetQueueStatus, and is pushed (request_id 0) to every
+// player of the ticket when its state changes.
+type QueueStatus struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TicketId       string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	Queue          string                 `protobuf:"bytes,2,opt,name=queue,proto3" json:"queue,omitempty"`
+	State          QueueState             `protobuf:"varint,3,opt,name=state,proto3,enum=muster.realtime.v1.QueueState" json:"state,omitempty"`
+	PartyId        string                 `protobuf:"bytes,4,opt,name=party_id,json=partyId,proto3" json:"party_id,omitempty"`
+	Players        []string               `protobuf:"bytes,5,rep,name=players,proto3" json:"players,omitempty"` // public ids
+	WaitingSinceMs int64                  `protobuf:"varint,6,opt,name=waiting_since_ms,json=waitingSinceMs,proto3" json:"waiting_since_ms,omitempty"`
+	MatchId        string                 `protobuf:"bytes,7,opt,name=match_id,json=matchId,proto3" json:"match_id,omitempty"` // when matched
+	Reason         string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`                  // when cancelled: "cancelled", "party_changed", ...
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *QueueStatus) Reset() {
+	*x = QueueStatus{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueStatus) ProtoMessage() {}
+
+func (x *QueueStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueStatus.ProtoReflect.Descriptor instead.
+func (*QueueStatus) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *QueueStatus) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *QueueStatus) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *QueueStatus) GetState() QueueState {
+	if x != nil {
+		return x.State
+	}
+	return QueueState_QUEUE_STATE_NONE
+}
+
+func (x *QueueStatus) GetPartyId() string {
+	if x != nil {
+		return x.PartyId
+	}
+	return ""
+}
+
+func (x *QueueStatus) GetPlayers() []string {
+	if x != nil {
+		return x.Players
+	}
+	return nil
+}
+
+func (x *QueueStatus) GetWaitingSinceMs() int64 {
+	if x != nil {
+		return x.WaitingSinceMs
+	}
+	return 0
+}
+
+func (x *QueueStatus) GetMatchId() string {
+	if x != nil {
+		return x.MatchId
+	}
+	return ""
+}
+
+func (x *QueueStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Type 62, client -> server request, answered by QueueStatus (cancelled):
+// any player of the ticket may cancel it.
+type QueueCancel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueCancel) Reset() {
+	*x = QueueCancel{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueCancel) ProtoMessage() {}
+
+func (x *QueueCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueCancel.ProtoReflect.Descriptor instead.
+func (*QueueCancel) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{36}
+}
+
+// Type 63, client -> server request, answered by QueueStatus.
+type GetQueueStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQueueStatus) Reset() {
+	*x = GetQueueStatus{}
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQueueStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQueueStatus) ProtoMessage() {}
+
+func (x *GetQueueStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_realtime_protocol_pb_muster_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQueueStatus.ProtoReflect.Descriptor instead.
+func (*GetQueueStatus) Descriptor() ([]byte, []int) {
+	return file_realtime_protocol_pb_muster_proto_rawDescGZIP(), []int{37}
+}
+
 var File_realtime_protocol_pb_muster_proto protoreflect.FileDescriptor
 
 const file_realtime_protocol_pb_muster_proto_rawDesc = "" +
@@ -2231,7 +2516,25 @@ const file_realtime_protocol_pb_muster_proto_rawDesc = "" +
 	"\n" +
 	"sent_at_ms\x18\x05 \x01(\x03R\bsentAtMs\"\n" +
 	"\n" +
-	"\bGetParty*Y\n" +
+	"\bGetParty\"\xac\x01\n" +
+	"\tQueueJoin\x12\x14\n" +
+	"\x05queue\x18\x01 \x01(\tR\x05queue\x12K\n" +
+	"\n" +
+	"latency_ms\x18\x02 \x03(\v2,.muster.realtime.v1.QueueJoin.LatencyMsEntryR\tlatencyMs\x1a<\n" +
+	"\x0eLatencyMsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\rR\x05value:\x028\x01\"\x88\x02\n" +
+	"\vQueueStatus\x12\x1b\n" +
+	"\tticket_id\x18\x01 \x01(\tR\bticketId\x12\x14\n" +
+	"\x05queue\x18\x02 \x01(\tR\x05queue\x124\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1e.muster.realtime.v1.QueueStateR\x05state\x12\x19\n" +
+	"\bparty_id\x18\x04 \x01(\tR\apartyId\x12\x18\n" +
+	"\aplayers\x18\x05 \x03(\tR\aplayers\x12(\n" +
+	"\x10waiting_since_ms\x18\x06 \x01(\x03R\x0ewaitingSinceMs\x12\x19\n" +
+	"\bmatch_id\x18\a \x01(\tR\amatchId\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\"\r\n" +
+	"\vQueueCancel\"\x10\n" +
+	"\x0eGetQueueStatus*Y\n" +
 	"\x06Status\x12\x12\n" +
 	"\x0eSTATUS_OFFLINE\x10\x00\x12\x11\n" +
 	"\rSTATUS_ONLINE\x10\x01\x12\x13\n" +
@@ -2250,7 +2553,13 @@ const file_realtime_protocol_pb_muster_proto_rawDesc = "" +
 	"\x11FRIEND_OP_DECLINE\x10\x03\x12\x14\n" +
 	"\x10FRIEND_OP_REMOVE\x10\x04\x12\x13\n" +
 	"\x0fFRIEND_OP_BLOCK\x10\x05\x12\x15\n" +
-	"\x11FRIEND_OP_UNBLOCK\x10\x06B3H\x03Z/github.com/musterhq/muster/realtime/protocol/pbb\x06proto3"
+	"\x11FRIEND_OP_UNBLOCK\x10\x06*o\n" +
+	"\n" +
+	"QueueState\x12\x14\n" +
+	"\x10QUEUE_STATE_NONE\x10\x00\x12\x17\n" +
+	"\x13QUEUE_STATE_WAITING\x10\x01\x12\x17\n" +
+	"\x13QUEUE_STATE_MATCHED\x10\x02\x12\x19\n" +
+	"\x15QUEUE_STATE_CANCELLED\x10\x03B3H\x03Z/github.com/musterhq/muster/realtime/protocol/pbb\x06proto3"
 
 var (
 	file_realtime_protocol_pb_muster_proto_rawDescOnce sync.Once
@@ -2264,61 +2573,69 @@ func file_realtime_protocol_pb_muster_proto_rawDescGZIP() []byte {
 	return file_realtime_protocol_pb_muster_proto_rawDescData
 }
 
-var file_realtime_protocol_pb_muster_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_realtime_protocol_pb_muster_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_realtime_protocol_pb_muster_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_realtime_protocol_pb_muster_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_realtime_protocol_pb_muster_proto_goTypes = []any{
 	(Status)(0),              // 0: muster.realtime.v1.Status
 	(FriendState)(0),         // 1: muster.realtime.v1.FriendState
 	(FriendOp)(0),            // 2: muster.realtime.v1.FriendOp
-	(*Hello)(nil),            // 3: muster.realtime.v1.Hello
-	(*Welcome)(nil),          // 4: muster.realtime.v1.Welcome
-	(*Error)(nil),            // 5: muster.realtime.v1.Error
-	(*Ping)(nil),             // 6: muster.realtime.v1.Ping
-	(*Pong)(nil),             // 7: muster.realtime.v1.Pong
-	(*RefreshToken)(nil),     // 8: muster.realtime.v1.RefreshToken
-	(*TokenRefreshed)(nil),   // 9: muster.realtime.v1.TokenRefreshed
-	(*Notification)(nil),     // 10: muster.realtime.v1.Notification
-	(*Ack)(nil),              // 11: muster.realtime.v1.Ack
-	(*Reconnect)(nil),        // 12: muster.realtime.v1.Reconnect
-	(*Goodbye)(nil),          // 13: muster.realtime.v1.Goodbye
-	(*Ok)(nil),               // 14: muster.realtime.v1.Ok
-	(*Presence)(nil),         // 15: muster.realtime.v1.Presence
-	(*SetStatus)(nil),        // 16: muster.realtime.v1.SetStatus
-	(*PresenceChanged)(nil),  // 17: muster.realtime.v1.PresenceChanged
-	(*Friend)(nil),           // 18: muster.realtime.v1.Friend
-	(*ListFriends)(nil),      // 19: muster.realtime.v1.ListFriends
-	(*FriendList)(nil),       // 20: muster.realtime.v1.FriendList
-	(*FriendAction)(nil),     // 21: muster.realtime.v1.FriendAction
-	(*PartyMember)(nil),      // 22: muster.realtime.v1.PartyMember
-	(*PartyState)(nil),       // 23: muster.realtime.v1.PartyState
-	(*PartyCreate)(nil),      // 24: muster.realtime.v1.PartyCreate
-	(*PartyInvite)(nil),      // 25: muster.realtime.v1.PartyInvite
-	(*PartyJoin)(nil),        // 26: muster.realtime.v1.PartyJoin
-	(*PartyLeave)(nil),       // 27: muster.realtime.v1.PartyLeave
-	(*PartyKick)(nil),        // 28: muster.realtime.v1.PartyKick
-	(*PartyPromote)(nil),     // 29: muster.realtime.v1.PartyPromote
-	(*PartySettings)(nil),    // 30: muster.realtime.v1.PartySettings
-	(*PartyReadyCheck)(nil),  // 31: muster.realtime.v1.PartyReadyCheck
-	(*PartyReady)(nil),       // 32: muster.realtime.v1.PartyReady
-	(*PartyChat)(nil),        // 33: muster.realtime.v1.PartyChat
-	(*PartyLeft)(nil),        // 34: muster.realtime.v1.PartyLeft
-	(*PartyChatMessage)(nil), // 35: muster.realtime.v1.PartyChatMessage
-	(*GetParty)(nil),         // 36: muster.realtime.v1.GetParty
+	(QueueState)(0),          // 3: muster.realtime.v1.QueueState
+	(*Hello)(nil),            // 4: muster.realtime.v1.Hello
+	(*Welcome)(nil),          // 5: muster.realtime.v1.Welcome
+	(*Error)(nil),            // 6: muster.realtime.v1.Error
+	(*Ping)(nil),             // 7: muster.realtime.v1.Ping
+	(*Pong)(nil),             // 8: muster.realtime.v1.Pong
+	(*RefreshToken)(nil),     // 9: muster.realtime.v1.RefreshToken
+	(*TokenRefreshed)(nil),   // 10: muster.realtime.v1.TokenRefreshed
+	(*Notification)(nil),     // 11: muster.realtime.v1.Notification
+	(*Ack)(nil),              // 12: muster.realtime.v1.Ack
+	(*Reconnect)(nil),        // 13: muster.realtime.v1.Reconnect
+	(*Goodbye)(nil),          // 14: muster.realtime.v1.Goodbye
+	(*Ok)(nil),               // 15: muster.realtime.v1.Ok
+	(*Presence)(nil),         // 16: muster.realtime.v1.Presence
+	(*SetStatus)(nil),        // 17: muster.realtime.v1.SetStatus
+	(*PresenceChanged)(nil),  // 18: muster.realtime.v1.PresenceChanged
+	(*Friend)(nil),           // 19: muster.realtime.v1.Friend
+	(*ListFriends)(nil),      // 20: muster.realtime.v1.ListFriends
+	(*FriendList)(nil),       // 21: muster.realtime.v1.FriendList
+	(*FriendAction)(nil),     // 22: muster.realtime.v1.FriendAction
+	(*PartyMember)(nil),      // 23: muster.realtime.v1.PartyMember
+	(*PartyState)(nil),       // 24: muster.realtime.v1.PartyState
+	(*PartyCreate)(nil),      // 25: muster.realtime.v1.PartyCreate
+	(*PartyInvite)(nil),      // 26: muster.realtime.v1.PartyInvite
+	(*PartyJoin)(nil),        // 27: muster.realtime.v1.PartyJoin
+	(*PartyLeave)(nil),       // 28: muster.realtime.v1.PartyLeave
+	(*PartyKick)(nil),        // 29: muster.realtime.v1.PartyKick
+	(*PartyPromote)(nil),     // 30: muster.realtime.v1.PartyPromote
+	(*PartySettings)(nil),    // 31: muster.realtime.v1.PartySettings
+	(*PartyReadyCheck)(nil),  // 32: muster.realtime.v1.PartyReadyCheck
+	(*PartyReady)(nil),       // 33: muster.realtime.v1.PartyReady
+	(*PartyChat)(nil),        // 34: muster.realtime.v1.PartyChat
+	(*PartyLeft)(nil),        // 35: muster.realtime.v1.PartyLeft
+	(*PartyChatMessage)(nil), // 36: muster.realtime.v1.PartyChatMessage
+	(*GetParty)(nil),         // 37: muster.realtime.v1.GetParty
+	(*QueueJoin)(nil),        // 38: muster.realtime.v1.QueueJoin
+	(*QueueStatus)(nil),      // 39: muster.realtime.v1.QueueStatus
+	(*QueueCancel)(nil),      // 40: muster.realtime.v1.QueueCancel
+	(*GetQueueStatus)(nil),   // 41: muster.realtime.v1.GetQueueStatus
+	nil,                      // 42: muster.realtime.v1.QueueJoin.LatencyMsEntry
 }
 var file_realtime_protocol_pb_muster_proto_depIdxs = []int32{
 	0,  // 0: muster.realtime.v1.Presence.status:type_name -> muster.realtime.v1.Status
-	15, // 1: muster.realtime.v1.PresenceChanged.presence:type_name -> muster.realtime.v1.Presence
+	16, // 1: muster.realtime.v1.PresenceChanged.presence:type_name -> muster.realtime.v1.Presence
 	1,  // 2: muster.realtime.v1.Friend.state:type_name -> muster.realtime.v1.FriendState
-	15, // 3: muster.realtime.v1.Friend.presence:type_name -> muster.realtime.v1.Presence
-	18, // 4: muster.realtime.v1.FriendList.friends:type_name -> muster.realtime.v1.Friend
+	16, // 3: muster.realtime.v1.Friend.presence:type_name -> muster.realtime.v1.Presence
+	19, // 4: muster.realtime.v1.FriendList.friends:type_name -> muster.realtime.v1.Friend
 	2,  // 5: muster.realtime.v1.FriendAction.op:type_name -> muster.realtime.v1.FriendOp
 	0,  // 6: muster.realtime.v1.PartyMember.status:type_name -> muster.realtime.v1.Status
-	22, // 7: muster.realtime.v1.PartyState.members:type_name -> muster.realtime.v1.PartyMember
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	23, // 7: muster.realtime.v1.PartyState.members:type_name -> muster.realtime.v1.PartyMember
+	42, // 8: muster.realtime.v1.QueueJoin.latency_ms:type_name -> muster.realtime.v1.QueueJoin.LatencyMsEntry
+	3,  // 9: muster.realtime.v1.QueueStatus.state:type_name -> muster.realtime.v1.QueueState
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_realtime_protocol_pb_muster_proto_init() }
@@ -2331,8 +2648,8 @@ func file_realtime_protocol_pb_muster_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_realtime_protocol_pb_muster_proto_rawDesc), len(file_realtime_protocol_pb_muster_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   34,
+			NumEnums:      4,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,5 @@
+//go:build !race
+
+package cppclient_test
+
+var raceFlags []string

@@ -127,7 +127,7 @@ func registerModules() *modules {
 	m.target("progression", initProgression, "metagame", "tokens", "server")
 	m.target("player", initPlayer, "metagame", "tokens", "server")
 	m.target("realtime", initRealtime, "metagame", "tokens", "server")
-	m.target("sessions", initSessions, "database", "tokens", "server", "relay")
+	m.target("sessions", initSessions, "metagame", "tokens", "server", "relay")
 	m.target("matchmaking", initMatchmaking, "metagame", "tokens", "server")
 	return m
 }

@@ -8,9 +8,12 @@ import (
 
 	"github.com/musterhq/muster/api"
 	"github.com/musterhq/muster/domain/fleet"
-	"github.com/musterhq/muster/domain/match"
+	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/web/agones"
 )
+
+// The matchmaker fills the seats sessions ask for.
+var _ fleet.Backfiller = (*matchmaking.Service)(nil)
 
 // initSessions runs the sessions service: the game server routes of the
 // fleet (register, heartbeat, allocations, players, end) and the player's
@@ -21,7 +24,7 @@ import (
 // allocator's settings (and the Agones token) in the sessions pods only.
 func initSessions(p *platform) error {
 	registry := fleet.NewRegistry(p.db, fleet.Config{HeartbeatEvery: p.cfg.SessionsHeartbeat, HeartbeatTimeout: p.cfg.SessionsHeartbeatTimeout})
-	servers := match.NewServers(p.db, p.cfg.ServerCredentialCache)
+	servers := p.meta.servers
 	scfg := fleet.SessionsConfig{AllocateWithin: p.cfg.SessionsAllocateWithin, Fleet: p.cfg.SessionsFleet}
 	var alloc fleet.Allocator = registry
 	switch p.cfg.SessionsAllocator {
@@ -47,7 +50,9 @@ func initSessions(p *platform) error {
 		// transaction share one commit.
 		scfg.Batch = 50
 	}
-	sessions := fleet.NewSessions(p.db, alloc, match.New(p.db, nil), scfg, p.log, p.reg)
+	// Players who leave a running match are replaced from its queue when
+	// the queue backfills: the matchmaker takes the request.
+	sessions := fleet.NewSessions(p.db, alloc, p.meta.matches, scfg, p.log, p.reg).WithBackfill(p.meta.matchmaking)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, c := range sessions.Consumers() {

@@ -43,7 +43,8 @@ type env struct {
 }
 
 type options struct {
-	alloc  func(e *env) fleet.Allocator // nil: the registry
+	alloc    func(e *env) fleet.Allocator // nil: the registry
+	backfill fleet.Backfiller
 	scfg   fleet.SessionsConfig
 	config fleet.Config
 }
@@ -72,6 +73,9 @@ func newEnv(t testing.TB, o options) *env {
 		alloc = o.alloc(e)
 	}
 	e.sessions = fleet.NewSessions(conn, alloc, e.matches, o.scfg, nil, nil)
+	if o.backfill != nil {
+		e.sessions.WithBackfill(o.backfill)
+	}
 	e.relay = outbox.NewRelay(conn, "", nil, nil, outbox.Config{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
 	for _, c := range append(e.sessions.Consumers(), e.notify.Consumer()) {
 		if err := e.relay.Register(ctx, c); err != nil {

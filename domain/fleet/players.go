@@ -105,6 +105,11 @@ func (s *Sessions) Players(ctx context.Context, server match.Server, matchID str
 		if _, err := tx.ExecContext(ctx, leave, matchID, pq.StringArray(left)); err != nil {
 			return fmt.Errorf("record left players: %w", err)
 		}
+		if len(joined)+len(left) > 0 {
+			if err := s.askBackfill(ctx, tx, matchID); err != nil {
+				return err
+			}
+		}
 		out, err = s.session(ctx, tx, server, matchID, false)
 		return err
 	})
@@ -128,6 +133,11 @@ func (s *Sessions) End(ctx context.Context, server match.Server, matchID, reason
 		if ss.State == AllocAllocated {
 			if _, err := endIn(ctx, tx, matchID, reason); err != nil {
 				return err
+			}
+			if s.backfill != nil {
+				if err := s.backfill.CancelBackfill(ctx, tx, matchID); err != nil {
+					return fmt.Errorf("cancel backfill: %w", err)
+				}
 			}
 		}
 		out, err = s.session(ctx, tx, server, matchID, false)

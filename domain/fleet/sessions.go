@@ -84,6 +84,24 @@ type Sessions struct {
 
 	mu    sync.Mutex
 	modes map[string]cachedMode
+
+	backfill Backfiller // nil: no backfill
+}
+
+// Backfiller asks the matchmaker for players to fill the seats of a running
+// match, and withdraws the request when the match ends, in the caller's
+// transaction (matchmaking.Service). The matchmaker ignores matches it did
+// not form and queues that do not backfill.
+type Backfiller interface {
+	RequestBackfill(ctx context.Context, tx sqlx.ExtContext, matchID string, free []int) error
+	CancelBackfill(ctx context.Context, tx sqlx.ExtContext, matchID string) error
+}
+
+// WithBackfill makes s ask b for players when players leave a running
+// match, and withdraw the request when it ends; it returns s.
+func (s *Sessions) WithBackfill(b Backfiller) *Sessions {
+	s.backfill = b
+	return s
 }
 
 // NewSessions returns the sessions service, allocating with alloc and
@@ -152,6 +170,12 @@ func (s *Sessions) handleFormed(ctx context.Context, tx *sqlx.Tx, evs []outbox.E
 			}
 			continue
 		}
+		if f.Backfill {
+			if err := s.joinBackfill(ctx, tx, f); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, dup := formed[f.MatchID]; dup {
 			continue
 		}
@@ -181,6 +205,101 @@ func (s *Sessions) handleFormed(ctx context.Context, tx *sqlx.Tx, evs []outbox.E
 		}
 	}
 	return s.flush(ctx, tx, w)
+}
+
+// joinBackfill sends the players the matchmaker backfilled into a running
+// match to its server: they join the match's roster (so their results are
+// accepted) and its players, and get match.found with its address. A match
+// that is no longer running sends them match.lost instead (reason
+// match_over), so that they queue again; no allocation_failed goes back, as
+// it would requeue the match's original players too.
+func (s *Sessions) joinBackfill(ctx context.Context, tx *sqlx.Tx, f matchmaking.Formed) error {
+	var a struct {
+		State    string        `db:"state"`
+		ServerID sql.NullInt64 `db:"server_id"`
+		Host     string        `db:"host"`
+		Port     int           `db:"port"`
+	}
+	err := tx.GetContext(ctx, &a, `SELECT state, server_id, host, port FROM fleet_allocations WHERE match_id = $1 FOR UPDATE`, f.MatchID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("load backfilled match: %w", err)
+	}
+	var public pq.StringArray
+	var accounts, teams pq.Int64Array
+	for i, t := range f.Teams {
+		for _, p := range t.Players {
+			public, accounts, teams = append(public, p.PlayerID), append(accounts, p.AccountID), append(teams, int64(i+1))
+		}
+	}
+	over := func(cause error) error {
+		s.log.Warn("backfilled players reached a match that is over", "match_id", f.MatchID, "players", len(accounts), "err", cause)
+		news := make([]notify.New, len(accounts))
+		for i, acc := range accounts {
+			news[i] = notify.New{AccountID: acc, Kind: KindMatchLost, Payload: LostPayload{MatchID: f.MatchID, Reason: "match_over"}}
+		}
+		return notify.SendMany(ctx, tx, news)
+	}
+	if err != nil || a.State != AllocAllocated {
+		return over(fmt.Errorf("allocation %q", a.State))
+	}
+	if _, err := s.matches.JoinIn(ctx, tx, match.Server{ID: a.ServerID.Int64}, f.MatchID, public); err != nil {
+		if errors.Is(err, match.ErrAlreadyReported) || errors.Is(err, match.ErrMatchNotFound) || isPermanent(err) {
+			return over(err)
+		}
+		return err
+	}
+	const players = `INSERT INTO fleet_match_players (match_id, account_id, player_id, team)
+		SELECT $1, a, p, t FROM unnest($2::bigint[], $3::text[], $4::bigint[]) AS u (a, p, t)
+		ON CONFLICT (match_id, account_id) DO UPDATE SET team = EXCLUDED.team, connected = false, left_at = NULL`
+	if _, err := tx.ExecContext(ctx, players, f.MatchID, accounts, public, teams); err != nil {
+		return fmt.Errorf("record backfilled players: %w", err)
+	}
+	news := make([]notify.New, len(accounts))
+	for i, acc := range accounts {
+		news[i] = notify.New{AccountID: acc, Kind: KindMatchFound, Payload: FoundPayload{MatchID: f.MatchID, Queue: f.Queue, Mode: f.Mode,
+			Region: f.Region, Address: a.Host, Port: a.Port, Team: int(teams[i])}}
+	}
+	s.outcomes.WithLabelValues("backfilled").Add(float64(len(accounts)))
+	return notify.SendMany(ctx, tx, news)
+}
+
+// askBackfill asks the matchmaker to fill the seats of matchID's players
+// who left (and were not replaced yet), per team, in tx; with none free it
+// withdraws the request.
+func (s *Sessions) askBackfill(ctx context.Context, tx *sqlx.Tx, matchID string) error {
+	if s.backfill == nil {
+		return nil
+	}
+	var doc []byte
+	if err := tx.GetContext(ctx, &doc, `SELECT formed FROM fleet_allocations WHERE match_id = $1`, matchID); err != nil {
+		return fmt.Errorf("load formed match: %w", err)
+	}
+	var f matchmaking.Formed
+	if err := json.Unmarshal(doc, &f); err != nil {
+		return fmt.Errorf("decode formed match %s: %w", matchID, err)
+	}
+	var active []struct {
+		Team int `db:"team"`
+		N    int `db:"n"`
+	}
+	const q = `SELECT team, count(*) AS n FROM fleet_match_players
+		WHERE match_id = $1 AND (connected OR left_at IS NULL) GROUP BY team`
+	if err := tx.SelectContext(ctx, &active, q, matchID); err != nil {
+		return fmt.Errorf("count match players: %w", err)
+	}
+	free := make([]int, len(f.Teams))
+	for i, t := range f.Teams {
+		free[i] = len(t.Players)
+	}
+	for _, a := range active {
+		if a.Team >= 1 && a.Team <= len(free) {
+			free[a.Team-1] = max(free[a.Team-1]-a.N, 0)
+		}
+	}
+	if err := s.backfill.RequestBackfill(ctx, tx, matchID, free); err != nil {
+		return fmt.Errorf("request backfill: %w", err)
+	}
+	return nil
 }
 
 // checkFormed refuses a formed match that can never be allocated.
@@ -478,8 +597,11 @@ func (s *Sessions) handleAccepted(ctx context.Context, tx *sqlx.Tx, ev outbox.Ev
 	if err := ev.Decode(&a); err != nil {
 		return err
 	}
-	_, err := endIn(ctx, tx, a.MatchID, "results")
-	return err
+	ended, err := endIn(ctx, tx, a.MatchID, "results")
+	if err != nil || !ended || s.backfill == nil {
+		return err
+	}
+	return s.backfill.CancelBackfill(ctx, tx, a.MatchID)
 }
 
 // endIn ends an allocated match and frees its instance's slot; it reports

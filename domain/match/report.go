@@ -150,6 +150,52 @@ func (s *Store) OpenIn(ctx context.Context, q sqlx.ExtContext, server Server, ma
 	return m, nil
 }
 
+// maxRoster bounds a roster that backfills grow: the players who left
+// stay on it (their results may still be reported).
+const maxRoster = 1000
+
+// JoinIn adds players (public ids) to the roster of server's open match,
+// through q: sessions adds the players the matchmaker backfilled into a
+// running match, in the transaction that tells them where to connect, so
+// that the server may report their results. Players on the roster already
+// are left as they are. Another server's match is ErrNotYourMatch; a match
+// with results is ErrAlreadyReported.
+func (s *Store) JoinIn(ctx context.Context, q sqlx.ExtContext, server Server, matchID string, players []string) (Match, error) {
+	var m Match
+	err := sqlx.GetContext(ctx, q, &m, `SELECT `+matchCols+` FROM matches WHERE id = $1 FOR UPDATE`, matchID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Match{}, ErrMatchNotFound
+	case err != nil:
+		return Match{}, err
+	case m.ServerID != server.ID:
+		return Match{}, ErrNotYourMatch
+	case m.Status != StatusOpen:
+		return Match{}, ErrAlreadyReported
+	}
+	ids, err := resolve(ctx, q, players)
+	if err != nil {
+		return Match{}, err
+	}
+	roster := slices.Clone(m.Roster)
+	for _, id := range ids {
+		if !slices.Contains(roster, id) {
+			roster = append(roster, id)
+		}
+	}
+	if len(roster) == len(m.Roster) {
+		return m, nil
+	}
+	if len(roster) > maxRoster {
+		return Match{}, fmt.Errorf("%w: a roster holds at most %d players", ErrInvalidRoster, maxRoster)
+	}
+	slices.Sort(roster)
+	if err := sqlx.GetContext(ctx, q, &m, `UPDATE matches SET roster = $2 WHERE id = $1 RETURNING `+matchCols, matchID, roster); err != nil {
+		return Match{}, fmt.Errorf("add players to match: %w", err)
+	}
+	return m, nil
+}
+
 func matchPattern(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false

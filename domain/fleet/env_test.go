@@ -45,8 +45,8 @@ type env struct {
 type options struct {
 	alloc    func(e *env) fleet.Allocator // nil: the registry
 	backfill fleet.Backfiller
-	scfg   fleet.SessionsConfig
-	config fleet.Config
+	scfg     fleet.SessionsConfig
+	config   fleet.Config
 }
 
 func newEnv(t testing.TB, o options) *env {

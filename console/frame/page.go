@@ -34,6 +34,7 @@ var nav = []struct {
 	{NavItem{"liveops", "Live-ops", "/liveops"}, rbac.PermProgressView},
 	{NavItem{"matches", "Matches", "/matches"}, rbac.PermMatchesView},
 	{NavItem{"servers", "Servers", "/servers"}, rbac.PermServersManage},
+	{NavItem{"fleet", "Fleet", "/fleet"}, rbac.PermServersManage},
 	{NavItem{"audit", "Audit log", "/audit"}, rbac.PermAuditView},
 	{NavItem{"staff", "Staff", "/staff"}, rbac.PermStaffView},
 	{NavItem{"roles", "Roles", "/roles"}, rbac.PermRolesManage},

@@ -14,6 +14,7 @@ import (
 	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/challenge"
+	"github.com/musterhq/muster/domain/fleet"
 	"github.com/musterhq/muster/domain/friend"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
@@ -137,6 +138,13 @@ var domainErrors = []struct {
 	{match.ErrNotInMatch, http.StatusUnprocessableEntity, "player_not_in_match"},
 	{match.ErrInvalidResult, http.StatusUnprocessableEntity, "invalid_result"},
 	{match.ErrInvalidRoster, http.StatusUnprocessableEntity, "invalid_roster"},
+	{fleet.ErrInvalid, http.StatusUnprocessableEntity, "invalid_registration"},
+	{fleet.ErrInstanceNotFound, http.StatusNotFound, "instance_not_found"},
+	{fleet.ErrInstanceGone, http.StatusGone, "instance_gone"},
+	{fleet.ErrAddressInUse, http.StatusConflict, "address_in_use"},
+	{fleet.ErrNotAllocated, http.StatusNotFound, "allocation_not_found"},
+	{fleet.ErrAllocationOver, http.StatusConflict, "allocation_over"},
+	{fleet.ErrNoLiveMatch, http.StatusNotFound, "no_live_match"},
 	{notify.ErrInvalid, http.StatusBadRequest, "invalid_request"},
 	{party.ErrInParty, http.StatusConflict, "already_in_party"},
 	{party.ErrNoParty, http.StatusNotFound, "not_in_party"},
@@ -196,7 +204,7 @@ var detailedFrom = []error{
 	playerdata.ErrNotOwned, playerdata.ErrItemNotAllowed, playerdata.ErrUnknownSlot, playerdata.ErrSlotRequired, playerdata.ErrTooManyLoadouts,
 	playerdata.ErrSettingsTooLarge, playerdata.ErrInvalid, playerdata.ErrUnknownSeason,
 	progression.ErrLocked, progression.ErrInvalid, match.ErrUnknownMode, match.ErrNotInMatch, match.ErrInvalidResult, match.ErrInvalidRoster,
-	notify.ErrInvalid, friend.ErrLimit,
+	notify.ErrInvalid, friend.ErrLimit, fleet.ErrInvalid,
 }
 
 // publicMessage is the error text for the player, without wrapping detail

@@ -95,6 +95,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	MountParties(app, Parties{})
 	MountMatchmaking(app, Matchmaking{})
 	MountFriends(app, Friends{})
+	MountSessions(app, Sessions{})
 
 	routes := map[string]bool{}
 	for _, r := range app.GetRoutes(true) {

@@ -15,6 +15,7 @@ import (
 	"github.com/musterhq/muster/console/auditlog"
 	"github.com/musterhq/muster/console/catalog"
 	"github.com/musterhq/muster/console/dashboard"
+	fleetscreen "github.com/musterhq/muster/console/fleet"
 	"github.com/musterhq/muster/console/frame"
 	"github.com/musterhq/muster/console/liveops"
 	"github.com/musterhq/muster/console/login"
@@ -28,6 +29,7 @@ import (
 	"github.com/musterhq/muster/domain/battlepass"
 	content "github.com/musterhq/muster/domain/catalog"
 	livecontent "github.com/musterhq/muster/domain/content"
+	"github.com/musterhq/muster/domain/fleet"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
@@ -58,9 +60,12 @@ type Deps struct {
 	// packages), match results and their review, game server credentials,
 	// and the player page's Progression tab with the player's battle pass
 	// (shown only with Progression). A nil store leaves its screens out.
-	Content     *livecontent.Store
-	Matches     *match.Store
-	Servers     *match.Servers
+	Content *livecontent.Store
+	Matches *match.Store
+	Servers *match.Servers
+	// Fleet: the game server processes of the sessions service and their
+	// drain action (nil leaves the screen out).
+	Fleet       *fleet.Registry
 	Progression *progression.Store
 	BattlePass  *battlepass.Store
 	// Previews renders content kinds on the live-ops screens; nil is
@@ -116,6 +121,9 @@ func Mount(app *fiber.App, f *frame.Frame, d Deps) {
 	matchmaking.Mount(rt, f, d.DB)
 	if d.Servers != nil {
 		servers.Mount(rt, f, d.Servers)
+	}
+	if d.Fleet != nil {
+		fleetscreen.Mount(rt, f, d.Fleet)
 	}
 	auditlog.Mount(rt, f, d.DB, d.Auth, d.Staff)
 	staffadmin.Mount(rt, f, d.DB, d.Staff, d.RBAC)

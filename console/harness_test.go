@@ -21,6 +21,7 @@ import (
 	"github.com/musterhq/muster/domain/battlepass"
 	"github.com/musterhq/muster/domain/catalog"
 	"github.com/musterhq/muster/domain/content"
+	"github.com/musterhq/muster/domain/fleet"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/domain/match"
@@ -58,6 +59,7 @@ type site struct {
 	content     *content.Store
 	matches     *match.Store
 	servers     *match.Servers
+	fleet       *fleet.Registry
 	progression *progression.Store
 	battlepass  *battlepass.Store
 	clock       *clock // the battle pass's clock: time.Now until a test sets it
@@ -132,7 +134,7 @@ func newSite(t testing.TB) *site {
 		docs.Register(k)
 	}
 	d := console.Deps{DB: conn, Auth: svc, Staff: st, RBAC: enf, Limiter: shared, Log: log, Catalog: cat, Ledger: led, Inventory: items,
-		Store: shop, Content: docs, Matches: matches, Servers: servers, Progression: prog, BattlePass: bp}
+		Store: shop, Content: docs, Matches: matches, Servers: servers, Fleet: fleet.NewRegistry(conn, fleet.Config{}), Progression: prog, BattlePass: bp}
 	f := console.NewFrame(d)
 	app := web.New(web.Config{BodyLimit: 1 << 20, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, ErrorPage: console.ErrorPage(f)},
 		log, web.NewMetrics(web.NewRegistry()))
@@ -145,7 +147,7 @@ func newSite(t testing.TB) *site {
 	t.Cleanup(func() { _ = app.Shutdown() })
 	s := &site{url: "http://" + ln.Addr().String(), db: conn, app: app, frame: f, accounts: accounts, staff: st, auth: svc,
 		catalog: cat, ledger: led, items: items, store: shop, content: docs, matches: matches, servers: servers, progression: prog,
-		battlepass: bp, clock: clk,
+		battlepass: bp, clock: clk, fleet: d.Fleet,
 		suffix: fmt.Sprintf("%d", time.Now().UnixNano()%1e9)}
 	for _, role := range rbac.Roles {
 		if _, err := st.Create(ctx, s.email(role), role+" tester", role, staffPassword); err != nil {

@@ -62,6 +62,9 @@ func TestMetagameRoutesNeedTheirPermission(t *testing.T) {
 		{"GET", "/servers", rbac.PermServersManage, rbac.RoleSupport},
 		{"POST", "/servers", rbac.PermServersManage, rbac.RoleDesigner},
 		{"POST", "/servers/:id/revoke", rbac.PermServersManage, rbac.RoleSupport},
+		{"GET", "/fleet", rbac.PermServersManage, rbac.RoleSupport},
+		{"POST", "/fleet/:id/drain", rbac.PermServersManage, rbac.RoleSupport},
+		{"POST", "/fleet/:id/resume", rbac.PermServersManage, rbac.RoleSupport},
 		{"POST", "/players/:id/progression/xp", rbac.PermProgressAdjust, rbac.RoleDesigner},
 		{"POST", "/players/:id/progression/tiers", rbac.PermProgressAdjust, rbac.RoleDesigner},
 	}

@@ -43,6 +43,18 @@ type Config struct {
 	BattlePassGrace       time.Duration
 	SettingsMaxBytes      int
 
+	SessionsHeartbeat        time.Duration
+	SessionsHeartbeatTimeout time.Duration
+	SessionsSweepEvery       time.Duration
+	SessionsAllocateWithin   time.Duration
+	SessionsAllocator        string
+	SessionsFleet            string
+	AgonesURL                string
+	AgonesNamespace          string
+	AgonesToken              string
+	AgonesCAFile             string
+	AgonesServer             string
+
 	RealtimeAddr         string
 	RealtimeHeartbeat    time.Duration
 	RealtimeIdleTimeout  time.Duration
@@ -171,6 +183,17 @@ func settings(cfg *Config) []setting {
 		lim(&cfg.RateFriends, "rate-friends", "30/1m", "friend requests, answers, removals and blocks per player, over REST and realtime together"),
 		dur(&cfg.BattlePassGrace, "battlepass-grace", 24*time.Hour, "how long after a season ends the results of matches that started in it still count toward its battle pass"),
 		dur(&cfg.ServerCredentialCache, "server-credential-cache", 5*time.Second, "how long a checked game server credential is trusted before it is read again (a revocation takes effect within this)"),
+		dur(&cfg.SessionsHeartbeat, "sessions-heartbeat", 5*time.Second, "how often registered game server processes are asked to heartbeat"),
+		dur(&cfg.SessionsHeartbeatTimeout, "sessions-heartbeat-timeout", 15*time.Second, "a game server process silent this long gets no new match, and the sweeper marks it gone and its matches lost"),
+		dur(&cfg.SessionsSweepEvery, "sessions-sweep-every", 5*time.Second, "how often the sessions target sweeps silent game servers and matches past their mode's longest duration"),
+		dur(&cfg.SessionsAllocateWithin, "sessions-allocate-within", 30*time.Second, "how long a formed match waits for a game server (retried with backoff) before it goes back to the matchmaker"),
+		str(&cfg.SessionsAllocator, "sessions-allocator", "fleet", "where formed matches get a server: fleet (processes registered with Muster) or agones (GameServerAllocation on Kubernetes)", false),
+		str(&cfg.SessionsFleet, "sessions-fleet", "", "the fleet matches are allocated from: a registered fleet name (empty: any), or the Agones Fleet (required with agones)", false),
+		str(&cfg.AgonesURL, "agones-url", "https://kubernetes.default.svc", "Kubernetes API server the agones allocator calls", false),
+		str(&cfg.AgonesNamespace, "agones-namespace", "default", "namespace of the Agones Fleet's GameServers", false),
+		str(&cfg.AgonesToken, "agones-token", "", "bearer token of a service account allowed to create gameserverallocations there", true),
+		str(&cfg.AgonesCAFile, "agones-ca-file", "", "PEM file of the CA that signs the Kubernetes API server's certificate (empty: system roots)", false),
+		str(&cfg.AgonesServer, "agones-server", "", "name of the game server credential the Agones Fleet's pods use (muster servers create): matches are opened for it", false),
 		str(&cfg.DataDir, "data-dir", ".muster", "where dev keeps its private PostgreSQL cluster", false),
 		str(&cfg.DevPostgres, "dev-postgres", "auto", "dev's PostgreSQL: auto (database-url, else 127.0.0.1:5432, else private) or private", false),
 		str(&cfg.Env, "env", "production", "production or development (dev sets development: reset tokens are logged)", false),
@@ -303,6 +326,26 @@ func (c Config) validate() error {
 		if v <= 0 {
 			return fmt.Errorf("%s must be positive, got %s", name, v)
 		}
+	}
+	for name, v := range map[string]time.Duration{"sessions-heartbeat": c.SessionsHeartbeat, "sessions-sweep-every": c.SessionsSweepEvery, "sessions-allocate-within": c.SessionsAllocateWithin} {
+		if v <= 0 {
+			return fmt.Errorf("%s must be positive, got %s", name, v)
+		}
+	}
+	if c.SessionsHeartbeatTimeout < 2*c.SessionsHeartbeat {
+		return fmt.Errorf("sessions-heartbeat-timeout must be at least twice sessions-heartbeat (one lost heartbeat must not take a server out), got %s and %s", c.SessionsHeartbeatTimeout, c.SessionsHeartbeat)
+	}
+	switch c.SessionsAllocator {
+	case "fleet":
+	case "agones":
+		if c.SessionsFleet == "" || c.AgonesServer == "" {
+			return errors.New("sessions-allocator agones needs sessions-fleet (the Agones Fleet) and agones-server (the credential its pods use)")
+		}
+		if u, err := url.Parse(c.AgonesURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("agones-url must be an http:// or https:// URL")
+		}
+	default:
+		return fmt.Errorf("sessions-allocator %q is invalid: want fleet or agones", c.SessionsAllocator)
 	}
 	if c.MatchmakingLease < 2*c.MatchmakingTick {
 		return fmt.Errorf("matchmaking-lease (%s) must be at least two matchmaking ticks (%s)", c.MatchmakingLease, c.MatchmakingTick)

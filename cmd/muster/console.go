@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/musterhq/muster/console"
+	"github.com/musterhq/muster/domain/fleet"
 	"github.com/musterhq/muster/domain/rbac"
 	"github.com/musterhq/muster/domain/staff"
 	"github.com/musterhq/muster/web"
@@ -30,7 +31,8 @@ func initConsole(p *platform) error {
 	}
 	d := console.Deps{DB: p.db, Auth: p.auth, Staff: st, RBAC: enf, Limiter: p.state, Log: p.log, Secure: p.cfg.Env == "production",
 		Catalog: p.catalog, Ledger: p.ledger, Inventory: p.inventory, Store: p.store,
-		Content: p.meta.content, Matches: p.meta.matches, Servers: p.meta.servers, Progression: p.meta.progression,
+		Content: p.meta.content, Matches: p.meta.matches, Servers: p.meta.servers,
+		Fleet: fleet.NewRegistry(p.db, fleet.Config{HeartbeatEvery: p.cfg.SessionsHeartbeat, HeartbeatTimeout: p.cfg.SessionsHeartbeatTimeout}), Progression: p.meta.progression,
 		BattlePass: p.meta.battlepass}
 	f := console.NewFrame(d)
 	cfg := p.webConfig()

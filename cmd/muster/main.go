@@ -35,6 +35,8 @@ commands:
   audit verify     check the audit log's hash chain
   ledger verify    check that every currency transfer balances and every balance matches its entries
   servers create   register a dedicated game server credential: --name NAME (printed once)
+  fleet list       the registered game server processes and the load per region
+  fleet drain ID   stop new matches going to a process (it finishes its own); fleet resume ID undoes it
   simulate         replay a day of matchmaking arrivals on a simulated clock: --queue, --peak, --duration
   version          print the version
 
@@ -86,6 +88,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdLedger(ctx, rest, getenv, stdout, stderr)
 	case "servers":
 		err = cmdServers(ctx, rest, getenv, stdout, stderr)
+	case "fleet":
+		err = cmdFleet(ctx, rest, getenv, stdout, stderr)
 	case "simulate":
 		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "version", "--version":
@@ -95,7 +99,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, simulate, staff, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, fleet, simulate, staff, version\n", cmd)
 		return 2
 	}
 	switch {

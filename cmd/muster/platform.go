@@ -106,16 +106,16 @@ func (p *platform) tracerProvider() trace.TracerProvider {
 	return p.tracing
 }
 
-// registerModules is the binary's module registry. Later targets (auth,
-// player, progression, inventory, store, matchmaking, sessions, realtime,
-// console) register here with their dependencies.
+// registerModules is the binary's module registry. Later targets
+// (matchmaking) register here with their dependencies.
 func registerModules() *modules {
 	m := newModules()
 	m.internal("database", initDatabase)
 	m.internal("state", initState)
 	m.internal("server", initServer)
 	m.internal("tokens", initTokens, "database", "state")
-	m.target("worker", initWorker, "database", "state", "economy", "payments", "metagame")
+	m.internal("relay", initRelay, "database")
+	m.target("worker", initWorker, "database", "state", "economy", "payments", "metagame", "relay")
 	m.internal("identity", initIdentity, "tokens")
 	m.target("auth", initAuth, "identity", "server")
 	m.internal("economy", initEconomy, "database")
@@ -127,6 +127,7 @@ func registerModules() *modules {
 	m.target("progression", initProgression, "metagame", "tokens", "server")
 	m.target("player", initPlayer, "metagame", "tokens", "server")
 	m.target("realtime", initRealtime, "metagame", "tokens", "server")
+	m.target("sessions", initSessions, "metagame", "tokens", "server", "relay")
 	m.target("matchmaking", initMatchmaking, "metagame", "tokens", "server")
 	return m
 }
@@ -202,11 +203,20 @@ func initServer(p *platform) error {
 	return nil
 }
 
-// initWorker runs the outbox relay. Modules that consume events register
-// their consumers on p.relay.
-func initWorker(p *platform) error {
+// initRelay runs the outbox relay of this process. The modules that
+// consume events (the worker's consumers, sessions' allocator) register
+// their consumers on p.relay; it delivers only theirs, so a process running
+// only sessions allocates formed matches and nothing else.
+func initRelay(p *platform) error {
 	p.relay = outbox.NewRelay(p.db, p.cfg.DatabaseURL, p.log, p.reg, outbox.Config{MaxAttempts: p.cfg.OutboxMaxAttempts, PollInterval: p.cfg.OutboxPoll, Workers: p.cfg.OutboxWorkers, Tracing: p.tracerProvider()})
-	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run}, housekeeping(p), sweeper(p), reconciler(p))
+	p.runners = append(p.runners, runner{name: "outbox relay", run: p.relay.Run})
+	return nil
+}
+
+// initWorker runs the worker's consumers on the relay, and its periodic
+// jobs.
+func initWorker(p *platform) error {
+	p.runners = append(p.runners, housekeeping(p), sweeper(p), reconciler(p))
 	return registerConsumers(p)
 }
 

@@ -38,6 +38,7 @@ var nav = []struct {
 	{NavItem{"matches", "Matches", "/matches"}, rbac.PermMatchesView},
 	{NavItem{"matchmaking", "Matchmaking", "/matchmaking"}, rbac.PermMatchmakingView},
 	{NavItem{"servers", "Servers", "/servers"}, rbac.PermServersManage},
+	{NavItem{"fleet", "Fleet", "/fleet"}, rbac.PermServersManage},
 	{NavItem{"audit", "Audit log", "/audit"}, rbac.PermAuditView},
 	{NavItem{"staff", "Staff", "/staff"}, rbac.PermStaffView},
 	{NavItem{"roles", "Roles", "/roles"}, rbac.PermRolesManage},

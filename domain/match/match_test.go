@@ -312,3 +312,36 @@ func TestServerCredentials(t *testing.T) {
 		t.Fatalf("revoked credential on another node: %v", err)
 	}
 }
+
+// JoinIn grows an open match's roster for its own server only, and not once
+// results are in.
+func TestJoinInAddsPlayersToAnOpenMatch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ids := e.players(t, 4)
+	id := "m-" + economytest.Name("join")
+	if _, err := e.store.Open(ctx, e.server, id, e.mode, ids[:2]); err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := e.servers.Create(ctx, economytest.Name("srv"), "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.JoinIn(ctx, e.conn, other, id, ids[2:3]); !errors.Is(err, match.ErrNotYourMatch) {
+		t.Fatalf("JoinIn by another server = %v, want ErrNotYourMatch", err)
+	}
+	if _, err := e.store.JoinIn(ctx, e.conn, e.server, id, []string{"p_nobody"}); !errors.Is(err, match.ErrInvalidRoster) {
+		t.Fatalf("JoinIn of an unknown player = %v, want ErrInvalidRoster", err)
+	}
+	m, err := e.store.JoinIn(ctx, e.conn, e.server, id, []string{ids[2], ids[0]})
+	if err != nil || len(m.Roster) != 3 {
+		t.Fatalf("JoinIn = %+v, %v", m.Roster, err)
+	}
+	e.clock = e.clock.Add(6 * time.Minute)
+	if _, err := e.store.Report(ctx, e.server, id, result(ids[:3], 1, 1, 1)); err != nil {
+		t.Fatalf("results naming the joined player: %v", err)
+	}
+	if _, err := e.store.JoinIn(ctx, e.conn, e.server, id, ids[3:]); !errors.Is(err, match.ErrAlreadyReported) {
+		t.Fatalf("JoinIn after the results = %v, want ErrAlreadyReported", err)
+	}
+}

@@ -97,10 +97,18 @@ func resolve(ctx context.Context, q sqlx.QueryerContext, publicIDs []string) (ma
 // (public ids). Opening the same match again with the same values answers
 // the match as it is.
 func (s *Store) Open(ctx context.Context, server Server, matchID, modeID string, players []string) (Match, error) {
+	return s.OpenIn(ctx, s.conn, server, matchID, modeID, players)
+}
+
+// OpenIn is Open through q: the caller's transaction when opening the match
+// is part of a larger change (sessions opens a formed match for the server
+// it allocated, in the transaction that records the allocation), or the
+// pool.
+func (s *Store) OpenIn(ctx context.Context, q sqlx.ExtContext, server Server, matchID, modeID string, players []string) (Match, error) {
 	if !matchPattern(matchID) {
 		return Match{}, fmt.Errorf("%w: match id: 1 to 64 letters, digits, '_', '.', ':' or '-'", ErrInvalidRoster)
 	}
-	mode, err := LoadMode(ctx, s.conn, modeID)
+	mode, err := LoadMode(ctx, q, modeID)
 	if err != nil {
 		return Match{}, err
 	}
@@ -117,7 +125,7 @@ func (s *Store) Open(ctx context.Context, server Server, matchID, modeID string,
 		}
 		seen[p] = true
 	}
-	ids, err := resolve(ctx, s.conn, players)
+	ids, err := resolve(ctx, q, players)
 	if err != nil {
 		return Match{}, err
 	}
@@ -129,15 +137,61 @@ func (s *Store) Open(ctx context.Context, server Server, matchID, modeID string,
 	var m Match
 	const ins = `INSERT INTO matches (id, server_id, mode, roster, started_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO NOTHING RETURNING ` + matchCols
-	err = s.conn.GetContext(ctx, &m, ins, matchID, server.ID, modeID, roster, s.now())
+	err = sqlx.GetContext(ctx, q, &m, ins, matchID, server.ID, modeID, roster, s.now())
 	if !errors.Is(err, sql.ErrNoRows) {
 		return m, err
 	}
-	if m, err = s.Get(ctx, matchID); err != nil {
+	if err = sqlx.GetContext(ctx, q, &m, `SELECT `+matchCols+` FROM matches WHERE id = $1`, matchID); err != nil {
 		return Match{}, err
 	}
 	if m.ServerID != server.ID || m.Mode != modeID || !slices.Equal(m.Roster, roster) {
 		return Match{}, ErrMatchExists
+	}
+	return m, nil
+}
+
+// maxRoster bounds a roster that backfills grow: the players who left
+// stay on it (their results may still be reported).
+const maxRoster = 1000
+
+// JoinIn adds players (public ids) to the roster of server's open match,
+// through q: sessions adds the players the matchmaker backfilled into a
+// running match, in the transaction that tells them where to connect, so
+// that the server may report their results. Players on the roster already
+// are left as they are. Another server's match is ErrNotYourMatch; a match
+// with results is ErrAlreadyReported.
+func (s *Store) JoinIn(ctx context.Context, q sqlx.ExtContext, server Server, matchID string, players []string) (Match, error) {
+	var m Match
+	err := sqlx.GetContext(ctx, q, &m, `SELECT `+matchCols+` FROM matches WHERE id = $1 FOR UPDATE`, matchID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Match{}, ErrMatchNotFound
+	case err != nil:
+		return Match{}, err
+	case m.ServerID != server.ID:
+		return Match{}, ErrNotYourMatch
+	case m.Status != StatusOpen:
+		return Match{}, ErrAlreadyReported
+	}
+	ids, err := resolve(ctx, q, players)
+	if err != nil {
+		return Match{}, err
+	}
+	roster := slices.Clone(m.Roster)
+	for _, id := range ids {
+		if !slices.Contains(roster, id) {
+			roster = append(roster, id)
+		}
+	}
+	if len(roster) == len(m.Roster) {
+		return m, nil
+	}
+	if len(roster) > maxRoster {
+		return Match{}, fmt.Errorf("%w: a roster holds at most %d players", ErrInvalidRoster, maxRoster)
+	}
+	slices.Sort(roster)
+	if err := sqlx.GetContext(ctx, q, &m, `UPDATE matches SET roster = $2 WHERE id = $1 RETURNING `+matchCols, matchID, roster); err != nil {
+		return Match{}, fmt.Errorf("add players to match: %w", err)
 	}
 	return m, nil
 }

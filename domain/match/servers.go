@@ -118,3 +118,20 @@ func (s *Servers) lookup(ctx context.Context, id int64) (cachedServer, error) {
 	s.mu.Unlock()
 	return c, nil
 }
+
+// Named returns the server registered under name, unless its credential is
+// revoked (ErrInvalidServer).
+func (s *Servers) Named(ctx context.Context, name string) (Server, error) {
+	var sv Server
+	const q = `SELECT id, name, created_by, created_at, revoked_at, last_seen_at FROM game_servers WHERE name = $1`
+	err := s.conn.GetContext(ctx, &sv, q, name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Server{}, fmt.Errorf("%w: no server named %q", ErrInvalidServer, name)
+	case err != nil:
+		return Server{}, fmt.Errorf("load server: %w", err)
+	case sv.RevokedAt != nil:
+		return Server{}, fmt.Errorf("%w: the credential of %q is revoked", ErrInvalidServer, name)
+	}
+	return sv, nil
+}

@@ -63,6 +63,7 @@ func TestMetagameRoutesNeedTheirPermission(t *testing.T) {
 		{"POST", "/servers", rbac.PermServersManage, rbac.RoleDesigner},
 		{"POST", "/servers/:id/revoke", rbac.PermServersManage, rbac.RoleSupport},
 		{"GET", "/fleet", rbac.PermServersManage, rbac.RoleSupport},
+		{"GET", "/fleet/:id/drain", rbac.PermServersManage, rbac.RoleSupport},
 		{"POST", "/fleet/:id/drain", rbac.PermServersManage, rbac.RoleSupport},
 		{"POST", "/fleet/:id/resume", rbac.PermServersManage, rbac.RoleSupport},
 		{"POST", "/players/:id/progression/xp", rbac.PermProgressAdjust, rbac.RoleDesigner},

@@ -31,6 +31,7 @@ type handler struct {
 func Mount(rt *frame.Router, f *frame.Frame, registry *fleet.Registry) {
 	h := &handler{f: f, registry: registry}
 	rt.Get("/fleet", rbac.PermServersManage, h.list)
+	rt.Get("/fleet/:id/drain", rbac.PermServersManage, h.confirmDrain)
 	rt.Post("/fleet/:id/drain", rbac.PermServersManage, h.drain)
 	rt.Post("/fleet/:id/resume", rbac.PermServersManage, h.resume)
 }
@@ -71,6 +72,56 @@ func (h *handler) render(c *fiber.Ctx, status int, p Page) error {
 	return frame.Render(c, status, page(h.f.Page(c, "Fleet", "fleet"), p))
 }
 
+// Confirm is the page that asks before a drain: the process, what it
+// hosts, and what its region keeps without it.
+type Confirm struct {
+	Instance fleet.Instance
+	Load     *fleet.Load // the process's region; nil when nothing live is there
+	Left     int         // free slots the region keeps on other ready processes
+	Form     ActionForm
+	Now      time.Time
+}
+
+// confirmDrain asks before draining: a drain is undone only by Resume,
+// and meanwhile the region has fewer slots for new matches.
+func (h *handler) confirmDrain(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return fiber.NewError(http.StatusNotFound, "no game server process "+c.Params("id"))
+	}
+	return h.renderConfirm(c, http.StatusOK, id, ActionForm{ID: id})
+}
+
+func (h *handler) renderConfirm(c *fiber.Ctx, status int, id int64, form ActionForm) error {
+	ctx := c.UserContext()
+	in, err := h.registry.Get(ctx, id)
+	if errors.Is(err, fleet.ErrInstanceNotFound) {
+		return fiber.NewError(http.StatusNotFound, "no game server process "+c.Params("id"))
+	}
+	if err != nil {
+		return err
+	}
+	switch in.State {
+	case fleet.StateGone:
+		return h.f.SetFlash(c, "error", "That process is gone; nothing to drain.", "/fleet")
+	case fleet.StateDraining:
+		return h.f.SetFlash(c, "error", in.Address()+" is draining already.", "/fleet?region="+in.Region)
+	}
+	loads, err := h.registry.Loads(ctx)
+	if err != nil {
+		return err
+	}
+	p := Confirm{Instance: in, Form: form, Now: time.Now()}
+	for i := range loads {
+		if loads[i].Region == in.Region {
+			p.Load = &loads[i]
+			// The region's free slots on ready processes, less this one's.
+			p.Left = max(loads[i].Capacity-loads[i].Allocated-max(in.Capacity-in.Allocated, 0), 0)
+		}
+	}
+	return frame.Render(c, status, confirmPage(h.f.Page(c, "Drain "+in.Address(), "fleet"), p))
+}
+
 func (h *handler) drain(c *fiber.Ctx) error  { return h.act(c, "drain") }
 func (h *handler) resume(c *fiber.Ctx) error { return h.act(c, "resume") }
 
@@ -83,6 +134,9 @@ func (h *handler) act(c *fiber.Ctx, verb string) error {
 	form := ActionForm{ID: id, Reason: strings.TrimSpace(web.CleanText(c.FormValue("reason"), 1000))}
 	if len(form.Reason) < 3 || len(form.Reason) > 500 {
 		form.ReasonErr = reasonRequired
+		if verb == "drain" {
+			return h.renderConfirm(c, http.StatusBadRequest, id, form)
+		}
 		return h.render(c, http.StatusBadRequest, Page{Action: form})
 	}
 	me, _ := frame.StaffOf(c)
@@ -122,9 +176,5 @@ func itoa(n int) string              { return strconv.Itoa(n) }
 func i64(n int64) string             { return strconv.FormatInt(n, 10) }
 func slots(in fleet.Instance) string { return itoa(in.Allocated) + " / " + itoa(in.Capacity) }
 
-func actionURL(in fleet.Instance) string {
-	if in.State == fleet.StateDraining {
-		return "/fleet/" + i64(in.ID) + "/resume"
-	}
-	return "/fleet/" + i64(in.ID) + "/drain"
-}
+func drainURL(in fleet.Instance) string  { return "/fleet/" + i64(in.ID) + "/drain" }
+func resumeURL(in fleet.Instance) string { return "/fleet/" + i64(in.ID) + "/resume" }

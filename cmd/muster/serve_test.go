@@ -346,6 +346,15 @@ func TestKeysResealMovesEverythingToTheNewSecretKey(t *testing.T) {
 	newRaw := make([]byte, 32)
 	_, _ = rand.Read(newRaw)
 	newKey := base64.StdEncoding.EncodeToString(newRaw)
+	// The package's database is shared: leave the keys sealed under the
+	// development key that the tests starting muster processes use.
+	t.Cleanup(func() {
+		var out, stderr bytes.Buffer
+		args := []string{"keys", "reseal", "--database-url=" + dbURL, "--secret-key=" + oldKey}
+		if code := run(ctx, registerModules(), args, envOf(map[string]string{"MUSTER_OLD_SECRET_KEY": newKey}), &out, &stderr); code != 0 {
+			t.Errorf("reseal back to the development key: %s", stderr.String())
+		}
+	})
 	var out, stderr bytes.Buffer
 	if code := run(ctx, registerModules(), []string{"keys", "rotate", "--database-url=" + dbURL, "--secret-key=" + oldKey}, envOf(nil), &out, &stderr); code != 0 {
 		t.Fatalf("rotate: %s", stderr.String())

@@ -98,7 +98,7 @@ func TestMetagameRoutesNeedTheirPermission(t *testing.T) {
 func TestSignedOutVisitorsAreSentToLogin(t *testing.T) {
 	s := newSite(t)
 	for _, path := range []string{"/", "/players", "/catalog", "/catalog/currencies", "/audit", "/staff", "/roles", "/account",
-		"/liveops", "/liveops/xp_curve/default", "/matches", "/matchmaking", "/servers"} {
+		"/liveops", "/liveops/xp_curve/default", "/matches", "/matchmaking", "/servers", "/fleet", "/fleet/1/drain"} {
 		resp, err := httpClient.Get(s.url + path)
 		if err != nil {
 			t.Fatal(err)

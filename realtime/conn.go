@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -28,6 +29,8 @@ type conn struct {
 	resume string // the session's resume token
 
 	writers sync.WaitGroup // the writer goroutine, while one runs
+	beats   sync.WaitGroup // the heartbeat's refresh, while one runs (keepAlive)
+	beating atomic.Bool
 
 	// Request rate limit, touched only by the reader goroutine.
 	reqTokens float64
@@ -111,6 +114,7 @@ func (g *Gateway) handle(nc net.Conn) {
 	}
 	defer func() {
 		g.remove(c)
+		c.beats.Wait() // a heartbeat's refresh must not bring the player back online after offline
 		g.offline(c)
 		g.keepResumable(context.Background(), c.resume, claims.AccountID)
 		// The writer may still be sending a last error frame (its write
@@ -159,8 +163,7 @@ func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
 				c.fail(tokenProblem(err, f.RequestID))
 				return
 			}
-			g.keepResumable(ctx, c.resume, c.claimsNow().AccountID)
-			g.beat(ctx, c)
+			c.keepAlive(ctx)
 			c.send(f.RequestID, &pb.Pong{Nonce: m.Nonce, ServerTimeMs: time.Now().UnixMilli()})
 		case *pb.RefreshToken:
 			claims, err := g.verify.Verify(ctx, m.AccessToken)
@@ -189,6 +192,27 @@ func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
 			c.send(f.RequestID, &pb.Error{Code: uint32(protocol.CodeUnknownType), Message: "the server does not take this message"})
 		}
 	}
+}
+
+// keepAlive refreshes, in a goroutine of its own, what a heartbeat keeps
+// alive in the shared state: the resume token and the player's presence
+// (three Redis round trips). The Pong then does not wait for them, and the
+// reader's stack, which an idle connection keeps, does not grow for them.
+// One refresh runs at a time: a heartbeat that finds one still running
+// skips its own, which would repeat it. Only the reader calls it; the
+// connection's end waits for the refresh (beats) before the player goes
+// offline.
+func (c *conn) keepAlive(ctx context.Context) {
+	if !c.beating.CompareAndSwap(false, true) {
+		return
+	}
+	c.beats.Add(1)
+	go func() {
+		defer c.beats.Done()
+		defer c.beating.Store(false)
+		c.g.keepResumable(ctx, c.resume, c.claimsNow().AccountID)
+		c.g.beat(ctx, c)
+	}()
 }
 
 // tokenNow is the connection's current access token, checked again on

@@ -44,6 +44,7 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 PORT_BASE=${PORT_BASE:-17400} # gateway i listens on PORT_BASE+i (TCP), +1000+i (HTTP), +2000+i (ops)
 DB_CONNS=${DB_CONNS:-4}       # PostgreSQL connections per gateway (the handshake reads the last seq)
+GATEWAY_ENV=${GATEWAY_ENV:-}  # more environment for the gateways, e.g. GATEWAY_ENV="GOGC=50"
 
 say() { printf 'realtime.sh: %s\n' "$*" >&2; }
 
@@ -98,7 +99,7 @@ start_gateways() {
 	gws="" ops=""
 	for ((i = 0; i < n; i++)); do
 		local tcp=$((PORT_BASE + i)) http=$((PORT_BASE + 1000 + i)) opsp=$((PORT_BASE + 2000 + i))
-		MUSTER_TARGET=realtime MUSTER_REDIS_URL=$REDIS_URL MUSTER_REDIS_PREFIX=$prefix \
+		env $GATEWAY_ENV MUSTER_TARGET=realtime MUSTER_REDIS_URL=$REDIS_URL MUSTER_REDIS_PREFIX=$prefix \
 			MUSTER_REALTIME_ADDR=127.0.0.1:$tcp MUSTER_HTTP_ADDR=127.0.0.1:$http MUSTER_OPS_ADDR=127.0.0.1:$opsp \
 			MUSTER_DB_MAX_OPEN=$DB_CONNS MUSTER_DB_MAX_IDLE=$DB_CONNS MUSTER_LOG_LEVEL=warn MUSTER_LOG_FORMAT=json \
 			bin/muster serve >"$tmp/gateway$i.log" 2>&1 &
@@ -133,17 +134,15 @@ record_gateways() {
 			"$(awk '/^VmHWM:/ {printf "peak VmHWM %.1f MiB", $2/1024}' "/proc/$pid/status")" \
 			"$(wc -l <"$tmp/gateway$i.log")"
 	done
-	for i in "${!gw_pids[@]}"; do
-		if [[ -s $tmp/gateway$i.log ]]; then
-			say "gateway $i log (last lines):"
-			tail -n 5 "$tmp/gateway$i.log" >&2
-		fi
-	done
+	if cat "$tmp"/gateway*.log | grep -q .; then
+		say "the gateways' log lines at warn or above, by message:"
+		cat "$tmp"/gateway*.log | grep -o '"msg":"[^"]*"' | sort | uniq -c | sort -rn | head -n 10 >&2
+	fi
 }
 
 status=0
 if [[ $phase == all || $phase == idle ]]; then
-	echo "## idle: $CONNS connections over $GATEWAYS gateways, held $HOLD (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo "## idle: $CONNS connections over $GATEWAYS gateways, held $HOLD${GATEWAY_ENV:+, gateways with $GATEWAY_ENV} (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	start_gateways "$GATEWAYS"
 	"$tmp/rtload" run -players "$tmp/players" -conns "$CONNS" -gateways "$gws" -pids "$(
 		IFS=,
@@ -154,7 +153,7 @@ if [[ $phase == all || $phase == idle ]]; then
 fi
 if [[ $phase == all || $phase == fanout ]]; then
 	echo
-	echo "## fanout: $FANOUT_CONNS connections over $FANOUT_GATEWAYS gateways, rates $RATES for $STEP each (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo "## fanout: $FANOUT_CONNS connections over $FANOUT_GATEWAYS gateways, rates $RATES for $STEP each${GATEWAY_ENV:+, gateways with $GATEWAY_ENV} (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	start_gateways "$FANOUT_GATEWAYS"
 	"$tmp/rtload" run -players "$tmp/players" -conns "$FANOUT_CONNS" -gateways "$gws" -pids "$(
 		IFS=,

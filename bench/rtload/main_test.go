@@ -206,6 +206,16 @@ func TestCostPerConn(t *testing.T) {
 	if costPerConn(memSnapshot{}, after, 20000) != nil || costPerConn(before, after, 0) != nil {
 		t.Error("costPerConn without a baseline or connections should be nil")
 	}
+	var r rssSeries
+	if r.mean() != 0 {
+		t.Error("an empty series has a mean")
+	}
+	for _, v := range []int64{300, 100, 200} {
+		r.add(v)
+	}
+	if r.mean() != 200 || r.max != 300 {
+		t.Errorf("series of 300, 100, 200: mean %v, max %d", r.mean(), r.max)
+	}
 }
 
 func TestKeptUp(t *testing.T) {

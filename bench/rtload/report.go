@@ -89,6 +89,28 @@ type perConn struct {
 	TotalRSS      int64   `json:"total_rss_bytes"`
 	IdleRSS       int64   `json:"idle_rss_bytes"`
 	OneProcessRSS float64 `json:"one_process_rss_bytes"` // an idle gateway plus every connection's growth
+	// The same growth from the gateways' RSS read every second of the
+	// hold: its mean and its highest.
+	HoldMeanRSSBytes float64 `json:"hold_mean_rss_bytes,omitempty"`
+	HoldMaxRSSBytes  float64 `json:"hold_max_rss_bytes,omitempty"`
+}
+
+// rssSeries is the gateways' summed RSS read over time.
+type rssSeries struct {
+	n, sum, max int64
+}
+
+func (r *rssSeries) add(v int64) {
+	r.n++
+	r.sum += v
+	r.max = max(r.max, v)
+}
+
+func (r rssSeries) mean() float64 {
+	if r.n == 0 {
+		return 0
+	}
+	return float64(r.sum) / float64(r.n)
 }
 
 // costPerConn computes perConn from the first snapshot (before
@@ -119,6 +141,8 @@ type holdResult struct {
 	RTT          *loadgen.Histogram `json:"ping_rtt"`
 	CPU          cpuUse             `json:"cpu"`
 	ClientsRSS   int64              `json:"clients_rss_bytes"`
+	RSSMean      float64            `json:"gateways_rss_mean_bytes"` // read every second
+	RSSMax       int64              `json:"gateways_rss_max_bytes"`
 }
 
 type fanoutResult struct {
@@ -215,6 +239,11 @@ func (r report) print(out io.Writer) {
 	if p := r.PerConn; p != nil {
 		fmt.Fprintf(out, "\nper conn     (%s) RSS %.0f bytes (%s): %.0f connections per GiB; Go heap+stacks %.0f bytes, %.2f goroutines\n",
 			p.Snapshot, p.RSSBytes, kib(p.RSSBytes), p.ConnsPerGiB, p.HeapStack, p.Goroutines)
+		if p.HoldMaxRSSBytes > 0 {
+			fmt.Fprintf(out, "             during the hold (RSS read every second): mean %.0f bytes (%s, %.0f per GiB), highest %.0f bytes (%s, %.0f per GiB)\n",
+				p.HoldMeanRSSBytes, kib(p.HoldMeanRSSBytes), float64(1<<30)/p.HoldMeanRSSBytes,
+				p.HoldMaxRSSBytes, kib(p.HoldMaxRSSBytes), float64(1<<30)/p.HoldMaxRSSBytes)
+		}
 		fmt.Fprintf(out, "total        %d connections: gateways' RSS %s (%s of it before connecting); one process holding them all would be about %s\n",
 			p.Conns, mib(p.TotalRSS), mib(p.IdleRSS), mib(int64(p.OneProcessRSS)))
 	}

@@ -192,16 +192,16 @@ func checkRun(o runOptions, players int) error {
 	return nil
 }
 
-// plannedDuration bounds a run: connecting (at least 1,000 handshakes a
-// second, or it is cut off), the hold, and every step with its settling.
+// plannedDuration bounds a run: connecting (at least about 330 handshakes
+// a second, or it is cut off), the hold, and every step with its settling.
 func plannedDuration(o runOptions) time.Duration {
 	return connectBound(o.conns) + o.hold + time.Duration(len(o.rates))*(o.step+o.settle+10*time.Second)
 }
 
-// connectBound is the longest connecting may take: 2 minutes plus a
-// millisecond a connection.
+// connectBound is the longest connecting may take: 2 minutes plus 3
+// milliseconds a connection.
 func connectBound(conns int) time.Duration {
-	return 2*time.Minute + time.Duration(conns)*time.Millisecond
+	return 2*time.Minute + time.Duration(conns)*3*time.Millisecond
 }
 
 func procsFor(conns, perProc int) int {
@@ -529,6 +529,9 @@ func run(ctx context.Context, o runOptions, players []player, logw io.Writer) (r
 	if o.hold > 0 {
 		say("holding %d idle connections for %s", conn.Connected, o.hold)
 		cpuA := sampleCPU(o.pids, cs.pids())
+		// The gateways' resident memory is read every second: it rises
+		// and falls with each GC cycle.
+		var rss rssSeries
 		end := time.Now().Add(o.hold)
 		for time.Now().Before(end) {
 			select {
@@ -539,6 +542,13 @@ func run(ctx context.Context, o runOptions, players []player, logw io.Writer) (r
 			if err := cs.anyExited(); err != nil {
 				return rep, err
 			}
+			if len(o.pids) > 0 {
+				var sum int64
+				for _, p := range o.pids {
+					sum += rssOf(p)
+				}
+				rss.add(sum)
+			}
 		}
 		cpuB := sampleCPU(o.pids, cs.pids())
 		st, _, err := cs.collect(ctx)
@@ -546,11 +556,16 @@ func run(ctx context.Context, o runOptions, players []player, logw io.Writer) (r
 			return rep, err
 		}
 		rep.HoldRes = &holdResult{Open: st.Open, Pings: st.Pings, Pongs: st.Pongs, Closed: st.Closed, CloseReasons: st.CloseReasons,
-			RTT: st.RTT, CPU: cpuB.since(cpuA), ClientsRSS: st.RSSBytes}
+			RTT: st.RTT, CPU: cpuB.since(cpuA), ClientsRSS: st.RSSBytes, RSSMean: rss.mean(), RSSMax: rss.max}
 		rep.Memory = append(rep.Memory, snap(fmt.Sprintf("after %s idle", o.hold)))
 	}
 
 	rep.PerConn = costPerConn(rep.Memory[0], rep.Memory[len(rep.Memory)-1], conn.Connected)
+	if h := rep.HoldRes; h != nil && rep.PerConn != nil && h.RSSMax > 0 {
+		base := float64(rep.Memory[0].rss())
+		rep.PerConn.HoldMeanRSSBytes = (h.RSSMean - base) / float64(conn.Connected)
+		rep.PerConn.HoldMaxRSSBytes = (float64(h.RSSMax) - base) / float64(conn.Connected)
+	}
 
 	// Fan-out.
 	if len(o.rates) > 0 {

@@ -134,7 +134,7 @@ record_gateways() {
 			"$(awk '/^VmHWM:/ {printf "peak VmHWM %.1f MiB", $2/1024}' "/proc/$pid/status")" \
 			"$(wc -l <"$tmp/gateway$i.log")"
 	done
-	if cat "$tmp"/gateway*.log | grep -q .; then
+	if grep -qs . "$tmp"/gateway*.log; then
 		say "the gateways' log lines at warn or above, by message:"
 		cat "$tmp"/gateway*.log | grep -o '"msg":"[^"]*"' | sort | uniq -c | sort -rn | head -n 10 >&2
 	fi

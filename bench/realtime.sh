@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measure the realtime gateway end to end on loopback: real
 # `muster serve --target=realtime` processes sharing one fresh database on
-# the local PostgreSQL and the local Redis, loaded by bench/rtload.
+# the local PostgreSQL and a private Redis server (REDIS_URL to use another),
+# loaded by bench/rtload.
 #
 #   idle:    GATEWAYS gateways, CONNS players connected (Hello/Welcome, then
 #            a Ping every heartbeat) and held HOLD; the gateways' resident
@@ -20,7 +21,8 @@
 # so the connections are spread over several gateways and several client
 # processes, each client process from its own source address 127.0.0.x.
 # Everything is stopped and cleaned up at the end, also on failure or
-# Ctrl-C: gateways stopped, database dropped, the run's Redis keys deleted.
+# Ctrl-C: gateways and the private Redis stopped, database dropped (or, with
+# REDIS_URL, the run's keys deleted).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -41,14 +43,17 @@ FANOUT_GATEWAYS=${FANOUT_GATEWAYS:-2}
 RATES=${RATES:-10000,20000,50000,100000,200000}
 STEP=${STEP:-10s}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
-REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+# Empty: a private redis-server for the run on PORT_BASE+3000, so that the
+# run's keys and commands (three a heartbeat) do not meet other users of
+# the shared server, nor theirs the run. Or a URL: that server.
+REDIS_URL=${REDIS_URL:-}
 PORT_BASE=${PORT_BASE:-17400} # gateway i listens on PORT_BASE+i (TCP), +1000+i (HTTP), +2000+i (ops)
 DB_CONNS=${DB_CONNS:-4}       # PostgreSQL connections per gateway (the handshake reads the last seq)
 GATEWAY_ENV=${GATEWAY_ENV:-}  # more environment for the gateways, e.g. GATEWAY_ENV="GOGC=50"
 
 say() { printf 'realtime.sh: %s\n' "$*" >&2; }
 
-# PostgreSQL and Redis, found or started as `make services` does.
+# PostgreSQL and Redis, found or started (or installed) as `make services` does.
 deploy/local/services.sh postgres
 deploy/local/services.sh redis
 
@@ -56,6 +61,7 @@ tmp=$(mktemp -d)
 db="muster_rtbench_$(date +%s)_$$"
 prefix="$db:"
 gw_pids=()
+redis_pid=""
 
 stop_gateways() {
 	local pid
@@ -70,7 +76,11 @@ stop_gateways() {
 cleanup() {
 	stop_gateways
 	psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 && say "dropped database $db" || say "could not drop database $db: drop it by hand"
-	redis-cli -u "$REDIS_URL" --scan --pattern "$prefix*" 2>/dev/null | xargs -r -n 500 redis-cli -u "$REDIS_URL" unlink >/dev/null 2>&1 || true
+	if [[ -n $redis_pid ]]; then
+		kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
+	elif [[ -n $REDIS_URL ]]; then
+		redis-cli -u "$REDIS_URL" --scan --pattern "$prefix*" 2>/dev/null | xargs -r -n 500 redis-cli -u "$REDIS_URL" unlink >/dev/null 2>&1 || true
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -79,6 +89,16 @@ trap 'exit 130' INT TERM
 say "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(go version | cut -d' ' -f3), commit $(git rev-parse --short HEAD)$([[ -n $(git status --porcelain -- ':!bench') ]] && echo ' (uncommitted changes outside bench/)'), open-file limit $(ulimit -n)"
 go build -o bin/muster ./cmd/muster
 go build -o "$tmp/rtload" ./bench/rtload
+
+if [[ -z $REDIS_URL ]]; then
+	rport=$((PORT_BASE + 3000))
+	redis-server --bind 127.0.0.1 --port "$rport" --save "" --appendonly no --dir "$tmp" --loglevel warning >"$tmp/redis.log" 2>&1 &
+	redis_pid=$!
+	for _ in $(seq 1 50); do [[ $(redis-cli -p "$rport" ping 2>/dev/null) == PONG ]] && break; sleep 0.1; done
+	[[ $(redis-cli -p "$rport" ping 2>/dev/null) == PONG ]] || { say "the private redis-server on port $rport did not start:"; cat "$tmp/redis.log" >&2; exit 1; }
+	REDIS_URL=redis://127.0.0.1:$rport/0
+	say "private Redis $(redis-server --version | grep -o 'v=[^ ]*') on port $rport (pid $redis_pid)"
+fi
 
 db_url="${PG_URL%%\?*}"
 db_url="${db_url%/*}/$db?sslmode=disable"
@@ -147,7 +167,7 @@ if [[ $phase == all || $phase == idle ]]; then
 	"$tmp/rtload" run -players "$tmp/players" -conns "$CONNS" -gateways "$gws" -pids "$(
 		IFS=,
 		echo "${gw_pids[*]}"
-	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" -hold "$HOLD" || status=1
+	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" ${redis_pid:+-redis-pid "$redis_pid"} -hold "$HOLD" || status=1
 	record_gateways
 	stop_gateways
 fi
@@ -158,7 +178,7 @@ if [[ $phase == all || $phase == fanout ]]; then
 	"$tmp/rtload" run -players "$tmp/players" -conns "$FANOUT_CONNS" -gateways "$gws" -pids "$(
 		IFS=,
 		echo "${gw_pids[*]}"
-	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" -hold 0s -rates "$RATES" -step "$STEP" || status=1
+	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" ${redis_pid:+-redis-pid "$redis_pid"} -hold 0s -rates "$RATES" -step "$STEP" || status=1
 	record_gateways
 	stop_gateways
 fi

@@ -115,7 +115,10 @@ type cpuSample struct {
 	busy, total int64
 }
 
-func sampleCPU(gateways, clients []int) cpuSample {
+// sampleCPU reads the CPU time of the gateways, the clients, this process,
+// PostgreSQL (every postgres process) and Redis (redisPID, or every
+// redis-server process when it is 0).
+func sampleCPU(gateways, clients []int, redisPID int) cpuSample {
 	s := cpuSample{at: time.Now(), self: ticks(os.Getpid())}
 	for _, p := range gateways {
 		s.gateways += ticks(p)
@@ -137,10 +140,15 @@ func sampleCPU(gateways, clients []int) cpuSample {
 			stats[pid] = st
 		}
 	}
+	if redisPID != 0 {
+		s.redis = ticks(redisPID)
+	}
 	for _, st := range stats {
 		t := st.utime + st.stime
 		if st.comm == "redis-server" {
-			s.redis += t
+			if redisPID == 0 {
+				s.redis += t
+			}
 			continue
 		}
 		s.postgres += t

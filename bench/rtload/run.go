@@ -53,6 +53,7 @@ type runOptions struct {
 	hold        time.Duration
 	redisURL    string
 	redisPrefix string
+	redisPID    int
 	dbURL       string
 	rates       []float64
 	step        time.Duration
@@ -77,6 +78,7 @@ func runMain(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.hold, "hold", time.Minute, "how long every connection stays idle (pinging) before memory is read again (at most 10m)")
 	fs.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL (loopback) the gateways use, for publishing")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "muster:", "the gateways' MUSTER_REDIS_PREFIX")
+	fs.IntVar(&o.redisPID, "redis-pid", 0, "process id of the Redis server, for its CPU time (default: every redis-server process)")
 	fs.StringVar(&o.dbURL, "database-url", os.Getenv("MUSTER_DATABASE_URL"), "the gateways' database, for each player's last notification seq (default $MUSTER_DATABASE_URL; needed with -rates)")
 	fs.StringVar(&rates, "rates", "", "comma-separated notification rates (messages/s in total) to publish, lowest first; empty: no fan-out phase")
 	fs.DurationVar(&o.step, "step", 10*time.Second, "how long each rate is published (at most 2m)")
@@ -456,7 +458,7 @@ func run(ctx context.Context, o runOptions, players []player, logw io.Writer) (r
 		}
 	}()
 	say("connecting %d players to %d gateways from %d client processes", o.conns, len(o.gateways), procs)
-	cpu0 := sampleCPU(o.pids, nil)
+	cpu0 := sampleCPU(o.pids, nil, o.redisPID)
 	for k := range procs {
 		from, to := k*per, min((k+1)*per, o.conns)
 		c, err := startChild(o, k, from, to)
@@ -500,7 +502,7 @@ func run(ctx context.Context, o runOptions, players []player, logw io.Writer) (r
 			readies = append(readies, r)
 		}
 	}
-	cpu1 := sampleCPU(o.pids, cs.pids())
+	cpu1 := sampleCPU(o.pids, cs.pids(), o.redisPID)
 	conn := connectResult{Handshake: &loadgen.Histogram{}, Failures: map[string]int{}}
 	failed := map[int]bool{}
 	for _, r := range readies {
@@ -528,7 +530,7 @@ func run(ctx context.Context, o runOptions, players []player, logw io.Writer) (r
 	}
 	if o.hold > 0 {
 		say("holding %d idle connections for %s", conn.Connected, o.hold)
-		cpuA := sampleCPU(o.pids, cs.pids())
+		cpuA := sampleCPU(o.pids, cs.pids(), o.redisPID)
 		// The gateways' resident memory is read every second: it rises
 		// and falls with each GC cycle.
 		var rss rssSeries
@@ -550,7 +552,7 @@ func run(ctx context.Context, o runOptions, players []player, logw io.Writer) (r
 				rss.add(sum)
 			}
 		}
-		cpuB := sampleCPU(o.pids, cs.pids())
+		cpuB := sampleCPU(o.pids, cs.pids(), o.redisPID)
 		st, _, err := cs.collect(ctx)
 		if err != nil {
 			return rep, err
@@ -649,7 +651,7 @@ func fanoutStep(ctx context.Context, o runOptions, cs children, pub *publisher, 
 	if err := cs.reset(ctx); err != nil {
 		return res, err
 	}
-	cpu0 := sampleCPU(o.pids, cs.pids())
+	cpu0 := sampleCPU(o.pids, cs.pids(), o.redisPID)
 	start := time.Now()
 	res.Publish = pub.run(ctx, rate, o.step)
 	published := time.Now()
@@ -666,7 +668,7 @@ func fanoutStep(ctx context.Context, o runOptions, cs children, pub *publisher, 
 		time.Sleep(200 * time.Millisecond)
 	}
 	res.DrainSeconds = time.Since(published).Seconds()
-	cpu1 := sampleCPU(o.pids, cs.pids())
+	cpu1 := sampleCPU(o.pids, cs.pids(), o.redisPID)
 	res.CPU = cpu1.since(cpu0)
 	res.Delivered, res.Gaps, res.Dups, res.Closed, res.CloseReasons = st.Notes, st.Gaps, st.Dups, st.Closed, st.CloseReasons
 	res.Lost = max(res.Publish.Published-st.Notes, 0)

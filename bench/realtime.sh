@@ -4,9 +4,10 @@
 # the local PostgreSQL and a private Redis server (REDIS_URL to use another),
 # loaded by bench/rtload.
 #
-#   idle:    GATEWAYS gateways, CONNS players connected (Hello/Welcome, then
-#            a Ping every heartbeat) and held HOLD; the gateways' resident
-#            memory before, once connected and after the hold.
+#   idle:    GATEWAYS gateways, CONNS players connected at CONNECT_RATE a
+#            second (Hello/Welcome, then a Ping every heartbeat) and held
+#            HOLD; the gateways' resident memory before, once connected,
+#            every second of the hold and after it.
 #   fanout:  FANOUT_GATEWAYS fresh gateways, FANOUT_CONNS players connected;
 #            notifications published on the Redis shard channels at each of
 #            RATES (messages/s) for STEP, as domain/notify's publisher does;
@@ -37,7 +38,8 @@ esac
 
 CONNS=${CONNS:-100000}
 GATEWAYS=${GATEWAYS:-6}
-HOLD=${HOLD:-60s}
+HOLD=${HOLD:-120s}
+CONNECT_RATE=${CONNECT_RATE:-300} # connections opened a second, so that the gateways reach a steady state (0: as fast as possible)
 FANOUT_CONNS=${FANOUT_CONNS:-20000}
 FANOUT_GATEWAYS=${FANOUT_GATEWAYS:-2}
 RATES=${RATES:-10000,20000,50000,100000,200000}
@@ -167,7 +169,7 @@ if [[ $phase == all || $phase == idle ]]; then
 	"$tmp/rtload" run -players "$tmp/players" -conns "$CONNS" -gateways "$gws" -pids "$(
 		IFS=,
 		echo "${gw_pids[*]}"
-	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" ${redis_pid:+-redis-pid "$redis_pid"} -hold "$HOLD" || status=1
+	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" ${redis_pid:+-redis-pid "$redis_pid"} -connect-rate "$CONNECT_RATE" -hold "$HOLD" || status=1
 	record_gateways
 	stop_gateways
 fi
@@ -178,7 +180,7 @@ if [[ $phase == all || $phase == fanout ]]; then
 	"$tmp/rtload" run -players "$tmp/players" -conns "$FANOUT_CONNS" -gateways "$gws" -pids "$(
 		IFS=,
 		echo "${gw_pids[*]}"
-	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" ${redis_pid:+-redis-pid "$redis_pid"} -hold 0s -rates "$RATES" -step "$STEP" || status=1
+	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" ${redis_pid:+-redis-pid "$redis_pid"} -connect-rate "$CONNECT_RATE" -hold 0s -rates "$RATES" -step "$STEP" || status=1
 	record_gateways
 	stop_gateways
 fi

@@ -46,6 +46,7 @@ type clientOptions struct {
 	gateways    []string
 	source      string // source address, "" for the kernel's choice
 	dialers     int
+	rate        float64 // connections a second this process opens at most; 0: as fast as the dialers go
 }
 
 // clientMain connects players [from, to) and then answers the parent's
@@ -61,6 +62,7 @@ func clientMain(ctx context.Context, args []string) error {
 	fs.StringVar(&gws, "gateways", "", "")
 	fs.StringVar(&o.source, "source", "", "")
 	fs.IntVar(&o.dialers, "dialers", 32, "")
+	fs.Float64Var(&o.rate, "rate", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return badFlags{err}
 	}
@@ -270,6 +272,15 @@ func (c *client) connectAll(ctx context.Context, progress func(ok, failed int)) 
 				i := int(next.Add(1) - 1)
 				if i >= c.o.to {
 					return
+				}
+				if c.o.rate > 0 {
+					// Connection i opens at its time in an even schedule.
+					at := start.Add(time.Duration(float64(i-c.o.from) / c.o.rate * float64(time.Second)))
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(time.Until(at)):
+					}
 				}
 				t0 := time.Now()
 				rc, hb, err := c.connect(ctx, d, i)

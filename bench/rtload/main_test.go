@@ -50,6 +50,8 @@ func TestCheckRun(t *testing.T) {
 		"too many processes":    func(o *runOptions) { o.perProc = 1000 },
 		"too few gateways":      func(o *runOptions) { o.gateways, o.pids = o.gateways[:4], o.pids[:4] },
 		"no dialers":            func(o *runOptions) { o.dialers = 0 },
+		"negative rate":         func(o *runOptions) { o.connectRate = -1 },
+		"rate too slow":         func(o *runOptions) { o.connectRate = 100 },
 		"long hold":             func(o *runOptions) { o.hold = 11 * time.Minute },
 		"long step":             func(o *runOptions) { o.step = 3 * time.Minute },
 		"no step":               func(o *runOptions) { o.step = 0 },
@@ -281,8 +283,11 @@ func TestEndToEnd(t *testing.T) {
 	followed := make(chan error, 1)
 	go func() { followed <- gw.Follow(ctx, rs) }()
 
-	c := newClient(clientOptions{from: 0, to: n, gateways: []string{ln.Addr().String()}, dialers: 2}, players)
+	c := newClient(clientOptions{from: 0, to: n, gateways: []string{ln.Addr().String()}, dialers: 2, rate: 50}, players)
 	c.connectAll(ctx, func(int, int) {})
+	if c.took < 100*time.Millisecond {
+		t.Errorf("%d connections at 50 a second took %v", n, c.took)
+	}
 	defer c.closeAll()
 	if r := c.readyLine(); r.Connected != n || r.Failed != 0 || r.HeartbeatMs != 200 {
 		t.Fatalf("connected %d, failed %d %v, heartbeat %d ms", r.Connected, r.Failed, r.Failures, r.HeartbeatMs)

@@ -50,6 +50,7 @@ type runOptions struct {
 	perProc     int
 	sources     bool
 	dialers     int
+	connectRate float64
 	hold        time.Duration
 	redisURL    string
 	redisPrefix string
@@ -75,6 +76,7 @@ func runMain(ctx context.Context, args []string) error {
 	fs.IntVar(&o.perProc, "per-proc", 16000, "most connections one client process holds (below the open-file limit)")
 	fs.BoolVar(&o.sources, "sources", true, "client process k connects from 127.0.0.(10+k), so that each source address has its own ephemeral ports")
 	fs.IntVar(&o.dialers, "dialers", 32, fmt.Sprintf("handshakes each client process runs at once (1 to %d)", maxDialers))
+	fs.Float64Var(&o.connectRate, "connect-rate", 0, "connections opened a second in all, spread evenly (0: as fast as the dialers go)")
 	fs.DurationVar(&o.hold, "hold", time.Minute, "how long every connection stays idle (pinging) before memory is read again (at most 10m)")
 	fs.StringVar(&o.redisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL (loopback) the gateways use, for publishing")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "muster:", "the gateways' MUSTER_REDIS_PREFIX")
@@ -177,6 +179,8 @@ func checkRun(o runOptions, players int) error {
 			o.conns, len(o.gateways), perGateway, o.fdLimit, fdReserve)
 	case o.dialers < 1 || o.dialers > maxDialers:
 		return badf("-dialers %d: want 1 to %d", o.dialers, maxDialers)
+	case o.connectRate < 0 || (o.connectRate > 0 && time.Duration(float64(o.conns)/o.connectRate*float64(time.Second)) > connectBound(o.conns)):
+		return badf("-connect-rate %v: want 0 (no pacing) or a rate that opens %d connections within %s", o.connectRate, o.conns, connectBound(o.conns))
 	case o.hold < 0 || o.hold > maxHold:
 		return badf("-hold %s: want 0 to %s", o.hold, maxHold)
 	case o.step <= 0 || o.step > maxStep:
@@ -273,6 +277,9 @@ func startChild(o runOptions, k, from, to int) (*childProc, error) {
 		"-gateways", strings.Join(o.gateways, ","), "-dialers", strconv.Itoa(o.dialers)}
 	if o.sources {
 		args = append(args, "-source", fmt.Sprintf("127.0.0.%d", 10+k))
+	}
+	if o.connectRate > 0 {
+		args = append(args, "-rate", strconv.FormatFloat(o.connectRate*float64(to-from)/float64(o.conns), 'f', -1, 64))
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr

@@ -51,7 +51,7 @@ func TestCheckRun(t *testing.T) {
 		"too few gateways":      func(o *runOptions) { o.gateways, o.pids = o.gateways[:4], o.pids[:4] },
 		"no dialers":            func(o *runOptions) { o.dialers = 0 },
 		"negative rate":         func(o *runOptions) { o.connectRate = -1 },
-		"rate too slow":         func(o *runOptions) { o.connectRate = 100 },
+		"rate too slow":         func(o *runOptions) { o.connectRate = 50 },
 		"long hold":             func(o *runOptions) { o.hold = 11 * time.Minute },
 		"long step":             func(o *runOptions) { o.step = 3 * time.Minute },
 		"no step":               func(o *runOptions) { o.step = 0 },
@@ -232,7 +232,7 @@ func TestKeptUp(t *testing.T) {
 		"lost":          func(r *fanoutResult) { r.Lost = 1 },
 		"gap":           func(r *fanoutResult) { r.Gaps = 1 },
 		"dup":           func(r *fanoutResult) { r.Dups = 1 },
-		"publisher":     func(r *fanoutResult) { r.Publish.MaxBehindMs = 500 },
+		"publisher":     func(r *fanoutResult) { r.Publish.MaxBehindMs = 1500 },
 		"slow":          func(r *fanoutResult) { r.DeliveredPerSec = 900 },
 	} {
 		r := ok

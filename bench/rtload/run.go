@@ -198,16 +198,16 @@ func checkRun(o runOptions, players int) error {
 	return nil
 }
 
-// plannedDuration bounds a run: connecting (at least about 330 handshakes
+// plannedDuration bounds a run: connecting (at least about 200 handshakes
 // a second, or it is cut off), the hold, and every step with its settling.
 func plannedDuration(o runOptions) time.Duration {
 	return connectBound(o.conns) + o.hold + time.Duration(len(o.rates))*(o.step+o.settle+10*time.Second)
 }
 
-// connectBound is the longest connecting may take: 2 minutes plus 3
+// connectBound is the longest connecting may take: 2 minutes plus 5
 // milliseconds a connection.
 func connectBound(conns int) time.Duration {
-	return 2*time.Minute + time.Duration(conns)*3*time.Millisecond
+	return 2*time.Minute + time.Duration(conns)*5*time.Millisecond
 }
 
 func procsFor(conns, perProc int) int {
@@ -690,8 +690,11 @@ func fanoutStep(ctx context.Context, o runOptions, cs children, pub *publisher, 
 }
 
 // keptUp decides whether a step kept its rate: nothing lost or cut off,
-// nothing out of order, the publisher on schedule, and at least 95% of the
-// rate delivered.
+// nothing out of order, and at least 95% of the rate delivered. A
+// publisher that falls behind its schedule sends the late messages at
+// once (each stamped when it is sent, so latency stays the gateways' and
+// the clients'); only one a second behind ends the steps, as the load
+// generator itself cannot keep the rate.
 func keptUp(r fanoutResult, rate float64) (bool, string) {
 	switch {
 	case r.Publish.Err != "":
@@ -704,7 +707,7 @@ func keptUp(r fanoutResult, rate float64) (bool, string) {
 		return false, fmt.Sprintf("%d notifications lost, %d gaps: a gateway dropped messages it could not keep up with", r.Lost, r.Gaps)
 	case r.Dups > 0:
 		return false, fmt.Sprintf("%d notifications delivered twice", r.Dups)
-	case r.Publish.MaxBehindMs > 100:
+	case r.Publish.MaxBehindMs > 1000:
 		return false, fmt.Sprintf("the publisher fell %.0f ms behind its schedule", r.Publish.MaxBehindMs)
 	case r.DeliveredPerSec < 0.95*rate:
 		return false, fmt.Sprintf("delivered %.0f/s, below 95%% of %.0f/s", r.DeliveredPerSec, rate)

@@ -42,7 +42,7 @@ HOLD=${HOLD:-120s}
 CONNECT_RATE=${CONNECT_RATE:-300} # connections opened a second, so that the gateways reach a steady state (0: as fast as possible)
 FANOUT_CONNS=${FANOUT_CONNS:-20000}
 FANOUT_GATEWAYS=${FANOUT_GATEWAYS:-2}
-RATES=${RATES:-10000,20000,50000,100000,200000}
+RATES=${RATES:-2000,5000,10000,20000,50000,100000,200000}
 STEP=${STEP:-10s}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 # Empty: a private redis-server for the run on PORT_BASE+3000, so that the

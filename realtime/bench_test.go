@@ -10,35 +10,50 @@ import (
 )
 
 // BenchmarkIdleConnections measures what an authenticated, idle connection
-// costs the gateway: b.N clients complete the handshake and stay connected;
-// the heap and goroutine stacks in use grow by bytes/conn each (the test's
-// own client sockets included, so the figure is an upper bound). The
-// file-descriptor limit bounds b.N: run it with -benchtime 8000x.
+// costs the gateway: b.N players, each with a session of its own, complete
+// the handshake, send one heartbeat (Ping, answered by Pong, which
+// refreshes the resume token and presence) and stay connected; the heap
+// and the goroutine stacks in use grow by heap/conn and stack/conn each
+// (bytes/conn is their sum). The test's own client sockets and readers are
+// counted too, so the figures are upper bounds. The file-descriptor limit
+// bounds b.N: run it with -benchtime 8000x. bench/realtime.sh measures the
+// resident memory of real gateway processes.
 func BenchmarkIdleConnections(b *testing.B) {
 	e := newEnv(b, realtime.Config{})
-	p := e.player()
+	players := make([]player, b.N)
+	for i := range players {
+		players[i] = e.player()
+	}
 	clients := make([]*client, 0, b.N)
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	goroutines := runtime.NumGoroutine()
 	b.ResetTimer()
-	for range b.N {
+	for i := range b.N {
 		c := e.dial()
-		c.hello(p, "", 0)
+		c.hello(players[i], "", 0)
 		clients = append(clients, c)
 	}
 	b.StopTimer()
 	for e.gw.Connections() < b.N {
 		time.Sleep(10 * time.Millisecond)
 	}
+	for _, c := range clients {
+		c.send(&pb.Ping{Nonce: 1})
+		c.expect(&pb.Pong{})
+	}
+	time.Sleep(100 * time.Millisecond) // the heartbeats' refreshes finish
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
-	used := float64((after.HeapInuse + after.StackInuse) - (before.HeapInuse + before.StackInuse))
-	perConn := used / float64(b.N)
-	b.ReportMetric(perConn, "bytes/conn")
-	b.ReportMetric(float64(1<<30)/perConn, "conns/GiB")
-	b.ReportMetric(float64(runtime.NumGoroutine())/float64(b.N), "goroutines/conn")
+	heap := float64(after.HeapInuse-before.HeapInuse) / float64(b.N)
+	stack := float64(after.StackInuse-before.StackInuse) / float64(b.N)
+	b.ReportMetric(heap+stack, "bytes/conn")
+	b.ReportMetric(heap, "heap/conn")
+	b.ReportMetric(stack, "stack/conn")
+	b.ReportMetric(float64(1<<30)/(heap+stack), "conns/GiB")
+	b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/float64(b.N), "goroutines/conn")
 	for _, c := range clients {
 		c.send(&pb.Goodbye{})
 		c.nc.Close()

@@ -147,7 +147,7 @@ func (g *Gateway) Serve(ln net.Listener) error {
 			}
 			return err
 		}
-		go g.handle(nc)
+		go g.accept(nc)
 	}
 }
 

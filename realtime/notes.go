@@ -83,6 +83,11 @@ func (g *Gateway) follow(ctx context.Context, sub state.Subscription) {
 				g.Push(ev)
 				continue
 			}
+			// Every node hears every shard: the messages of players
+			// connected elsewhere are skipped without being decoded.
+			if id, ok := notify.MessageAccount(m.Payload); ok && !g.holds(id) {
+				continue
+			}
 			accountID, n, err := notify.DecodeMessage(m.Payload)
 			if err != nil {
 				g.log.Warn("realtime: undecodable notification message", "err", err)
@@ -91,4 +96,11 @@ func (g *Gateway) follow(ctx context.Context, sub state.Subscription) {
 			g.Deliver(accountID, noteOf(n))
 		}
 	}
+}
+
+// holds reports whether a player has a connection on this node.
+func (g *Gateway) holds(accountID int64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.byPlayer[accountID]) > 0
 }

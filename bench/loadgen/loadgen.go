@@ -1,10 +1,11 @@
 // Package loadgen holds what Muster's loopback load tools (bench/httpload,
-// bench/authload) share: the loopback-only address check, an HTTP client
+// bench/authload, bench/rtload) share: the loopback-only address check, an HTTP client
 // that dials nothing but loopback addresses, and a log-linear latency
 // histogram with percentiles.
 package loadgen
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
@@ -145,4 +146,49 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 		}
 	}
 	return h.Max
+}
+
+// histogramJSON is a Histogram's wire form: the non-empty buckets as
+// [index, count] pairs, so that a load tool's child processes can send
+// their histograms to the parent to be merged.
+type histogramJSON struct {
+	Buckets [][2]int64 `json:"buckets"`
+	Count   int64      `json:"count"`
+	Sum     int64      `json:"sum_ns"`
+	Max     int64      `json:"max_ns"`
+}
+
+// MarshalJSON encodes the histogram losslessly (see UnmarshalJSON).
+func (h *Histogram) MarshalJSON() ([]byte, error) {
+	w := histogramJSON{Buckets: [][2]int64{}, Count: h.Count, Sum: h.Sum, Max: int64(h.Max)}
+	for i, c := range h.counts {
+		if c != 0 {
+			w.Buckets = append(w.Buckets, [2]int64{int64(i), c})
+		}
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON replaces h with a histogram encoded by MarshalJSON. It
+// refuses bucket indexes out of range and counts that do not add up.
+func (h *Histogram) UnmarshalJSON(b []byte) error {
+	var w histogramJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	var out Histogram
+	var n int64
+	for _, bc := range w.Buckets {
+		if bc[0] < 0 || bc[0] >= nBuckets || bc[1] < 0 {
+			return fmt.Errorf("histogram: bucket %d count %d out of range", bc[0], bc[1])
+		}
+		out.counts[bc[0]] += bc[1]
+		n += bc[1]
+	}
+	if n != w.Count {
+		return fmt.Errorf("histogram: buckets hold %d values, count says %d", n, w.Count)
+	}
+	out.Count, out.Sum, out.Max = w.Count, w.Sum, time.Duration(w.Max)
+	*h = out
+	return nil
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,39 @@ func TestClientRefusesNonLoopback(t *testing.T) {
 	_, err := c.Get("http://192.0.2.1:9/")
 	if err == nil || !strings.Contains(err.Error(), "refusing to dial non-loopback") {
 		t.Fatalf("request to 192.0.2.1: err %v, want refused", err)
+	}
+}
+
+func TestHistogramJSON(t *testing.T) {
+	var h Histogram
+	for i := 1; i <= 5000; i++ {
+		h.Record(time.Duration(i*i) * time.Nanosecond)
+	}
+	b, err := json.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Histogram
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back != h {
+		t.Fatalf("round trip changed the histogram: count %d/%d sum %d/%d max %v/%v",
+			back.Count, h.Count, back.Sum, h.Sum, back.Max, h.Max)
+	}
+	var empty Histogram
+	if b, _ := json.Marshal(&empty); string(b) != `{"buckets":[],"count":0,"sum_ns":0,"max_ns":0}` {
+		t.Errorf("empty histogram encodes as %s", b)
+	}
+	for _, bad := range []string{
+		`{"buckets":[[-1,1]],"count":1}`,
+		`{"buckets":[[99999,1]],"count":1}`,
+		`{"buckets":[[3,-1]],"count":-1}`,
+		`{"buckets":[[3,2]],"count":1}`,
+		`[]`,
+	} {
+		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+			t.Errorf("Unmarshal(%s) accepted", bad)
+		}
 	}
 }

@@ -366,6 +366,26 @@ func TestChannelAndMessage(t *testing.T) {
 	}
 }
 
+func TestMessageAccount(t *testing.T) {
+	n := notify.Notification{Seq: 1, ID: "0b7f3c52-1d6a-4c8e-9f00-3a1c2b4d5e6f", Kind: "k", Payload: json.RawMessage(`{}`), CreatedAt: time.Now()}
+	for _, id := range []int64{1, 9, 10, 42, 1234567, 999_999_999_999_999_999} {
+		msg, err := notify.EncodeMessage(id, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := notify.MessageAccount(msg); !ok || got != id {
+			t.Errorf("MessageAccount(EncodeMessage(%d)) = %d, %v", id, got, ok)
+		}
+	}
+	for _, bad := range []string{``, `{"account_id":`, `{"account_id":42`, `{"account_id":,"seq":1}`, `{"account_id":0,"seq":1}`,
+		`{"account_id":007,"seq":1}`, `{"account_id":-4,"seq":1}`, `{"account_id":4.5,"seq":1}`, `{"account_id":"4","seq":1}`,
+		`{"account_id":1234567890123456789,"seq":1}`, `{ "account_id":4,"seq":1}`, `{"seq":1,"account_id":4}`, `[]`} {
+		if got, ok := notify.MessageAccount([]byte(bad)); ok {
+			t.Errorf("MessageAccount(%s) = %d, ok", bad, got)
+		}
+	}
+}
+
 func ExampleChannelFor() {
 	fmt.Println(notify.ChannelFor(42))
 	// Output: notify:42

@@ -472,29 +472,36 @@ func testPubSubClose(t *testing.T, s store) {
 }
 
 func testPubSubSlowSubscriber(t *testing.T, s store) {
-	const n = 1000
 	sub := subscribe(t, s, "slow")
-	if c := cap(sub.C()); c == 0 || c >= n {
-		t.Fatalf("subscription buffer is %d, want bounded and below %d", c, n)
+	if c := cap(sub.C()); c < 4096 || c > 1<<16 {
+		t.Fatalf("subscription buffer is %d, want room for bursts (4096) and bounded", c)
 	}
+	n := cap(sub.C()) + 1000
 
-	published := make(chan error, 1)
-	go func() {
-		for i := range n {
-			if err := s.Publish(t.Context(), "slow", fmt.Appendf(nil, "%d", i)); err != nil {
-				published <- err
-				return
+	// Published by several goroutines at once: the buffer is large.
+	const publishers = 8
+	published := make(chan error, publishers)
+	for p := range publishers {
+		go func() {
+			for i := p; i < n; i += publishers {
+				if err := s.Publish(t.Context(), "slow", fmt.Appendf(nil, "%d", i)); err != nil {
+					published <- err
+					return
+				}
 			}
+			published <- nil
+		}()
+	}
+	timeout := time.After(5 * time.Second)
+	for range publishers {
+		select {
+		case err := <-published:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-timeout:
+			t.Fatal("Publish blocked on a subscriber that does not read")
 		}
-		published <- nil
-	}()
-	select {
-	case err := <-published:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Publish blocked on a subscriber that does not read")
 	}
 
 	// The buffer fills to its bound and no further.

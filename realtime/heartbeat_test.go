@@ -1,0 +1,75 @@
+package realtime_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/musterhq/muster/domain/presence"
+	"github.com/musterhq/muster/domain/push"
+	"github.com/musterhq/muster/domain/state"
+	"github.com/musterhq/muster/realtime"
+	"github.com/musterhq/muster/realtime/protocol/pb"
+)
+
+// slowSets is shared state whose presence sets answer slowly, as a Redis
+// under load would.
+type slowSets struct {
+	*state.Memory
+	delay time.Duration
+}
+
+func (s slowSets) Touch(ctx context.Context, set, member string, ttl time.Duration) error {
+	time.Sleep(s.delay)
+	return s.Memory.Touch(ctx, set, member, ttl)
+}
+
+// A heartbeat refreshes presence beside the connection's reader; when the
+// connection closes while that refresh is still running, the player must
+// still end up offline, not be brought back by the late refresh.
+func TestHeartbeatRefreshDoesNotOutliveTheConnection(t *testing.T) {
+	const delay = 200 * time.Millisecond
+	mem := state.NewMemory()
+	var tracker *presence.Tracker
+	e := newEnv(t, realtime.Config{}, func(e *env, d *realtime.Deps) {
+		tracker = presence.New(slowSets{mem, delay}, push.New(mem), e.friends, e.accounts, presence.Config{}, nil)
+		d.Presence = tracker
+	})
+	p := e.player()
+	c := e.dial()
+	c.hello(p, "", 0)
+	ctx := context.Background()
+	status := func() presence.Status {
+		t.Helper()
+		v, err := tracker.Lookup(ctx, []int64{p.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v[p.id].Status
+	}
+	// The player comes online just after Welcome (presence is recorded
+	// after the answer is queued).
+	for end := time.Now().Add(2 * time.Second); status() == presence.Offline; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the player never came online")
+		}
+	}
+
+	start := time.Now()
+	c.send(&pb.Ping{Nonce: 1})
+	c.expect(&pb.Pong{})
+	if took := time.Since(start); took >= delay {
+		t.Errorf("the Pong took %v: it waited for the presence refresh", took)
+	}
+	c.send(&pb.Goodbye{})
+	c.nc.Close()
+
+	time.Sleep(delay + 300*time.Millisecond)
+	if s := status(); s != presence.Offline {
+		t.Fatalf("after the connection closed the player is %v, want offline", s)
+	}
+	if left, err := mem.Members(ctx, "presence:conns:"+strconv.FormatInt(p.id, 10)); err != nil || len(left) != 0 {
+		t.Fatalf("connections left in presence: %v, %v", left, err)
+	}
+}

@@ -112,52 +112,42 @@ const scanFactor = 8
 // starts a smaller match when the fallback says so. Tickets not eligible
 // for region are left alone.
 func (q *Queue) Tick(region string, tickets []*Ticket, now time.Time) []Match {
-	var pool []*Ticket
+	s := scratchPool.Get().(*scratch)
+	defer s.release()
+	s.reset(len(tickets))
+	n := 0
 	for _, t := range tickets {
 		if t.Size() > 0 && q.eligible(t, region, now) {
-			pool = append(pool, t)
+			s.eligible[n] = t
+			s.keys[n] = keyed{ratingKey(t.Rating), int32(n)}
+			n++
 		}
 	}
-	if len(pool) == 0 {
+	if n == 0 {
 		return nil
 	}
-	// The pool sorted by rating; every index below is into it.
-	type item struct {
-		rating  float64
-		created int64
-		t       *Ticket
+	// The eligible tickets in rating order; every index below is into
+	// byRating. byAge holds those indices oldest first (ties in rating
+	// order).
+	s.reset(n)
+	byRating, ratings, byAge := s.byRating, s.ratings, s.byAge
+	for i, k := range radixSort(s.keys, s.tmp) {
+		t := s.eligible[k.i]
+		byRating[i], ratings[i] = t, t.Rating
 	}
-	items := make([]item, len(pool))
-	for i, t := range pool {
-		items[i] = item{t.Rating, t.Created.UnixNano(), t}
+	for i, t := range byRating {
+		s.keys[i] = keyed{timeKey(t.Created.UnixNano()), int32(i)}
 	}
-	slices.SortFunc(items, func(a, b item) int { return cmpFloat(a.rating, b.rating) })
-	n := len(items)
-	byRating := pool
-	ratings := make([]float64, n)
-	created := make([]int64, n)
-	w := newWindow(n)
-	for i, it := range items {
-		byRating[i], ratings[i], created[i] = it.t, it.rating, it.created
-		w.add(i, it.t.Size())
+	for i, k := range radixSort(s.keys, s.tmp) {
+		byAge[i] = k.i
 	}
-	byAge := make([]int32, n)
-	for i := range byAge {
-		byAge[i] = int32(i)
-	}
-	slices.SortFunc(byAge, func(a, b int32) int {
-		if c := created[a] - created[b]; c != 0 {
-			if c < 0 {
-				return -1
-			}
-			return 1
-		}
-		return int(a - b)
-	})
+	w := &s.w
+	w.reset(byRating)
 
 	slots := q.Slots()
 	var out []Match
-	p := &packer{teams: make([][]int, q.Teams), free: make([]int, q.Teams)}
+	p := &s.p
+	p.reset(q)
 	for _, a := range byAge {
 		ai := int(a)
 		if w.used(ai) {
@@ -206,32 +196,9 @@ func (q *Queue) Tick(region string, tickets []*Ticket, now time.Time) []Match {
 // skipping matched tickets and those that fit no team, and answers the
 // teams (indices) and the seats left free.
 func (q *Queue) pack(p *packer, byRating []*Ticket, ratings []float64, w *window, anchor, lo, hi int) ([][]int, int) {
-	teams, free := p.teams, p.free
-	for i := range free {
-		free[i] = q.TeamSize
-		teams[i] = teams[i][:0]
-	}
+	p.clear(q)
 	left := q.Slots()
-	place := func(idx int) {
-		size := byRating[idx].Size()
-		best := -1
-		for i, f := range free {
-			// Best fit: the team with the fewest free seats that still
-			// takes the ticket, so parties keep room for others.
-			if f >= size && (best < 0 || f < free[best]) {
-				best = i
-				if f == size {
-					break
-				}
-			}
-		}
-		if best >= 0 {
-			teams[best] = append(teams[best], idx)
-			free[best] -= size
-			left -= size
-		}
-	}
-	place(anchor)
+	left -= p.place(anchor, byRating[anchor].Size())
 	budget := scanFactor * q.Slots()
 	r := ratings[anchor]
 	below, above := w.prev(anchor-1), w.next(anchor+1)
@@ -240,7 +207,7 @@ func (q *Queue) pack(p *packer, byRating []*Ticket, ratings []float64, w *window
 		var idx int
 		switch {
 		case !okBelow && !okAbove:
-			return teams, left
+			return p.teams, left
 		case !okBelow:
 			idx, above = above, w.next(above+1)
 		case !okAbove:
@@ -251,21 +218,62 @@ func (q *Queue) pack(p *packer, byRating []*Ticket, ratings []float64, w *window
 			idx, above = above, w.next(above+1)
 		}
 		budget--
-		if byRating[idx].Size() <= left {
-			place(idx)
+		if size := byRating[idx].Size(); size <= left {
+			left -= p.place(idx, size)
 		}
 	}
-	return teams, left
+	return p.teams, left
 }
 
 // packer holds pack's buffers, reused from one anchor to the next.
 type packer struct {
 	teams  [][]int
 	free   []int
+	byFree [][]int // the teams with f free seats at byFree[f], a stack each
 	chosen []*Ticket
 	team   []int
 	order  []int
 	sums   []float64
+	means  []float64
+}
+
+// reset sizes the packer for q's teams.
+func (p *packer) reset(q *Queue) {
+	p.teams, p.free = resize(p.teams, q.Teams), resize(p.free, q.Teams)
+	p.sums, p.means = resize(p.sums, q.Teams), resize(p.means, q.Teams)
+	p.byFree = resize(p.byFree, q.TeamSize+1)
+}
+
+// clear empties every team for the next anchor.
+func (p *packer) clear(q *Queue) {
+	for f := range p.byFree {
+		p.byFree[f] = p.byFree[f][:0]
+	}
+	for i := len(p.teams) - 1; i >= 0; i-- {
+		p.teams[i], p.free[i] = p.teams[i][:0], q.TeamSize
+		p.byFree[q.TeamSize] = append(p.byFree[q.TeamSize], i) // team 0 on top
+	}
+}
+
+// place seats ticket idx of size players on the team with the fewest free
+// seats that still takes it (best fit, so that parties keep room for
+// others) and answers the seats taken: size, or 0 when no team has room.
+func (p *packer) place(idx, size int) int {
+	for f := size; f < len(p.byFree); f++ {
+		stack := p.byFree[f]
+		if len(stack) == 0 {
+			continue
+		}
+		i := stack[len(stack)-1]
+		p.byFree[f] = stack[:len(stack)-1]
+		p.teams[i] = append(p.teams[i], idx)
+		p.free[i] -= size
+		if rest := p.free[i]; rest > 0 {
+			p.byFree[rest] = append(p.byFree[rest], i)
+		}
+		return size
+	}
+	return 0
 }
 
 // window tracks which tickets (by index in rating order) are still
@@ -277,12 +285,25 @@ type window struct {
 	right, left []int32 // union-find: the nearest unmatched index at or beyond
 }
 
-func newWindow(n int) *window {
-	w := &window{tree: make([]int, n+1), taken: make([]bool, n), right: make([]int32, n+1), left: make([]int32, n+1)}
+// reset makes every ticket of byRating unmatched, building the tree in
+// O(n).
+func (w *window) reset(byRating []*Ticket) {
+	n := len(byRating)
+	w.tree, w.taken = resize(w.tree, n+1), resize(w.taken, n)
+	w.right, w.left = resize(w.right, n+1), resize(w.left, n+1)
+	clear(w.taken)
+	w.tree[0] = 0
+	for i, t := range byRating {
+		w.tree[i+1] = t.Size()
+	}
+	for i := 1; i <= n; i++ {
+		if j := i + i&-i; j <= n {
+			w.tree[j] += w.tree[i]
+		}
+	}
 	for i := range w.right {
 		w.right[i], w.left[i] = int32(i), int32(i)
 	}
-	return w
 }
 
 func (w *window) add(i, v int) {
@@ -365,19 +386,15 @@ func (q *Queue) spreadTeams(p *packer, chosen []*Ticket, team []int) bool {
 		}
 		return cmpFloat(chosen[b].Rating, chosen[a].Rating)
 	})
-	free, sums := p.free, p.sums[:0]
+	free, sums, means := p.free, p.sums, p.means
 	for i := range free {
-		free[i] = q.TeamSize
-		sums = append(sums, 0)
+		free[i], sums[i], means[i] = q.TeamSize, 0, 0
 	}
-	p.sums = sums
 	for _, c := range order {
 		t := chosen[c]
-		best := -1
-		for i := range free {
-			// Empty seats count as average players, so that a team is
-			// judged by what it will hold, not by how full it is.
-			if free[i] >= t.Size() && (best < 0 || sums[i]/float64(q.TeamSize-free[i]+1) < sums[best]/float64(q.TeamSize-free[best]+1)) {
+		size, best := t.Size(), -1
+		for i, f := range free {
+			if f >= size && (best < 0 || means[i] < means[best]) {
 				best = i
 			}
 		}
@@ -385,8 +402,11 @@ func (q *Queue) spreadTeams(p *packer, chosen []*Ticket, team []int) bool {
 			return false
 		}
 		team[c] = best
-		free[best] -= t.Size()
-		sums[best] += t.Rating * float64(t.Size())
+		free[best] -= size
+		sums[best] += t.Rating * float64(size)
+		// Empty seats count as average players, so that a team is judged
+		// by what it will hold, not by how full it is.
+		means[best] = sums[best] / float64(q.TeamSize-free[best]+1)
 	}
 	return true
 }

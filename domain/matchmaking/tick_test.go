@@ -182,10 +182,21 @@ func BenchmarkTick100k(b *testing.B) {
 	pool := randomPool(rng, 100_000, t0)
 	b.ReportAllocs()
 	b.ResetTimer()
+	var ms []Match
 	for range b.N {
-		ms := q.Tick("eu-west", pool, t0)
+		ms = q.Tick("eu-west", pool, t0)
 		if len(ms) == 0 {
 			b.Fatal("no matches")
 		}
 	}
+	players, spread, imbalance := 0, 0.0, 0.0
+	for _, m := range ms {
+		players += m.Players()
+		spread += m.Spread()
+		imbalance += m.Imbalance()
+	}
+	b.ReportMetric(float64(len(ms)), "matches/tick")
+	b.ReportMetric(float64(players), "players/tick")
+	b.ReportMetric(spread/float64(len(ms)), "mean-spread")
+	b.ReportMetric(imbalance/float64(len(ms)), "mean-imbalance")
 }

@@ -29,8 +29,8 @@ type conn struct {
 	resume string // the session's resume token
 
 	writers sync.WaitGroup // the writer goroutine, while one runs
-	beats   sync.WaitGroup // the heartbeat's refresh, while one runs (keepAlive)
-	beating atomic.Bool
+	beats   sync.WaitGroup // the heartbeat's refresh, while one runs (beater)
+	beating atomic.Bool    // a refresh is queued or running
 
 	// Request rate limit, touched only by the reader goroutine.
 	reqTokens float64
@@ -44,6 +44,7 @@ type conn struct {
 	closing bool     // close once the queue is written
 	slow    bool     // cut off as a slow consumer
 	closed  bool
+	ended   bool   // the connection's end began: no more heartbeat refreshes
 	sent    uint64 // the highest notification seq queued
 	filling bool   // notifications are being read from the store; live ones wait in pending
 	pending []Note
@@ -152,6 +153,9 @@ func (c *conn) run(r *protocol.Reader) {
 	g := c.g
 	defer func() {
 		g.remove(c)
+		c.mu.Lock()
+		c.ended = true
+		c.mu.Unlock()
 		c.beats.Wait() // a heartbeat's refresh must not bring the player back online after offline
 		g.offline(c)
 		g.keepResumable(context.Background(), c.resume, c.claimsNow().AccountID)
@@ -197,7 +201,7 @@ func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
 				c.fail(tokenProblem(err, f.RequestID))
 				return
 			}
-			c.keepAlive(ctx)
+			c.g.beater.add(c)
 			c.send(f.RequestID, &pb.Pong{Nonce: m.Nonce, ServerTimeMs: time.Now().UnixMilli()})
 		case *pb.RefreshToken:
 			claims, err := g.verify.Verify(ctx, m.AccessToken)
@@ -226,27 +230,6 @@ func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
 			c.send(f.RequestID, &pb.Error{Code: uint32(protocol.CodeUnknownType), Message: "the server does not take this message"})
 		}
 	}
-}
-
-// keepAlive refreshes, in a goroutine of its own, what a heartbeat keeps
-// alive in the shared state: the resume token and the player's presence
-// (three Redis round trips). The Pong then does not wait for them, and the
-// reader's stack, which an idle connection keeps, does not grow for them.
-// One refresh runs at a time: a heartbeat that finds one still running
-// skips its own, which would repeat it. Only the reader calls it; the
-// connection's end waits for the refresh (beats) before the player goes
-// offline.
-func (c *conn) keepAlive(ctx context.Context) {
-	if !c.beating.CompareAndSwap(false, true) {
-		return
-	}
-	c.beats.Add(1)
-	go func() {
-		defer c.beats.Done()
-		defer c.beating.Store(false)
-		c.g.keepResumable(ctx, c.resume, c.claimsNow().AccountID)
-		c.g.beat(ctx, c)
-	}()
 }
 
 // tokenNow is the connection's current access token, checked again on

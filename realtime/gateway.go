@@ -117,6 +117,8 @@ type Gateway struct {
 	log     *slog.Logger
 	deps    Deps
 
+	beater beater // heartbeats' refreshes, gathered
+
 	mu       sync.Mutex
 	byPlayer map[int64]map[*conn]struct{}
 	all      map[*conn]struct{}
@@ -128,8 +130,10 @@ func New(cfg Config, d Deps) *Gateway {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Gateway{cfg: cfg.withDefaults(), verify: d.Verify, notes: d.Notes, resumes: d.Resumes, log: d.Log, deps: d,
+	g := &Gateway{cfg: cfg.withDefaults(), verify: d.Verify, notes: d.Notes, resumes: d.Resumes, log: d.Log, deps: d,
 		byPlayer: map[int64]map[*conn]struct{}{}, all: map[*conn]struct{}{}}
+	g.beater.g = g
+	return g
 }
 
 // Serve accepts connections on ln until it is closed.

@@ -25,6 +25,11 @@ func (s slowSets) Touch(ctx context.Context, set, member string, ttl time.Durati
 	return s.Memory.Touch(ctx, set, member, ttl)
 }
 
+func (s slowSets) TouchMany(ctx context.Context, members []state.SetMember, ttl time.Duration) error {
+	time.Sleep(s.delay)
+	return s.Memory.TouchMany(ctx, members, ttl)
+}
+
 // A heartbeat refreshes presence beside the connection's reader; when the
 // connection closes while that refresh is still running, the player must
 // still end up offline, not be brought back by the late refresh.

@@ -33,15 +33,6 @@ func (g *Gateway) online(ctx context.Context, c *conn) {
 	}
 }
 
-// beat keeps a connection's player online (on every Ping).
-func (g *Gateway) beat(ctx context.Context, c *conn) {
-	if t := g.deps.Presence; t != nil {
-		if err := t.Beat(ctx, c.claimsNow().AccountID, c.id); err != nil {
-			g.log.Warn("realtime: keep presence", "player_id", c.claimsNow().PlayerID, "err", err)
-		}
-	}
-}
-
 // offline removes a closed connection from its player's presence.
 func (g *Gateway) offline(c *conn) {
 	t := g.deps.Presence

@@ -54,6 +54,7 @@ func runContract(t *testing.T, newStore func(*testing.T) store) {
 		{"KVCompareAndSwap", testKVCompareAndSwap},
 		{"KVCompareAndSwapConcurrent", testKVCompareAndSwapConcurrent},
 		{"KVExpire", testKVExpire},
+		{"KVExpireMany", testKVExpireMany},
 		{"PubSubDelivery", testPubSubDelivery},
 		{"PubSubManyChannels", testPubSubManyChannels},
 		{"PubSubClose", testPubSubClose},
@@ -61,6 +62,7 @@ func runContract(t *testing.T, newStore func(*testing.T) store) {
 		{"PresenceMembers", testPresenceMembers},
 		{"PresenceRemove", testPresenceRemove},
 		{"PresenceExpiry", testPresenceExpiry},
+		{"PresenceTouchMany", testPresenceTouchMany},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -377,6 +379,30 @@ func testKVExpire(t *testing.T, s store) {
 	wantValue(t, s, "kept", "y")
 }
 
+func testKVExpireMany(t *testing.T, s store) {
+	if ok, err := s.ExpireMany(t.Context(), nil, time.Second); err != nil || len(ok) != 0 {
+		t.Fatalf("ExpireMany of no keys = %v, %v", ok, err)
+	}
+	set(t, s, "a", "1", 0)
+	set(t, s, "c", "3", 0)
+	ok, err := s.ExpireMany(t.Context(), []string{"a", "b", "c"}, 40*time.Millisecond)
+	if err != nil || !slices.Equal(ok, []bool{true, false, true}) {
+		t.Fatalf("ExpireMany = %v, %v; want [true false true]", ok, err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	wantNotFound(t, s, "a")
+	wantNotFound(t, s, "c")
+	set(t, s, "kept", "y", 40*time.Millisecond)
+	if ok, err := s.ExpireMany(t.Context(), []string{"kept", "gone"}, 0); err != nil || !slices.Equal(ok, []bool{true, false}) {
+		t.Fatalf("ExpireMany(0) = %v, %v", ok, err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	wantValue(t, s, "kept", "y")
+	if _, err := s.ExpireMany(t.Context(), []string{"kept"}, -time.Second); !errors.Is(err, state.ErrInvalidArgument) {
+		t.Fatalf("ExpireMany with a negative ttl error = %v, want ErrInvalidArgument", err)
+	}
+}
+
 func subscribe(t *testing.T, s store, channels ...string) state.Subscription {
 	t.Helper()
 	sub, err := s.Subscribe(t.Context(), channels...)
@@ -572,6 +598,32 @@ func testPresenceMembers(t *testing.T, s store) {
 	wantMembers(t, s, "other")
 	if err := s.Touch(t.Context(), "lobby", "eve", 0); !errors.Is(err, state.ErrInvalidArgument) {
 		t.Fatalf("Touch with ttl 0 error = %v, want ErrInvalidArgument", err)
+	}
+}
+
+func testPresenceTouchMany(t *testing.T, s store) {
+	if err := s.TouchMany(t.Context(), nil, time.Minute); err != nil {
+		t.Fatalf("TouchMany of nothing: %v", err)
+	}
+	touch(t, s, "lobby", "alice", 40*time.Millisecond)
+	// More members than one Redis pipeline carries, over two sets.
+	var many []state.SetMember
+	for i := range 1500 {
+		many = append(many, state.SetMember{Set: []string{"lobby", "squad"}[i%2], Member: fmt.Sprintf("p%04d", i)})
+	}
+	many = append(many, state.SetMember{Set: "lobby", Member: "alice"})
+	if err := s.TouchMany(t.Context(), many, time.Minute); err != nil {
+		t.Fatalf("TouchMany: %v", err)
+	}
+	time.Sleep(80 * time.Millisecond) // alice's first touch has expired; the second holds her
+	lobby, err := s.Members(t.Context(), "lobby")
+	if err != nil || len(lobby) != 751 || !slices.Contains(lobby, "alice") {
+		t.Fatalf("lobby holds %d members (alice: %v), %v; want 751 with alice", len(lobby), slices.Contains(lobby, "alice"), err)
+	}
+	wantPresent(t, s, "squad", "p1499", true)
+	wantPresent(t, s, "squad", "p0000", false)
+	if err := s.TouchMany(t.Context(), many[:1], 0); !errors.Is(err, state.ErrInvalidArgument) {
+		t.Fatalf("TouchMany with ttl 0 error = %v, want ErrInvalidArgument", err)
 	}
 }
 

@@ -202,6 +202,28 @@ func (m *Memory) Expire(_ context.Context, key string, ttl time.Duration) (bool,
 	return true, nil
 }
 
+// ExpireMany implements KV.
+func (m *Memory) ExpireMany(ctx context.Context, keys []string, ttl time.Duration) ([]bool, error) {
+	ok := make([]bool, len(keys))
+	for i, k := range keys {
+		var err error
+		if ok[i], err = m.Expire(ctx, k, ttl); err != nil {
+			return nil, err
+		}
+	}
+	return ok, nil
+}
+
+// TouchMany implements Presence.
+func (m *Memory) TouchMany(ctx context.Context, members []SetMember, ttl time.Duration) error {
+	for _, sm := range members {
+		if err := m.Touch(ctx, sm.Set, sm.Member, ttl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Touch implements Presence.
 func (m *Memory) Touch(_ context.Context, set, member string, ttl time.Duration) error {
 	if ttl <= 0 {

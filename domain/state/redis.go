@@ -166,6 +166,75 @@ func (r *Redis) Expire(ctx context.Context, key string, ttl time.Duration) (bool
 	return ok, nil
 }
 
+// pipelineChunk bounds the commands of one pipeline of ExpireMany and
+// TouchMany, so that neither side buffers an unbounded batch.
+const pipelineChunk = 1000
+
+// ExpireMany implements KV.
+func (r *Redis) ExpireMany(ctx context.Context, keys []string, ttl time.Duration) ([]bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return nil, fmt.Errorf("state: expire %d keys: %w", len(keys), err)
+	}
+	ok := make([]bool, len(keys))
+	if ttl == 0 { // rare: PERSIST needs a second command per key (see Expire)
+		for i, k := range keys {
+			var err error
+			if ok[i], err = r.Expire(ctx, k, 0); err != nil {
+				return nil, err
+			}
+		}
+		return ok, nil
+	}
+	for at := 0; at < len(keys); at += pipelineChunk {
+		chunk := keys[at:min(at+pipelineChunk, len(keys))]
+		cmds := make([]*redis.BoolCmd, len(chunk))
+		_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range chunk {
+				cmds[i] = p.PExpire(ctx, r.key("kv", k), ttl)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("state: expire %d keys: %w", len(keys), err)
+		}
+		for i, c := range cmds {
+			ok[at+i] = c.Val()
+		}
+	}
+	return ok, nil
+}
+
+// TouchMany implements Presence.
+func (r *Redis) TouchMany(ctx context.Context, members []SetMember, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("state: touch %d members: ttl %s: %w", len(members), ttl, ErrInvalidArgument)
+	}
+	micros := ceilMicros(ttl).Microseconds()
+	for at := 0; at < len(members); at += pipelineChunk {
+		chunk := members[at:min(at+pipelineChunk, len(members))]
+		run := func() error {
+			_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, sm := range chunk {
+					r.scripts.touch.EvalSha(ctx, p, []string{r.key("presence", sm.Set)}, sm.Member, micros)
+				}
+				return nil
+			})
+			return err
+		}
+		err := run()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// A new or restarted server: load the script, then again.
+			if err = r.scripts.touch.Load(ctx, r.client).Err(); err == nil {
+				err = run()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("state: touch %d members: %w", len(members), err)
+		}
+	}
+	return nil
+}
+
 // Publish implements PubSub.
 func (r *Redis) Publish(ctx context.Context, channel string, payload []byte) error {
 	if err := r.client.Publish(ctx, r.key("pubsub", channel), payload).Err(); err != nil {

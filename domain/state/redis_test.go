@@ -86,3 +86,21 @@ func TestRedisPrefixIsolates(t *testing.T) {
 		t.Fatal("no message")
 	}
 }
+
+// TestRedisTouchManyLoadsItsScript checks that TouchMany works on a server
+// that does not know the presence script yet (new, restarted or flushed):
+// a pipeline of EVALSHA fails there as a whole.
+func TestRedisTouchManyLoadsItsScript(t *testing.T) {
+	client, prefix := testenv.Redis(t)
+	s := state.NewRedis(client, prefix)
+	ctx := t.Context()
+	if err := client.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TouchMany(ctx, []state.SetMember{{Set: "room", Member: "a"}, {Set: "room", Member: "b"}}, time.Minute); err != nil {
+		t.Fatalf("TouchMany after SCRIPT FLUSH: %v", err)
+	}
+	if m, err := s.Members(ctx, "room"); err != nil || len(m) != 2 {
+		t.Fatalf("Members = %v, %v; want a and b", m, err)
+	}
+}

@@ -71,6 +71,9 @@ type KV interface {
 	// Expire sets key to expire after ttl from now (0: never) and reports
 	// whether key exists.
 	Expire(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// ExpireMany does what Expire does for each of keys, in one round trip
+	// (a pipeline in Redis): ok[i] reports whether keys[i] exists.
+	ExpireMany(ctx context.Context, keys []string, ttl time.Duration) ([]bool, error)
 }
 
 // PubSub fans messages out to every current subscriber of a channel.
@@ -116,6 +119,15 @@ type Presence interface {
 	Members(ctx context.Context, set string) ([]string, error)
 	// IsPresent reports whether member is live in set.
 	IsPresent(ctx context.Context, set, member string) (bool, error)
+	// TouchMany does what Touch does for each of members, in one round
+	// trip (a pipeline in Redis). A node that keeps thousands of members
+	// alive refreshes them this way, not one command each.
+	TouchMany(ctx context.Context, members []SetMember, ttl time.Duration) error
+}
+
+// SetMember names a member of a Presence set.
+type SetMember struct {
+	Set, Member string
 }
 
 // subscriptionBuffer bounds how many undelivered messages a subscription

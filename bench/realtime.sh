@@ -17,6 +17,9 @@
 #   bench/realtime.sh idle            one of them
 #   CONNS=20000 GATEWAYS=2 HOLD=20s bench/realtime.sh idle
 #   RATES=10000,20000 bench/realtime.sh fanout
+#   PUSH=100 RATES=50000,100000,200000 bench/realtime.sh fanout
+#            (fan-out of push events, party chat lines, to PUSH recipients
+#            each; RATES count deliveries)
 #
 # One process may open at most `ulimit -n` files (20,000 here, a hard limit),
 # so the connections are spread over several gateways and several client
@@ -44,6 +47,7 @@ FANOUT_CONNS=${FANOUT_CONNS:-20000}
 FANOUT_GATEWAYS=${FANOUT_GATEWAYS:-2}
 RATES=${RATES:-2000,5000,10000,20000,50000,100000,200000}
 STEP=${STEP:-10s}
+PUSH=${PUSH:-0} # recipients of each push event in the fan-out; 0: one stored notification per player
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 # Empty: a private redis-server for the run on PORT_BASE+3000, so that the
 # run's keys and commands (three a heartbeat) do not meet other users of
@@ -175,12 +179,12 @@ if [[ $phase == all || $phase == idle ]]; then
 fi
 if [[ $phase == all || $phase == fanout ]]; then
 	echo
-	echo "## fanout: $FANOUT_CONNS connections over $FANOUT_GATEWAYS gateways, rates $RATES for $STEP each${GATEWAY_ENV:+, gateways with $GATEWAY_ENV} (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+	echo "## fanout: $FANOUT_CONNS connections over $FANOUT_GATEWAYS gateways, $([[ $PUSH -gt 0 ]] && echo "push events of $PUSH recipients" || echo "a stored notification per player"), rates $RATES for $STEP each${GATEWAY_ENV:+, gateways with $GATEWAY_ENV} (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	start_gateways "$FANOUT_GATEWAYS"
 	"$tmp/rtload" run -players "$tmp/players" -conns "$FANOUT_CONNS" -gateways "$gws" -pids "$(
 		IFS=,
 		echo "${gw_pids[*]}"
-	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" ${redis_pid:+-redis-pid "$redis_pid"} -connect-rate "$CONNECT_RATE" -hold 0s -rates "$RATES" -step "$STEP" || status=1
+	)" -ops "$ops" -redis "$REDIS_URL" -redis-prefix "$prefix" ${redis_pid:+-redis-pid "$redis_pid"} -connect-rate "$CONNECT_RATE" -hold 0s -rates "$RATES" -step "$STEP" -push "$PUSH" || status=1
 	record_gateways
 	stop_gateways
 fi

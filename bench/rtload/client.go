@@ -423,6 +423,16 @@ func (c *client) read(rc *rconn, r *protocol.Reader) {
 			if sent, ok := sentNanos(n.PayloadJson); ok {
 				st.recordLatency(shard, time.Duration(now-sent), now)
 			}
+		case protocol.TypePartyChatMessage: // a push event of the -push fan-out
+			var m pb.PartyChatMessage
+			if err := proto.Unmarshal(f.Body, &m); err != nil {
+				reason = "malformed party chat message"
+				return
+			}
+			st.notes.Add(1)
+			if sent, ok := sentNanos([]byte(m.Text)); ok {
+				st.recordLatency(shard, time.Duration(now-sent), now)
+			}
 		case protocol.TypePong:
 			st.pongs.Add(1)
 			if at := rc.pingAt.Load(); at != 0 {

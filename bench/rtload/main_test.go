@@ -301,7 +301,7 @@ func TestEndToEnd(t *testing.T) {
 	if targets[2].next != 3 || targets[0].next != 1 {
 		t.Fatalf("next seqs %d and %d, want 3 (after two stored) and 1", targets[2].next, targets[0].next)
 	}
-	pub := newPublisher(rc, prefix, targets, 2)
+	pub := newPublisher(rc, prefix, targets, 2, 0)
 	res := pub.run(ctx, 300, 500*time.Millisecond)
 	if res.Err != "" || res.Published != 150 || res.MinReceivers != 1 {
 		t.Fatalf("published %+v, want 150 messages each reaching the gateway", res)
@@ -331,6 +331,27 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("player %d: last seq %d, want %d", rc.idx, got, want)
 		}
 	}
+	// Push events of three recipients each: 300 deliveries a second are
+	// 100 events.
+	c.stats.reset()
+	pushes := newPublisher(rc, prefix, targets, 1, 3)
+	res = pushes.run(ctx, 300, 500*time.Millisecond)
+	if res.Err != "" || res.Published != 150 || res.MinReceivers != 1 {
+		t.Fatalf("pushed %+v, want 150 deliveries in events reaching the gateway", res)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st = c.stats.report(c)
+		if st.Notes >= res.Published || time.Now().After(deadline) {
+			break
+		}
+	}
+	if st.Notes != res.Published || st.Latency.Count != res.Published || st.Closed != 0 {
+		t.Fatalf("clients saw %d pushes of %d (%d latencies), %d closed %v", st.Notes, res.Published, st.Latency.Count, st.Closed, st.CloseReasons)
+	}
+	if r := newPublisher(rc, prefix, targets, 2, 4).run(ctx, 100, 10*time.Millisecond); r.Err == "" {
+		t.Error("events of 4 recipients from publishers of 3 players each: no error")
+	}
+
 	// Heartbeats at 200 ms, each answered.
 	time.Sleep(500 * time.Millisecond)
 	if st := c.stats.report(c); st.Pings < n || st.Pongs < n || st.RTT.Count == 0 {

@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/musterhq/muster/domain/notify"
+	"github.com/musterhq/muster/domain/party"
+	"github.com/musterhq/muster/domain/push"
 )
 
 const (
@@ -36,16 +38,18 @@ type target struct {
 }
 
 // publisher publishes notifications for its targets, each player's in seq
-// order, on one Redis connection per worker.
+// order, on one Redis connection per worker; or, with fanout, push events
+// of fanout recipients each, as domain/push's Bus does (party chat lines).
 type publisher struct {
 	rdb     *redis.Client
 	prefix  string
 	workers [][]*target // each player belongs to one worker, which keeps its order
+	fanout  int         // recipients of a push event; 0: notifications
 	ids     atomic.Uint64
 }
 
-func newPublisher(rdb *redis.Client, prefix string, targets []*target, workers int) *publisher {
-	p := &publisher{rdb: rdb, prefix: prefix, workers: make([][]*target, workers)}
+func newPublisher(rdb *redis.Client, prefix string, targets []*target, workers, fanout int) *publisher {
+	p := &publisher{rdb: rdb, prefix: prefix, workers: make([][]*target, workers), fanout: fanout}
 	for i, t := range targets {
 		p.workers[i%workers] = append(p.workers[i%workers], t)
 	}
@@ -103,6 +107,11 @@ func (p *publisher) total() int {
 
 func (p *publisher) work(ctx context.Context, ts []*target, rate float64, start time.Time, dur time.Duration) publishResult {
 	res := publishResult{MinReceivers: -1}
+	unit := int64(max(p.fanout, 1)) // deliveries of one message
+	if int64(len(ts)) < unit {
+		res.Err = fmt.Sprintf("a publisher has %d players, fewer than the %d recipients of an event: fewer -publishers or more players", len(ts), unit)
+		return res
+	}
 	tick := time.NewTicker(publishTick)
 	defer tick.Stop()
 	pipe := p.rdb.Pipeline()
@@ -116,11 +125,25 @@ func (p *publisher) work(ctx context.Context, ts []*target, rate float64, start 
 			behind := time.Duration(float64(due) / rate * float64(time.Second))
 			res.MaxBehindMs = max(res.MaxBehindMs, float64(behind)/float64(time.Millisecond))
 		}
-		for due > 0 {
-			n := min(due, maxBatch)
+		for due >= unit {
+			n := min(due/unit, maxBatch)
 			sent := time.Now()
 			cmds = cmds[:0]
 			for range n {
+				if p.fanout > 0 {
+					to := make([]int64, p.fanout)
+					for i := range to {
+						to[i] = ts[next].account
+						next = (next + 1) % len(ts)
+					}
+					msg, err := pushMessage(to, sent)
+					if err != nil {
+						res.Err = err.Error()
+						return res
+					}
+					cmds = append(cmds, pipe.Publish(ctx, p.prefix+"pubsub:"+push.Channel, msg))
+					continue
+				}
 				t := ts[next]
 				next = (next + 1) % len(ts)
 				msg, err := p.message(t, sent)
@@ -140,8 +163,8 @@ func (p *publisher) work(ctx context.Context, ts []*target, rate float64, start 
 					res.MinReceivers = r
 				}
 			}
-			res.Published += n
-			due -= n
+			res.Published += n * unit
+			due -= n * unit
 		}
 		if elapsed >= dur {
 			return res
@@ -166,6 +189,18 @@ func (p *publisher) message(t *target, sent time.Time) ([]byte, error) {
 		Payload:   stampPayload(sent),
 		CreatedAt: sent,
 	})
+}
+
+// pushMessage is a party chat line to the players to, its text carrying its
+// send time ({"sent_ns":...}, read back with sentNanos), as the party
+// service publishes one.
+func pushMessage(to []int64, sent time.Time) ([]byte, error) {
+	line, err := json.Marshal(party.ChatLine{PartyID: "pt_bench", PlayerID: "p_bench", DisplayName: "bench",
+		Text: string(stampPayload(sent)), SentAt: sent})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(push.Event{To: to, Kind: party.KindChat, Data: line})
 }
 
 // stampPayload is the notification body carrying its send time, which the

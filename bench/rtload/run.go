@@ -25,6 +25,7 @@ import (
 	"github.com/musterhq/muster/bench/loadgen"
 	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/notify"
+	"github.com/musterhq/muster/domain/push"
 )
 
 const (
@@ -60,6 +61,7 @@ type runOptions struct {
 	step        time.Duration
 	settle      time.Duration
 	publishers  int
+	push        int // recipients of each published push event; 0: a stored notification per player
 	asJSON      bool
 	fdLimit     int // this process's open-file limit, which the clients share
 }
@@ -85,6 +87,7 @@ func runMain(ctx context.Context, args []string) error {
 	fs.StringVar(&rates, "rates", "", "comma-separated notification rates (messages/s in total) to publish, lowest first; empty: no fan-out phase")
 	fs.DurationVar(&o.step, "step", 10*time.Second, "how long each rate is published (at most 2m)")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "after a step, how long to wait for the last deliveries (at most 30s)")
+	fs.IntVar(&o.push, "push", 0, fmt.Sprintf("fan-out of push events (party chat lines, not stored) to this many recipients each, instead of one stored notification per player (1 to %d); rates count deliveries", push.MaxRecipients))
 	fs.IntVar(&o.publishers, "publishers", 2, fmt.Sprintf("publishing goroutines, each with its Redis connection and its share of the players (1 to %d)", maxPublishers))
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -187,6 +190,8 @@ func checkRun(o runOptions, players int) error {
 		return badf("-step %s: want more than 0 and at most %s", o.step, maxStep)
 	case o.settle < 0 || o.settle > maxSettle:
 		return badf("-settle %s: want 0 to %s", o.settle, maxSettle)
+	case o.push < 0 || o.push > push.MaxRecipients:
+		return badf("-push %d: want 0 to %d", o.push, push.MaxRecipients)
 	case o.publishers < 1 || o.publishers > maxPublishers:
 		return badf("-publishers %d: want 1 to %d", o.publishers, maxPublishers)
 	case o.redisPrefix == "":
@@ -589,9 +594,13 @@ func run(ctx context.Context, o runOptions, players []player, logw io.Writer) (r
 		ropts.PoolSize = o.publishers + 2
 		rdb := redis.NewClient(ropts)
 		defer rdb.Close()
-		pub := newPublisher(rdb, o.redisPrefix, targets, o.publishers)
+		pub := newPublisher(rdb, o.redisPrefix, targets, o.publishers, o.push)
 		for _, rate := range o.rates {
-			say("publishing %.0f notifications/s to %d players for %s", rate, len(targets), o.step)
+			if o.push > 0 {
+				say("publishing %.0f push events/s of %d recipients each (%.0f deliveries/s) to %d players for %s", rate/float64(o.push), o.push, rate, len(targets), o.step)
+			} else {
+				say("publishing %.0f notifications/s to %d players for %s", rate, len(targets), o.step)
+			}
 			step, err := fanoutStep(ctx, o, cs, pub, rate)
 			rep.Fanout = append(rep.Fanout, step)
 			if err != nil {

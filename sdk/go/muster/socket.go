@@ -306,3 +306,7 @@ func Await[T proto.Message](ctx context.Context, s *Socket, ok func(T) bool) (T,
 		}
 	}
 }
+
+// Abort closes the connection without a Goodbye, as a lost network would:
+// the session stays resumable within the server's resume window.
+func (s *Socket) Abort() error { return s.nc.Close() }

@@ -26,6 +26,7 @@ type bot struct {
 
 	id      string // public player id, once logged in
 	started time.Time
+	playing <-chan struct{} // closed when the run's time is up; nil in the drain
 
 	sockMu      sync.Mutex
 	sock        *muster.Socket
@@ -61,7 +62,11 @@ type friendAsk struct {
 type partyInvite string
 
 // giftSent tells the player a friend sent them a gift.
-type giftSent struct{}
+type giftSent struct{ from *bot }
+
+// giftBack tells a player that a gift they gave was declined: the items
+// are theirs again.
+type giftBack struct{ items []muster.ItemLine }
 
 // handle acts on one inbox event.
 func (b *bot) handle(ctx context.Context, ev any) {
@@ -74,6 +79,10 @@ func (b *bot) handle(ctx context.Context, ev any) {
 		b.playMatch(ctx, ev)
 	case giftSent:
 		b.takeGifts(ctx)
+	case giftBack:
+		for _, it := range ev.items {
+			b.owned[it.ItemID] += it.Quantity
+		}
 	case queueEvent:
 		b.queueChanged(ev)
 	}
@@ -123,11 +132,16 @@ func (b *bot) live(ctx, play context.Context) {
 		return
 	}
 	m.ready.Add(1)
-	b.social(play)
+	// Calls run under ctx, so that one under way at the deadline ends
+	// (a purchase the platform made is one the player knows of); waits end
+	// with play.
+	b.playing = play.Done()
+	b.social(ctx)
 	for play.Err() == nil {
-		b.act(play, b.pick())
-		b.idle(play, b.r.draw(b.rng, b.r.sc.Think))
+		b.act(ctx, b.pick())
+		b.idle(ctx, b.r.draw(b.rng, b.r.sc.Think))
 	}
+	b.playing = nil
 	b.finish(ctx)
 }
 
@@ -193,13 +207,16 @@ func (b *bot) act(ctx context.Context, a string) {
 	}
 }
 
-// idle waits d, handling the inbox meanwhile.
+// idle waits d (or until the run's time is up), handling the inbox
+// meanwhile.
 func (b *bot) idle(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-b.playing:
 			return
 		case <-t.C:
 			return
@@ -236,5 +253,5 @@ func (b *bot) fail(op string, err error) {
 }
 
 func (b *bot) key(what string) string {
-	return fmt.Sprintf("bots-%s-%d-%s-%d", b.r.runID, b.i, what, b.rng.Int64())
+	return fmt.Sprintf("bots-%s-%d-%s-%d", b.r.nonce, b.i, what, b.rng.Int64())
 }

@@ -99,6 +99,7 @@ func (b *bot) login(ctx context.Context) error {
 		return err
 	}
 	b.id = l.Player.ID
+	b.r.players.Store(b.id, b)
 	for _, o := range b.api.others {
 		o.SetTokens(l.Tokens)
 	}
@@ -269,14 +270,10 @@ func (r *runner) serverAPI() *serverAPI {
 	}
 }
 
-func (s *serverAPI) register(ctx context.Context, fleet, region, addr string, capacity int, run string) (int64, time.Duration, error) {
+func (s *serverAPI) register(ctx context.Context, fleet, region, addr string, capacity int, run string) (*muster.Instance, error) {
 	version := "muster-bots"
-	in, err := s.sessions.RegisterInstance(ctx, muster.RegisterInstanceRequest{Fleet: fleet, Region: region, Address: addr,
+	return s.sessions.RegisterInstance(ctx, muster.RegisterInstanceRequest{Fleet: fleet, Region: region, Address: addr,
 		Capacity: &capacity, Version: &version, Labels: map[string]string{"run": run}})
-	if err != nil {
-		return 0, 0, err
-	}
-	return in.ID, time.Duration(in.HeartbeatEverySeconds * float64(time.Second)), nil
 }
 
 func (s *serverAPI) heartbeat(ctx context.Context, id int64) ([]string, error) {

@@ -45,8 +45,8 @@ func (b *bot) play(ctx context.Context) {
 	b.awaitMatch(ctx, q.Wait.D())
 	if b.played == played && !b.waitingSince.IsZero() {
 		// No match within the wait (or the run ended): cancel the ticket.
-		stopping := ctx.Err() != nil
-		b.cancelTicket(context.WithoutCancel(ctx))
+		stopping := b.r.stopping()
+		b.cancelTicket(ctx)
 		if !stopping {
 			b.fail("match_wait", flowErr("match_wait_timeout", "no match.found within %s of queueing %s", q.Wait.D(), q.Queue))
 		}
@@ -57,7 +57,7 @@ func (b *bot) play(ctx context.Context) {
 func (b *bot) awaitMatch(ctx context.Context, d time.Duration) {
 	end := time.Now().Add(d)
 	played := b.played
-	for b.played == played && ctx.Err() == nil && time.Now().Before(end) {
+	for b.played == played && ctx.Err() == nil && !b.r.stopping() && time.Now().Before(end) {
 		b.idle(ctx, min(time.Until(end), 500*time.Millisecond))
 	}
 }

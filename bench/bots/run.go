@@ -14,6 +14,8 @@ package bots
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -69,11 +71,13 @@ type runner struct {
 	econ     economy
 	progress progression
 	mixTotal int
-	runID    string
+	runID    string // names the run in user agents and the servers' labels
+	nonce    string // random: keys and Stripe ids never repeat an earlier run's, whatever the seed
 	seed     uint64
 	stop     atomic.Bool
 	noPacks  atomic.Bool
 	logged   atomic.Int64
+	players  sync.Map // public id -> *bot, once logged in
 }
 
 // maxLogged bounds the failures logged in detail.
@@ -98,11 +102,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &runner{cfg: cfg, sc: sc, m: newMetrics(), clients: newClients(sc.Accounts.PerAddress, cfg.AllowRemote),
 		seed: cfg.Seed, runID: strconv.FormatUint(cfg.Seed%1_000_000_007, 36)}
+	var nonce [6]byte
+	_, _ = crand.Read(nonce[:])
+	r.nonce = hex.EncodeToString(nonce[:])
 	for _, w := range sc.Mix {
 		r.mixTotal += w
 	}
 	if cfg.WebhookSecret != "" {
-		r.signer = &stripeSigner{secret: cfg.WebhookSecret, run: r.runID}
+		r.signer = &stripeSigner{secret: cfg.WebhookSecret, run: r.nonce}
 	}
 	defer r.clients.close()
 
@@ -193,6 +200,13 @@ func (r *runner) cast() []*bot {
 }
 
 func (r *runner) stopping() bool { return r.stop.Load() }
+
+// byID is the bot playing the player with public id, nil for another.
+func (r *runner) byID(id string) *bot {
+	b, _ := r.players.Load(id)
+	p, _ := b.(*bot)
+	return p
+}
 
 // draw is a duration drawn uniformly from rg.
 func (r *runner) draw(rng *rand.Rand, rg Range) time.Duration {

@@ -31,7 +31,8 @@ type simServer struct {
 	addr   string
 	api    *serverAPI
 	id     int64
-	every  time.Duration
+	every  time.Duration // how often to heartbeat
+	within time.Duration // how long a heartbeat may take: half the platform's timeout
 	rng    *rand.Rand
 	rngMu  sync.Mutex
 	stop   chan struct{}
@@ -100,8 +101,12 @@ func (f *fleet) close(ctx context.Context) {
 
 func (s *simServer) register(ctx context.Context) error {
 	return s.f.r.timedServer("registerInstance", func() error {
-		id, every, err := s.api.register(ctx, s.f.r.sc.Servers.Fleet, s.region, s.addr, s.f.r.sc.Servers.Capacity, s.f.r.runID)
-		s.id, s.every = id, every
+		in, err := s.api.register(ctx, s.f.r.sc.Servers.Fleet, s.region, s.addr, s.f.r.sc.Servers.Capacity, s.f.r.runID)
+		if err == nil {
+			s.id = in.ID
+			s.every = time.Duration(in.HeartbeatEverySeconds * float64(time.Second))
+			s.within = time.Duration(in.HeartbeatTimeoutSeconds * float64(time.Second) / 2)
+		}
 		return err
 	})
 }
@@ -122,7 +127,7 @@ func (s *simServer) beat() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), every)
+		ctx, cancel := context.WithTimeout(context.Background(), max(s.within, every))
 		var matches []string
 		err := s.f.r.timedServer("heartbeatInstance", func() error {
 			var err error

@@ -147,11 +147,18 @@ func (b *bot) buyOffer(ctx context.Context) {
 func (b *bot) buy(ctx context.Context, l listing) bool {
 	key := b.key("buy")
 	var o order
+	// already_owned: a gift the player gave came back (declined) before
+	// they heard of it; the store charged nothing.
 	if err := b.timed("buyProduct", func() error {
 		var err error
 		o, err = b.api.buy(ctx, l.ID, key)
 		return err
-	}); err != nil {
+	}, "already_owned"); err != nil {
+		if apiCode(err) == "already_owned" {
+			for _, it := range l.Items {
+				b.owned[it.ItemID] = max(b.owned[it.ItemID], 1)
+			}
+		}
 		return false
 	}
 	b.own[o.PriceCurrency] -= o.PriceAmount
@@ -263,7 +270,7 @@ func (b *bot) gift(ctx context.Context) {
 	}
 	b.owned[item]--
 	b.r.m.giftsSent.Add(1)
-	offer(to.inbox, any(giftSent{}))
+	offer(to.inbox, any(giftSent{from: b}))
 }
 
 // friend is a party friend to give to: the leader for a member, a member
@@ -285,8 +292,8 @@ func (b *bot) friend() *bot {
 	return in[b.rng.IntN(len(in))]
 }
 
-// takeGifts accepts the gifts waiting for the player (declining an item
-// they already own).
+// takeGifts accepts the gifts waiting for the player, declining an item
+// they already own (which goes back to its sender, who is told).
 func (b *bot) takeGifts(ctx context.Context) {
 	var gs []gift
 	if err := b.timed("listGifts", func() error {
@@ -300,19 +307,27 @@ func (b *bot) takeGifts(ctx context.Context) {
 		if g.Status != "pending" {
 			continue
 		}
+		from := b.r.byID(g.From.ID)
 		owns := false
 		for _, it := range g.Items {
 			owns = owns || uniqueItems[it.ItemID] && b.owned[it.ItemID] > 0
 		}
-		if owns {
-			_ = b.timed("declineGift", func() error { return b.api.declineGift(ctx, g.ID) })
-			continue
-		}
-		if b.timed("acceptGift", func() error { return b.api.acceptGift(ctx, g.ID) }) == nil {
-			b.r.m.giftsAccepted.Add(1)
-			for _, it := range g.Items {
-				b.owned[it.ItemID] += it.Quantity
+		if !owns {
+			// already_owned: the player got one meanwhile; decline it then.
+			err := b.timed("acceptGift", func() error { return b.api.acceptGift(ctx, g.ID) }, "already_owned")
+			if err == nil {
+				b.r.m.giftsAccepted.Add(1)
+				for _, it := range g.Items {
+					b.owned[it.ItemID] += it.Quantity
+				}
+				continue
 			}
+			if apiCode(err) != "already_owned" {
+				continue
+			}
+		}
+		if b.timed("declineGift", func() error { return b.api.declineGift(ctx, g.ID) }) == nil && from != nil {
+			offer(from.inbox, any(giftBack{items: g.Items}))
 		}
 	}
 }

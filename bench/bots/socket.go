@@ -154,7 +154,8 @@ func (b *bot) reconnect(ctx context.Context) {
 	}
 	s.Abort()
 	<-routed
-	b.idle(ctx, b.r.draw(b.rng, b.r.sc.Reconnect))
+	// Offline: the inbox waits for the resumed socket.
+	sleep(ctx, b.r.draw(b.rng, b.r.sc.Reconnect))
 	if err := b.connect(context.WithoutCancel(ctx), true); err != nil {
 		// Connect afresh so the player plays on; the failure is counted.
 		_ = b.connect(context.WithoutCancel(ctx), false)
@@ -206,6 +207,8 @@ func (b *bot) social(ctx context.Context) {
 	}
 	select {
 	case <-g.ready:
+	case <-b.playing:
+		return
 	case <-ctx.Done():
 		return
 	}

@@ -32,9 +32,16 @@ type gatewayNode struct {
 // the test's database and Redis prefix.
 func startNode(t *testing.T, targets, dbURL, prefix string, env ...string) *gatewayNode {
 	t.Helper()
+	return startBinary(t, os.Args[0], "serve", targets, dbURL, prefix, env...)
+}
+
+// startBinary is startNode with another muster binary (exe) and command
+// (serve or dev).
+func startBinary(t *testing.T, exe, command, targets, dbURL, prefix string, env ...string) *gatewayNode {
+	t.Helper()
 	n := &gatewayNode{http: freeAddr(t), realtime: freeAddr(t), ops: freeAddr(t), out: &bytes.Buffer{}}
 	ops := n.ops
-	n.cmd = exec.Command(os.Args[0], "serve")
+	n.cmd = exec.Command(exe, command, "--console-addr="+freeAddr(t))
 	n.cmd.Env = append(os.Environ(),
 		"MUSTER_TEST_CHILD=1",
 		"MUSTER_TARGET="+targets,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) observe(route, method, status string, d time.Duration) {
+	method = methodLabel(method)
 	m.requests.WithLabelValues(route, method, status).Inc()
 	m.duration.WithLabelValues(route, method, status).Observe(d.Seconds())
+}
+
+// methodLabel is method as a label value: a constant for the methods HTTP
+// defines, "OTHER" for any other. A label value outlives the request, and
+// fiber's method string shares the connection's buffer, which its next
+// request overwrites; the set of values also stays bounded whatever
+// clients send.
+func methodLabel(method string) string {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch,
+		http.MethodHead, http.MethodOptions, http.MethodConnect, http.MethodTrace} {
+		if method == m {
+			return m
+		}
+	}
+	return "OTHER"
 }

@@ -270,3 +270,54 @@ func TestCleanText(t *testing.T) {
 		}
 	}
 }
+
+// Label values outlive the request: fasthttp reuses a connection's buffers
+// for its next request, so a label taken from them unchanged would change
+// under the metric (a GET counted as "POS"), and /metrics would then fail
+// on two series with the same labels.
+func TestMetricsLabelsSurviveTheNextRequest(t *testing.T) {
+	a := newTestApp(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = a.app.Listener(ln) }()
+	t.Cleanup(func() { _ = a.app.Shutdown() })
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}} // one keep-alive connection
+	send := func(method, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for range 3 {
+		send(http.MethodGet, "/v1/items/abc", "")
+		send(http.MethodPost, "/v1/items", `{"name":"x","count":1}`)
+		send(http.MethodDelete, "/v1/items/abc", "")
+	}
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics answered %d: %.500s", resp.StatusCode, text)
+	}
+	for _, want := range []string{
+		`muster_http_requests_total{method="GET",route="/v1/items/:id",status="200"} 3`,
+		`muster_http_requests_total{method="POST",route="/v1/items",status="201"} 3`,
+		`muster_http_requests_total{method="DELETE",route="unmatched",status="405"} 3`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

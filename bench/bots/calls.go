@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/musterhq/muster/sdk/go/muster"
@@ -76,24 +78,50 @@ func apiCode(err error) string {
 }
 
 // login logs the player in, registering the account when it does not
-// exist yet (the first run).
+// exist yet. Every password check costs the platform a bcrypt hash, so
+// each player tries first what the run's first player found: the
+// accounts exist (an earlier run: log in) or not (register), and falls
+// back to the other.
 func (b *bot) login(ctx context.Context) error {
+	first := b.r.accounts.probe()
+	if !first {
+		select {
+		case <-b.r.accounts.probed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	sc := b.r.sc.Accounts
 	var l *muster.Login
-	err := b.timed("loginEmail", func() error {
-		var err error
-		l, err = b.api.auth.LoginEmail(ctx, muster.LoginRequest{Email: b.email, Password: sc.Password})
-		return err
-	}, "invalid_credentials")
-	if apiCode(err) == "invalid_credentials" {
-		err = b.timed("register", func() error {
+	login := func() error {
+		return b.timed("loginEmail", func() error {
+			var err error
+			l, err = b.api.auth.LoginEmail(ctx, muster.LoginRequest{Email: b.email, Password: sc.Password})
+			return err
+		}, "invalid_credentials")
+	}
+	register := func() error {
+		err := b.timed("register", func() error {
 			var err error
 			l, err = b.api.auth.Register(ctx, muster.RegisterRequest{Email: b.email, Password: sc.Password, DisplayName: b.name})
 			return err
-		})
+		}, "email_taken")
 		if err == nil {
 			b.r.m.registered.Add(1)
 		}
+		return err
+	}
+	var err error
+	if first || b.r.accounts.exist.Load() {
+		if err = login(); apiCode(err) == "invalid_credentials" {
+			err = register()
+		}
+	} else if err = register(); apiCode(err) == "email_taken" {
+		err = login()
+	}
+	if first {
+		b.r.accounts.exist.Store(err == nil && b.r.m.registered.Load() == 0)
+		close(b.r.accounts.probed)
 	}
 	if err != nil {
 		return err
@@ -104,6 +132,20 @@ func (b *bot) login(ctx context.Context) error {
 		o.SetTokens(l.Tokens)
 	}
 	return nil
+}
+
+// accounts is what the run's first login found.
+type accounts struct {
+	first  sync.Once
+	probed chan struct{} // closed once the first player logged in or registered
+	exist  atomic.Bool   // the first player's account existed
+}
+
+// probe says whether the caller makes the run's first login.
+func (a *accounts) probe() bool {
+	first := false
+	a.first.Do(func() { first = true })
+	return first
 }
 
 func (a *api) wallets(ctx context.Context) ([]wallet, error) {

@@ -57,7 +57,11 @@ func (b *bot) play(ctx context.Context) {
 func (b *bot) awaitMatch(ctx context.Context, d time.Duration) {
 	end := time.Now().Add(d)
 	played := b.played
+	queued := !b.waitingSince.IsZero()
 	for b.played == played && ctx.Err() == nil && !b.r.stopping() && time.Now().Before(end) {
+		if queued && b.waitingSince.IsZero() {
+			return // the ticket was cancelled
+		}
 		b.idle(ctx, min(time.Until(end), 500*time.Millisecond))
 	}
 }
@@ -88,7 +92,13 @@ func (b *bot) queueChanged(ev queueEvent) {
 		if !b.waitingSince.IsZero() {
 			b.waitingSince = time.Time{}
 			b.r.m.queued.Add(-1)
-			if !b.r.stopping() && ev.reason != "cancelled" {
+			switch {
+			case ev.reason == "party_changed":
+				// A member joined after the leader queued (a slow login):
+				// the platform cancels the ticket and the leader queues the
+				// new party at their next turn.
+				b.r.m.requeued.Add(1)
+			case !b.r.stopping() && ev.reason != "cancelled":
 				b.fail("ticket", flowErr("ticket_cancelled_"+ev.reason, "the ticket was cancelled: %s", ev.reason))
 			}
 		}

@@ -36,6 +36,7 @@ type metrics struct {
 	notes         atomic.Int64 // notifications received
 	duplicates    atomic.Int64 // notifications received twice (by seq)
 	matchesLost   atomic.Int64 // match.lost notifications
+	requeued      atomic.Int64 // party tickets cancelled because the party changed
 	giftsSent     atomic.Int64
 	giftsAccepted atomic.Int64
 }

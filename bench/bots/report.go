@@ -45,6 +45,7 @@ type Report struct {
 		Started  int64   `json:"started"`
 		Accepted int64   `json:"results_accepted"`
 		Lost     int64   `json:"lost"`
+		Requeued int64   `json:"party_tickets_requeued"`
 		Late     int64   `json:"players_late"`
 		Wait     Latency `json:"wait"` // ticket waiting to match.found
 	} `json:"matches"`
@@ -82,6 +83,7 @@ func (r *runner) report(started, ended time.Time) *Report {
 	m.mu.Unlock()
 	rep.Matches.Started, rep.Matches.Accepted = m.matches.Load(), m.finished.Load()
 	rep.Matches.Lost, rep.Matches.Late = m.matchesLost.Load(), r.fleet.late.Load()
+	rep.Matches.Requeued = m.requeued.Load()
 	rep.Progress = r.progress.report()
 	rep.Gifts.Sent, rep.Gifts.Accepted = m.giftsSent.Load(), m.giftsAccepted.Load()
 	rep.Economy = r.econ.result()
@@ -163,7 +165,7 @@ func (rep *Report) WriteText(w io.Writer) {
 	p("  duplicates %d", rep.Duplicates)
 	p("")
 	mt := rep.Matches
-	p("matches    %d started, %d results accepted, %d lost, %d players late", mt.Started, mt.Accepted, mt.Lost, mt.Late)
+	p("matches    %d started, %d results accepted, %d lost, %d players late, %d party tickets requeued", mt.Started, mt.Accepted, mt.Lost, mt.Late, mt.Requeued)
 	p("match wait %d tickets: p50 %.0f ms  p95 %.0f ms  p99 %.0f ms  max %.0f ms", mt.Wait.Count, mt.Wait.P50, mt.Wait.P95, mt.Wait.P99, mt.Wait.Max)
 	pr := rep.Progress
 	p("progress   %d players saw XP: mean %.0f XP, %.2f battle pass tiers", pr.Players, pr.MeanXP, pr.MeanTiers)

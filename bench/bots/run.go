@@ -78,6 +78,7 @@ type runner struct {
 	noPacks  atomic.Bool
 	logged   atomic.Int64
 	players  sync.Map // public id -> *bot, once logged in
+	accounts accounts
 }
 
 // maxLogged bounds the failures logged in detail.
@@ -101,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Seed = uint64(time.Now().UnixNano())
 	}
 	r := &runner{cfg: cfg, sc: sc, m: newMetrics(), clients: newClients(sc.Accounts.PerAddress, cfg.AllowRemote),
-		seed: cfg.Seed, runID: strconv.FormatUint(cfg.Seed%1_000_000_007, 36)}
+		seed: cfg.Seed, runID: strconv.FormatUint(cfg.Seed%1_000_000_007, 36), accounts: accounts{probed: make(chan struct{})}}
 	var nonce [6]byte
 	_, _ = crand.Read(nonce[:])
 	r.nonce = hex.EncodeToString(nonce[:])

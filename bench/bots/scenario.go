@@ -160,7 +160,7 @@ func DefaultScenario() Scenario {
 	return Scenario{
 		Players:  20,
 		Duration: Duration(time.Minute),
-		Ramp:     50,
+		Ramp:     20,
 		Think:    Range{Duration(2 * time.Second), Duration(6 * time.Second)},
 		Mix: map[string]int{ActPlay: 6, ActBuyOffer: 2, ActBuyPack: 1, ActGift: 1, ActProgression: 2,
 			ActReconnect: 1, ActStorefront: 2, ActFriends: 1, ActChat: 1},

@@ -5,7 +5,7 @@ export GOFLAGS := -mod=mod
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test lint generate services bench bench-realtime drill clean
+.PHONY: run build test lint generate services bench bench-realtime bench-bots drill clean
 
 ## run: start every target in one process (PostgreSQL found or started, demo data seeded)
 run: build
@@ -49,6 +49,10 @@ bench:
 ## bench-realtime: the realtime gateway end to end: 100,000 idle connections over 6 gateways, then notification fan-out at 20,000 clients (bench/realtime.sh)
 bench-realtime:
 	bench/realtime.sh
+
+## bench-bots: muster bots end to end, 2000 players for 2 minutes against muster dev, then against the platform split in two processes (bench/bots.sh; PLAYERS, DURATION, RAMP override)
+bench-bots:
+	bench/bots.sh
 
 ## drill: two instances behind nginx restarted one after the other under load; fails on any failed request (docs/operations.md)
 drill:

@@ -32,7 +32,7 @@ type simServer struct {
 	api    *serverAPI
 	id     int64
 	every  time.Duration // how often to heartbeat
-	within time.Duration // how long a heartbeat may take: half the platform's timeout
+	within time.Duration // how long a heartbeat may take: what is left of the platform's timeout after an interval
 	rng    *rand.Rand
 	rngMu  sync.Mutex
 	stop   chan struct{}
@@ -105,7 +105,7 @@ func (s *simServer) register(ctx context.Context) error {
 		if err == nil {
 			s.id = in.ID
 			s.every = time.Duration(in.HeartbeatEverySeconds * float64(time.Second))
-			s.within = time.Duration(in.HeartbeatTimeoutSeconds * float64(time.Second) / 2)
+			s.within = time.Duration(in.HeartbeatTimeoutSeconds*float64(time.Second)) - s.every
 		}
 		return err
 	})

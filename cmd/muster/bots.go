@@ -52,6 +52,7 @@ func cmdBots(ctx context.Context, args []string, getenv func(string) string, std
 	secret := fs.String("stripe-webhook-secret", strings.TrimSpace(strings.Split(secrets, ",")[0]), "the store target's Stripe webhook secret, to sign the payments of packs (default: MUSTER_STRIPE_WEBHOOK_SECRETS's first; none: packs are skipped)")
 	allowRemote := fs.Bool("allow-remote", false, "load targets that are not on this machine")
 	asJSON := fs.Bool("json", false, "write the report as JSON on stdout (the progress line goes to stderr)")
+	jsonFile := fs.String("json-file", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	if err := fs.Parse(args); err != nil {
@@ -135,6 +136,19 @@ func cmdBots(ctx context.Context, args []string, getenv func(string) string, std
 		}
 	} else {
 		rep.WriteText(stdout)
+	}
+	if *jsonFile != "" {
+		f, err := os.Create(*jsonFile)
+		if err != nil {
+			return err
+		}
+		err = rep.WriteJSON(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if !rep.Passed {
 		return errors.New(strings.Join(rep.Failures, "; "))

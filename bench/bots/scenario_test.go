@@ -1,6 +1,7 @@
 package bots
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,19 @@ func TestScenarioRefusesUnknownFieldsAndBadDurations(t *testing.T) {
 		if err := ParseScenario([]byte(raw), &s); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err %v, want %q", raw, err, want)
 		}
+	}
+}
+
+// docs/bots-example.yaml is the default scenario written out, as
+// docs/bots.md says.
+func TestExampleScenarioIsTheDefault(t *testing.T) {
+	s, err := LoadScenario("../../docs/bots-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(s)
+	want, _ := json.Marshal(DefaultScenario())
+	if string(got) != string(want) {
+		t.Fatalf("docs/bots-example.yaml\n%s\nthe default\n%s", got, want)
 	}
 }

@@ -78,3 +78,38 @@ func TestHeartbeatRefreshDoesNotOutliveTheConnection(t *testing.T) {
 		t.Fatalf("connections left in presence: %v, %v", left, err)
 	}
 }
+
+// A draining node's clients are reconnecting elsewhere: their friends must
+// not see them go offline (and come back) during a rolling update, so the
+// node leaves their presence to expire instead of clearing it.
+func TestDrainKeepsPresenceForTheReconnect(t *testing.T) {
+	mem := state.NewMemory()
+	var tracker *presence.Tracker
+	e := newEnv(t, realtime.Config{}, func(e *env, d *realtime.Deps) {
+		tracker = presence.New(mem, push.New(mem), e.friends, e.accounts, presence.Config{TTL: time.Minute}, nil)
+		d.Presence = tracker
+	})
+	p := e.player()
+	c := e.dial()
+	c.hello(p, "", 0)
+	status := func() presence.Status {
+		t.Helper()
+		v, err := tracker.Lookup(context.Background(), []int64{p.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v[p.id].Status
+	}
+	waitFor(t, func() bool { return status() != presence.Offline })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	e.gw.Drain(ctx, 0)
+	if n := e.gw.Connections(); n != 0 {
+		t.Fatalf("%d connections left after the drain", n)
+	}
+	time.Sleep(100 * time.Millisecond) // the handler's end has run
+	if s := status(); s == presence.Offline {
+		t.Fatal("the drained player went offline: friends would see them leave and come back")
+	}
+}

@@ -33,10 +33,21 @@ func (g *Gateway) online(ctx context.Context, c *conn) {
 	}
 }
 
-// offline removes a closed connection from its player's presence.
+// offline removes a closed connection from its player's presence. A
+// draining node leaves its connections' entries to expire instead: its
+// clients are reconnecting to other nodes, so their friends see no
+// offline-online flicker during a rolling update, a player who does not
+// come back goes offline within the TTL as after a crash, and the node
+// does not send thousands of Redis commands at once while it stops.
 func (g *Gateway) offline(c *conn) {
 	t := g.deps.Presence
 	if t == nil {
+		return
+	}
+	g.mu.Lock()
+	draining := g.draining
+	g.mu.Unlock()
+	if draining {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

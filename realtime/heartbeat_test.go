@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,5 +112,64 @@ func TestDrainKeepsPresenceForTheReconnect(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the handler's end has run
 	if s := status(); s == presence.Offline {
 		t.Fatal("the drained player went offline: friends would see them leave and come back")
+	}
+}
+
+// countingSets counts how many presence removals run at once.
+type countingSets struct {
+	*state.Memory
+	now, most *atomic.Int32
+}
+
+func (s countingSets) Remove(ctx context.Context, set, member string) error {
+	n := s.now.Add(1)
+	defer s.now.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	time.Sleep(5 * time.Millisecond) // a round trip to a busy Redis
+	return s.Memory.Remove(ctx, set, member)
+}
+
+// Connections that end together (a network cut) clear their presence a
+// few at a time, not all at once against the Redis pool, and every player
+// still ends up offline.
+func TestManyDisconnectsTakeTurns(t *testing.T) {
+	mem := state.NewMemory()
+	var now, most atomic.Int32
+	var tracker *presence.Tracker
+	e := newEnv(t, realtime.Config{}, func(e *env, d *realtime.Deps) {
+		tracker = presence.New(countingSets{mem, &now, &most}, push.New(mem), e.friends, e.accounts, presence.Config{}, nil)
+		d.Presence = tracker
+	})
+	const n = 40
+	ids := make([]int64, n)
+	var clients []*client
+	for i := range n {
+		p := e.player()
+		ids[i] = p.id
+		c := e.dial()
+		c.hello(p, "", 0)
+		clients = append(clients, c)
+	}
+	online := func() int {
+		v, err := tracker.Lookup(context.Background(), ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := 0
+		for _, p := range v {
+			if p.Status != presence.Offline {
+				k++
+			}
+		}
+		return k
+	}
+	waitFor(t, func() bool { return online() == n })
+	for _, c := range clients {
+		c.nc.Close()
+	}
+	waitFor(t, func() bool { return online() == 0 })
+	if m := most.Load(); m > 8 || m < 2 {
+		t.Fatalf("%d presence removals ran at once, want 2 to 8", m)
 	}
 }

@@ -3,7 +3,6 @@ package realtime
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -50,8 +49,19 @@ func (g *Gateway) offline(c *conn) {
 	if draining {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Many connections may end at once (a network cut, a load balancer
+	// restart): they take turns, so that a few at a time use the Redis
+	// connection pool instead of all of them timing out waiting for it.
+	// One that waits longer than the presence TTL has nothing left to
+	// clear.
+	ctx, cancel := context.WithTimeout(context.Background(), t.TTL())
 	defer cancel()
+	select {
+	case g.offlines <- struct{}{}:
+		defer func() { <-g.offlines }()
+	case <-ctx.Done():
+		return
+	}
 	if err := t.Disconnect(ctx, c.claimsNow().AccountID, c.id); err != nil {
 		g.log.Warn("realtime: clear presence", "player_id", c.claimsNow().PlayerID, "err", err)
 	}

@@ -149,7 +149,7 @@ Status RestClient::send(const std::string& method, const std::string& path, cons
     // the server refused it before doing anything, so the retry is safe.
     if (authorized && attempt == 0 && resp.status == 401 && err.api_code() == "token_expired" &&
         options_.refresh_when_expired && !tokens_.refresh_token.empty()) {
-      if (Status r = refresh(); !r.ok()) return r;
+      if (Status refreshed = refresh(); !refreshed.ok()) return refreshed;
       continue;
     }
     return err;

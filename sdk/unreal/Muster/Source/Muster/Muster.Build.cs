@@ -7,11 +7,10 @@ public class Muster : ModuleRules
 {
 	public Muster(ReadOnlyTargetRules Target) : base(Target)
 	{
-		CppStandard = CppStandardVersion.Cpp17;
-
-		// The SDK's sources are plain C++17: they must not see the engine's
-		// macros (check, verify, TEXT) through a forced precompiled header,
-		// and their file-local helpers share names, so no unity build.
+		// The SDK's sources are plain C++17 (C++20 does as well): they must
+		// not see the engine's macros (check, verify) through a forced
+		// precompiled header, and their file-local helpers share names, so
+		// no unity build either.
 		PCHUsage = PCHUsageMode.NoPCHs;
 		bUseUnity = false;
 

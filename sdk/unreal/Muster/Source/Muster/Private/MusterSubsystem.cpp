@@ -44,7 +44,17 @@ FMusterError ToError(const muster::Status& S)
 	}
 	else
 	{
-		E.Code = UTF8_TO_TCHAR(muster::status_code_name(S.code()));
+		// Failures on this side, or a refusal without the API's shape.
+		switch (S.code())
+		{
+			case muster::StatusCode::kOk: break;
+			case muster::StatusCode::kTimeout: E.Code = TEXT("timeout"); break;
+			case muster::StatusCode::kIo: E.Code = TEXT("network"); break;
+			case muster::StatusCode::kClosed: E.Code = TEXT("closed"); break;
+			case muster::StatusCode::kState: E.Code = TEXT("not_ready"); break;  // not logged in, or no Hello yet
+			case muster::StatusCode::kHttp: E.Code = FString::Printf(TEXT("http_%d"), S.http_status()); break;
+			default: E.Code = TEXT("protocol"); break;
+		}
 	}
 	E.Message = MusterToFString(S.to_string());
 	return E;
@@ -111,6 +121,7 @@ void UMusterSubsystem::Initialize(FSubsystemCollectionBase& Collection)
 
 void UMusterSubsystem::Deinitialize()
 {
+	bDeinitialized = true;
 	FTSTicker::RemoveTicker(TickHandle);
 	if (Realtime.IsValid())
 	{
@@ -118,7 +129,7 @@ void UMusterSubsystem::Deinitialize()
 		Realtime.Reset();
 	}
 	// Jobs in flight end within their HTTP or connect timeout; what they
-	// post to the game thread afterwards finds no subsystem and is dropped.
+	// post to the game thread afterwards is dropped.
 	RestPipe.WaitUntilEmpty();
 	Super::Deinitialize();
 }
@@ -132,7 +143,8 @@ void UMusterSubsystem::OnGameThread(TUniqueFunction<void(UMusterSubsystem&)> Fn)
 {
 	AsyncTask(ENamedThreads::GameThread, [Weak = WeakThis, Fn = MoveTemp(Fn)]() mutable
 		{
-			if (UMusterSubsystem* Subsystem = Weak.Get())
+			UMusterSubsystem* Subsystem = Weak.Get();
+			if (Subsystem != nullptr && !Subsystem->bDeinitialized)
 			{
 				Fn(*Subsystem);
 			}
@@ -359,7 +371,15 @@ bool UMusterSubsystem::Tick(float DeltaSeconds)
 		return true;
 	}
 	// Reads what arrived (handlers fire here), sends a heartbeat when due.
-	const muster::Status S = Realtime->Connection->poll(std::chrono::milliseconds(0));
+	// An event handler may Disconnect() meanwhile: Live keeps the
+	// connection alive until poll() returns, and a connection the game
+	// closed is not reported as dropped.
+	const TSharedPtr<FMusterRealtime> Live = Realtime;
+	const muster::Status S = Live->Connection->poll(std::chrono::milliseconds(0));
+	if (Realtime != Live)
+	{
+		return true;
+	}
 	if (!S.ok())
 	{
 		Dropped(S);

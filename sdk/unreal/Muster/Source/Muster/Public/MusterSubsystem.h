@@ -172,6 +172,7 @@ private:
 	FTSTicker::FDelegateHandle TickHandle;
 	bool bConnecting = false;
 	bool bRefreshingToken = false;
+	bool bDeinitialized = false;
 	// Kept across connections, to resume the session after a drop.
 	FString ResumeToken;
 	uint64 LastSeq = 0;

@@ -90,12 +90,12 @@ func (c *Client) SendGift(ctx context.Context, req GiftRequest) (*Gift, error) {
 
 // AcceptGift takes a pending gift's items.
 func (c *Client) AcceptGift(ctx context.Context, id int64) (*Gift, error) {
-	return as[Gift](ctx, c, call{method: http.MethodPost, path: pathf("/v1/me/gifts/%d/accept", id)})
+	return as[Gift](ctx, c, call{method: http.MethodPost, path: pathf("/v1/me/gifts/%s/accept", id)})
 }
 
 // DeclineGift sends a pending gift back.
 func (c *Client) DeclineGift(ctx context.Context, id int64) (*Gift, error) {
-	return as[Gift](ctx, c, call{method: http.MethodPost, path: pathf("/v1/me/gifts/%d/decline", id)})
+	return as[Gift](ctx, c, call{method: http.MethodPost, path: pathf("/v1/me/gifts/%s/decline", id)})
 }
 
 // ListTrades lists the player's trades.
@@ -111,10 +111,10 @@ func (c *Client) ProposeTrade(ctx context.Context, req TradeRequest) (*Trade, er
 
 // AcceptTrade completes a trade proposed to the player.
 func (c *Client) AcceptTrade(ctx context.Context, id int64) (*Trade, error) {
-	return as[Trade](ctx, c, call{method: http.MethodPost, path: pathf("/v1/me/trades/%d/accept", id)})
+	return as[Trade](ctx, c, call{method: http.MethodPost, path: pathf("/v1/me/trades/%s/accept", id)})
 }
 
 // CancelTrade cancels or refuses an open trade.
 func (c *Client) CancelTrade(ctx context.Context, id int64) (*Trade, error) {
-	return as[Trade](ctx, c, call{method: http.MethodPost, path: pathf("/v1/me/trades/%d/cancel", id)})
+	return as[Trade](ctx, c, call{method: http.MethodPost, path: pathf("/v1/me/trades/%s/cancel", id)})
 }

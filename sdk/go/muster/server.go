@@ -17,13 +17,13 @@ func (s *ServerClient) RegisterInstance(ctx context.Context, req RegisterInstanc
 
 // HeartbeatInstance keeps the instance live and lists its matches.
 func (s *ServerClient) HeartbeatInstance(ctx context.Context, id int64) (*Heartbeat, error) {
-	return asServer[Heartbeat](ctx, s, call{method: http.MethodPost, path: pathf("/v1/server/instances/%d/heartbeat", id),
+	return asServer[Heartbeat](ctx, s, call{method: http.MethodPost, path: pathf("/v1/server/instances/%s/heartbeat", id),
 		repeatable: true})
 }
 
 // DeregisterInstance takes the instance out of the fleet.
 func (s *ServerClient) DeregisterInstance(ctx context.Context, id int64) error {
-	return s.server(ctx, &call{method: http.MethodDelete, path: pathf("/v1/server/instances/%d", id)})
+	return s.server(ctx, &call{method: http.MethodDelete, path: pathf("/v1/server/instances/%s", id)})
 }
 
 // GetAllocation returns a match allocated to this server, with its roster.

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/musterhq/muster/realtime/protocol"
 	"github.com/musterhq/muster/realtime/protocol/pb"
 )
 
@@ -381,5 +383,33 @@ func TestSocketDialAndResume(t *testing.T) {
 	}
 	if err := again.Ack(n.Seq); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSocketTokenKeptFresh keeps a socket of Client.Dial open past several
+// access token lifetimes, while a socket given one token is closed with
+// TOKEN_EXPIRED at its first request after the token expired.
+func TestSocketTokenKeptFresh(t *testing.T) {
+	srv := startDev(t, "--access-ttl=4s")
+	ctx := testCtx(t)
+	c, login := srv.newPlayer(t)
+	kept, err := c.Dial(ctx, srv.realtime, SocketOptions{NoHeartbeat: true})
+	if err != nil {
+		t.Fatalf("Client.Dial: %v", err)
+	}
+	defer kept.Close()
+	fixed, err := Dial(ctx, srv.realtime, SocketOptions{AccessToken: login.Tokens.AccessToken, NoHeartbeat: true})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer fixed.Close()
+	time.Sleep(10 * time.Second)
+	if _, err := kept.Call(ctx, &pb.Ping{Nonce: 1}); err != nil {
+		t.Fatalf("the kept socket after 10 s: %v", err)
+	}
+	_, err = fixed.Call(ctx, &pb.Ping{Nonce: 1})
+	var se *ServerError
+	if !errors.As(err, &se) || se.Code != protocol.CodeTokenExpired {
+		t.Fatalf("the socket of one token after 10 s: %v, want TOKEN_EXPIRED", err)
 	}
 }

@@ -222,7 +222,8 @@ func (c *call) retryable() bool {
 	return c.idempotencyKey || c.repeatable
 }
 
-// pathf builds a path, escaping each argument as one path segment.
+// pathf builds a path, escaping each argument as one path segment: the
+// format has a %s for each.
 func pathf(format string, args ...any) string {
 	esc := make([]any, len(args))
 	for i, a := range args {

@@ -103,8 +103,9 @@ func startDev(t *testing.T, flags ...string) *devServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
@@ -123,8 +124,8 @@ func startDev(t *testing.T, flags ...string) *devServer {
 			}
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("muster dev exited: %v\n%s", err, s.out)
+		case <-exited:
+			t.Fatalf("muster dev exited: %v\n%s", waitErr, s.out)
 		default:
 		}
 		if time.Now().After(deadline) {

@@ -22,6 +22,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -140,8 +141,18 @@ const dummyPassword = "muster dummy password for timing equalisation"
 
 // Hasher hashes and verifies passwords with bcrypt at a fixed cost. Create it
 // with NewHasher; it is safe for concurrent use and must not be copied.
+//
+// At most one bcrypt runs per processor (GOMAXPROCS) at once; other calls
+// wait their turn, first come first served. Under a storm of logins the
+// hashing then never holds more goroutines than cores: every other request
+// is still scheduled promptly, and logins finish in the order they came
+// instead of all together and late (muster bots found a platform whose
+// game server heartbeats timed out behind 500 concurrent registrations).
 type Hasher struct {
-	cost int
+	cost  int
+	slots chan struct{}
+	// onHash, when set (tests), runs inside each bcrypt's slot.
+	onHash func()
 
 	dummyOnce sync.Once
 	dummyHash []byte
@@ -155,7 +166,16 @@ func NewHasher(cost int) (*Hasher, error) {
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("account: bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	return &Hasher{cost: cost}, nil
+	return &Hasher{cost: cost, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
+}
+
+// hold waits for a bcrypt slot and returns its release.
+func (h *Hasher) hold() func() {
+	h.slots <- struct{}{}
+	if h.onHash != nil {
+		h.onHash()
+	}
+	return func() { <-h.slots }
 }
 
 // Cost returns the bcrypt cost the Hasher hashes with.
@@ -172,7 +192,9 @@ func prehash(pw string) []byte {
 // Hash returns the string to store for pw. It does not apply the policy: call
 // CheckPassword first when a password is chosen.
 func (h *Hasher) Hash(pw string) (string, error) {
+	release := h.hold()
 	b, err := bcrypt.GenerateFromPassword(prehash(pw), h.cost)
+	release()
 	if err != nil {
 		return "", fmt.Errorf("account: hash password: %w", err)
 	}
@@ -200,7 +222,10 @@ func (h *Hasher) Verify(stored, pw string) (ok, needsRehash bool) {
 		h.Dummy(pw)
 		return false, false
 	}
-	switch err := bcrypt.CompareHashAndPassword(hash, prehash(pw)); {
+	release := h.hold()
+	err := bcrypt.CompareHashAndPassword(hash, prehash(pw))
+	release()
+	switch {
 	case err == nil:
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		return false, false
@@ -217,6 +242,7 @@ func (h *Hasher) Verify(stored, pw string) (ok, needsRehash bool) {
 // password. It compares pw with a fixed hash made once, at h's cost, on first
 // use (that first call takes about twice as long).
 func (h *Hasher) Dummy(pw string) {
+	defer h.hold()()
 	h.dummyOnce.Do(func() {
 		b, err := bcrypt.GenerateFromPassword(prehash(dummyPassword), h.cost)
 		if err != nil {

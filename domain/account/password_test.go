@@ -2,6 +2,7 @@ package account
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -326,5 +327,50 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	for b.Loop() {
 		h.Verify(stored, "zq8!Lm2#")
+	}
+}
+
+// However many callers hash at once, at most GOMAXPROCS bcrypts run; the
+// rest wait their turn, and all of them finish.
+func TestHashingRunsOnePerProcessor(t *testing.T) {
+	h, err := NewHasher(bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := h.Hash("correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	running, peak := 0, 0
+	h.onHash = func() {
+		mu.Lock()
+		running = len(h.slots)
+		peak = max(peak, running)
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond) // hold the slot while others queue
+	}
+	var wg sync.WaitGroup
+	for i := range 48 {
+		wg.Go(func() {
+			switch i % 3 {
+			case 0:
+				_, _ = h.Hash("correct horse battery staple")
+			case 1:
+				if ok, _ := h.Verify(stored, "correct horse battery staple"); !ok {
+					t.Error("verify failed")
+				}
+			default:
+				h.Dummy("wrong")
+			}
+		})
+	}
+	wg.Wait()
+	procs := runtime.GOMAXPROCS(0)
+	if peak > procs || peak < 1 {
+		t.Fatalf("%d bcrypts ran at once with GOMAXPROCS %d", peak, procs)
+	}
+	if len(h.slots) != 0 {
+		t.Fatalf("%d slots still held", len(h.slots))
 	}
 }

@@ -18,7 +18,8 @@ type Report struct {
 	Targets   []string `json:"targets"`
 	Realtime  []string `json:"realtime"`
 	Scenario  Scenario `json:"scenario"`
-	Seconds   float64  `json:"seconds"` // from the first arrival to the end of play
+	Seconds   float64  `json:"seconds"`          // from the first arrival to the end of play
+	BotsCPU   float64  `json:"bots_cpu_seconds"` // the bots' own CPU time over the run, drain included
 
 	Players struct {
 		Arrived    int64 `json:"arrived"`
@@ -130,7 +131,7 @@ func (rep *Report) WriteText(w io.Writer) {
 	p("muster bots: %d players for %s (ramp %.0f/s), %s, %d CPUs, %s", sc.Players, sc.Duration.D(), sc.Ramp, rep.Date, rep.CPUs, rep.GoVersion)
 	p("targets    %s; realtime %s", strings.Join(rep.Targets, " "), strings.Join(rep.Realtime, " "))
 	p("players    %d arrived, %d in (%d registered now), %d socket drops resumed", rep.Players.Arrived, rep.Players.Ready, rep.Players.Registered, rep.Players.Resumed)
-	p("requests   %d in %.1fs: %.0f/s, %d unexpected errors", rep.Requests.Calls, rep.Seconds, rep.Requests.PerSec, rep.Requests.Failures)
+	p("requests   %d in %.1fs: %.0f/s, %d unexpected errors (the bots used %.1f s of CPU)", rep.Requests.Calls, rep.Seconds, rep.Requests.PerSec, rep.Requests.Failures, rep.BotsCPU)
 	p("")
 	p("%-26s %9s %8s %8s %9s %9s %9s %9s", "operation", "calls", "errors", "per s", "p50 ms", "p95 ms", "p99 ms", "max ms")
 	for _, o := range rep.Ops {

@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -122,7 +123,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r.fleet = f
 
-	started := time.Now()
+	started, cpu0 := time.Now(), cpuTime()
 	play, stopPlay := context.WithTimeout(ctx, sc.Duration.D())
 	defer stopPlay()
 	// The drain's bound starts at the deadline; the players' last steps
@@ -155,6 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	f.close(drain)
 
 	rep := r.report(started, playEnded)
+	rep.BotsCPU = (cpuTime() - cpu0).Seconds()
 	if cfg.Ledger != nil {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 		lc, err := cfg.Ledger(lctx)
@@ -218,14 +220,15 @@ func (r *runner) draw(rng *rand.Rand, rg Range) time.Duration {
 	return lo + time.Duration(rng.Int64N(int64(hi-lo)))
 }
 
-// timedServer runs one call of a simulated server as op.
-func (r *runner) timedServer(op string, call func() error) error {
+// timedServer runs one call of a simulated server as op; expected lists
+// the error codes the server handles.
+func (r *runner) timedServer(op string, call func() error, expected ...string) error {
 	t0 := time.Now()
 	err := call()
 	code := codeOf(err)
-	expected := code == "cancelled" && r.stopping()
-	r.m.done(op, time.Since(t0), code, expected)
-	if code != "" && !expected {
+	ok := code == "cancelled" && r.stopping() || slices.Contains(expected, code)
+	r.m.done(op, time.Since(t0), code, code != "" && ok)
+	if code != "" && !ok {
 		r.logf("server %s: %v", op, err)
 	}
 	return err

@@ -133,7 +133,13 @@ func (s *simServer) beat() {
 			var err error
 			matches, err = s.api.heartbeat(ctx, s.id)
 			return err
-		})
+		}, "instance_gone")
+		if apiCode(err) == "instance_gone" {
+			// Swept as silent (its heartbeats were late): a game server
+			// registers again, as docs/matchmaking.md says. The late
+			// heartbeats were counted; this is their consequence.
+			_ = s.register(ctx)
+		}
 		cancel()
 		if err != nil {
 			continue

@@ -19,8 +19,8 @@ func (b *bot) play(ctx context.Context) {
 			b.awaitMatch(ctx, b.r.draw(b.rng, b.r.sc.Think))
 			return
 		}
-		// Not in the party (yet): play alone meanwhile? No: a member who
-		// queues alone would leave the party's ticket short. Wait.
+		// Not in the party yet: queueing alone would leave the party's
+		// ticket short of this player.
 		return
 	}
 	if b.isLeader() && int(b.group.joined.Load()) < len(b.group.members) && time.Since(b.started) < 30*time.Second {

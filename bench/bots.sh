@@ -8,7 +8,9 @@
 #   split:  the same database, the platform split in two `muster serve`
 #           processes, auth,player,progression,inventory,store and
 #           realtime,matchmaking,sessions,worker, sharing a private Redis;
-#           the same players (they log in).
+#           the same players, who refresh the sessions they kept from the
+#           dev phase as returning players do (SESSIONS=no: they log in
+#           with their passwords; so they do in a split phase alone).
 #
 #   bench/bots.sh                        both phases: 2000 players for 2m each
 #   PLAYERS=200 DURATION=30s bench/bots.sh dev
@@ -40,6 +42,7 @@ SCENARIO=${SCENARIO:-} # a scenario file (docs/bots.md); empty: the default mix
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 PORT_BASE=${PORT_BASE:-18400}
 OUT=${OUT:-}
+SESSIONS=${SESSIONS:-yes}
 KEEP_DB=${KEEP_DB:-}
 WEBHOOK_SECRET=whsec_muster_bots_bench
 
@@ -129,6 +132,7 @@ export MUSTER_DATABASE_URL=$db_url MUSTER_STRIPE_SECRET_KEY=sk_test_musterbots \
 bots_args=(--players="$PLAYERS" --duration="$DURATION" --database-url="$db_url" --stripe-webhook-secret="$WEBHOOK_SECRET")
 [[ -z $RAMP ]] || bots_args+=(--ramp="$RAMP")
 [[ -z $SCENARIO ]] || bots_args+=(--scenario="$SCENARIO")
+[[ $SESSIONS == no ]] || bots_args+=(--sessions="$tmp/sessions.json")
 
 failed=0
 # run_bots NAME MUSTER_PIDS -- BOTS_ARGS...: the bots, then the processes' costs.

@@ -77,12 +77,19 @@ func apiCode(err error) string {
 	return ""
 }
 
-// login logs the player in, registering the account when it does not
-// exist yet. Every password check costs the platform a bcrypt hash, so
-// each player tries first what the run's first player found: the
-// accounts exist (an earlier run: log in) or not (register), and falls
-// back to the other.
+// login opens the player's session. A player who kept their session from
+// an earlier run (--sessions) refreshes it, as a game client that stays
+// logged in does. Otherwise they log in, registering the account when it
+// does not exist yet: every password check costs the platform a bcrypt
+// hash, so each player tries first what the run's first player found (the
+// accounts exist, an earlier run: log in; or not: register) and falls back
+// to the other.
 func (b *bot) login(ctx context.Context) error {
+	if tok := b.r.saved[b.email]; tok != "" {
+		if b.resume(ctx, tok) == nil {
+			return nil
+		}
+	}
 	first := b.r.accounts.probe()
 	if !first {
 		select {
@@ -130,6 +137,33 @@ func (b *bot) login(ctx context.Context) error {
 	b.r.players.Store(b.id, b)
 	for _, o := range b.api.others {
 		o.SetTokens(l.Tokens)
+	}
+	return nil
+}
+
+// resume refreshes a kept session and reads who the player is. A refresh
+// token the platform no longer takes (expired, or rotated by a run that
+// did not save its tokens) sends the player to the password.
+func (b *bot) resume(ctx context.Context, refresh string) error {
+	err := b.timed("refreshTokens", func() error {
+		_, err := b.api.auth.RefreshTokens(ctx, refresh)
+		return err
+	}, "invalid_refresh_token", "refresh_token_reused")
+	if err != nil {
+		return err
+	}
+	var me *muster.Player
+	if err := b.timed("getMe", func() error {
+		var err error
+		me, err = b.api.auth.GetMe(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	b.id = me.ID
+	b.r.players.Store(b.id, b)
+	for _, o := range b.api.others {
+		o.SetTokens(b.api.auth.Tokens())
 	}
 	return nil
 }

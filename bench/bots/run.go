@@ -46,6 +46,11 @@ type Config struct {
 	Terminal bool
 	// Log receives the first failures in detail (nil: none).
 	Log *slog.Logger
+	// Sessions is a file of the players' refresh tokens (JSON, email to
+	// token): read at the start, so that players refresh the sessions an
+	// earlier run kept instead of logging in, and rewritten at the end.
+	// Empty: every player logs in.
+	Sessions string
 	// Ledger verifies the platform's ledger once the players are done
 	// (`muster ledger verify`'s code); nil skips the check.
 	Ledger func(ctx context.Context) (LedgerCheck, error)
@@ -80,6 +85,7 @@ type runner struct {
 	logged   atomic.Int64
 	players  sync.Map // public id -> *bot, once logged in
 	accounts accounts
+	saved    map[string]string // email -> refresh token kept by an earlier run
 }
 
 // maxLogged bounds the failures logged in detail.
@@ -114,6 +120,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.signer = &stripeSigner{secret: cfg.WebhookSecret, run: r.nonce}
 	}
 	defer r.clients.close()
+	var err error
+	if r.saved, err = loadSessions(cfg.Sessions); err != nil {
+		return nil, err
+	}
 
 	setup, cancel := context.WithTimeout(ctx, 30*time.Second)
 	f, err := newFleet(setup, r)
@@ -154,6 +164,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	stopStatus()
 	statusDone.Wait()
 	f.close(drain)
+	if err := saveSessions(cfg.Sessions, bots); err != nil {
+		return nil, err
+	}
 
 	rep := r.report(started, playEnded)
 	rep.BotsCPU = (cpuTime() - cpu0).Seconds()

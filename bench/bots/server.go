@@ -190,11 +190,12 @@ func (s *simServer) connect(ctx context.Context, matchID, playerID string) (<-ch
 	}
 	m.players[playerID] = ch
 	if !m.startedAt.IsZero() {
-		// Late: the match runs already; report the player joining.
+		// Late: the match runs already; report the player joining. It
+		// may end meanwhile (allocation_over): the player is told so.
 		go func() {
 			_ = s.f.r.timedServer("reportAllocationPlayers", func() error {
 				return s.api.players(context.Background(), matchID, []string{playerID})
-			})
+			}, "allocation_over")
 		}()
 	} else if len(m.players) == len(m.roster) {
 		close(m.allIn)

@@ -240,8 +240,8 @@ func (b *bot) welcome(ctx context.Context, ask friendAsk) {
 
 // joinParty answers an invitation.
 func (b *bot) joinParty(ctx context.Context, partyID string) {
-	if b.group == nil || partyID != b.group.partyID || b.partyID == partyID {
-		return
+	if b.group == nil || partyID != b.group.partyID || b.partyID == partyID || b.r.stopping() {
+		return // not this run's party, joined, or the run is over (the leader is leaving)
 	}
 	if _, err := b.rt(ctx, "rt.PartyJoin", &pb.PartyJoin{PartyId: partyID}); err != nil {
 		return

@@ -55,6 +55,7 @@ func cmdBots(ctx context.Context, args []string, getenv func(string) string, std
 	jsonFile := fs.String("json-file", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
+	sessions := fs.String("sessions", "", "file of the players' sessions: read so that they refresh the sessions an earlier run kept instead of logging in, rewritten at the end (empty: every player logs in)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -120,7 +121,7 @@ func cmdBots(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	rep, err := bots.Run(ctx, bots.Config{
 		Scenario: sc, Targets: t, ServerCredential: cred, WebhookSecret: *secret, AllowRemote: *allowRemote,
-		Progress: progress, Terminal: isTerminal(progress), Seed: *seed,
+		Progress: progress, Terminal: isTerminal(progress), Seed: *seed, Sessions: *sessions,
 		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Ledger: func(ctx context.Context) (bots.LedgerCheck, error) {
 			sum, err := ledger.Verify(ctx, conn)

@@ -81,9 +81,30 @@ func TestBotsPlayAgainstDevThenASplitPlatform(t *testing.T) {
 
 	// 1. Against muster dev: every player registers.
 	dev := startBinary(t, bin, "dev", "all", dbURL, prefix, env...)
-	rep := runBots(t, secret, dbURL, scenario, []string{"--target=http://" + dev.http, "--realtime=" + dev.realtime})
+	sessions := filepath.Join(t.TempDir(), "sessions.json")
+	rep := runBots(t, secret, dbURL, scenario, []string{"--target=http://" + dev.http, "--realtime=" + dev.realtime, "--sessions=" + sessions})
 	if rep.Players.Registered != 20 {
 		t.Errorf("registered %d players, want 20 on a fresh database", rep.Players.Registered)
+	}
+	// Half the players keep their session for the next run; the others
+	// log in with their password.
+	var kept map[string]string
+	raw, err := os.ReadFile(sessions)
+	if err == nil {
+		err = json.Unmarshal(raw, &kept)
+	}
+	if err != nil || len(kept) != 20 {
+		t.Fatalf("sessions file: %d sessions, %v", len(kept), err)
+	}
+	n := 0
+	for email := range kept {
+		if n++; n%2 == 0 {
+			delete(kept, email)
+		}
+	}
+	raw, _ = json.Marshal(kept)
+	if err := os.WriteFile(sessions, raw, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	// Stopped cleanly: its listeners close once it drained.
 	_ = dev.cmd.Process.Signal(syscall.SIGTERM)
@@ -102,9 +123,16 @@ func TestBotsPlayAgainstDevThenASplitPlatform(t *testing.T) {
 	front := startBinary(t, bin, "serve", "auth,player,progression,inventory,store", dbURL, prefix, env...)
 	back := startBinary(t, bin, "serve", "realtime,matchmaking,sessions,worker", dbURL, prefix, append(env, "MUSTER_REALTIME_HEARTBEAT=5s")...)
 	rep = runBots(t, secret, dbURL, scenario, []string{"--target=auth,player,progression,inventory,store=http://" + front.http,
-		"--target=realtime,matchmaking,sessions,worker=http://" + back.http, "--realtime=" + back.realtime})
+		"--target=realtime,matchmaking,sessions,worker=http://" + back.http, "--realtime=" + back.realtime, "--sessions=" + sessions})
 	if rep.Players.Registered != 0 {
 		t.Errorf("registered %d players, want 0: they exist from the first run", rep.Players.Registered)
+	}
+	calls := map[string]int64{}
+	for _, o := range rep.Ops {
+		calls[o.Op] = o.Calls
+	}
+	if calls["refreshTokens"] != 10 || calls["loginEmail"] != 10 {
+		t.Errorf("%d refreshes and %d logins: want the 10 kept sessions refreshed, the other 10 logged in", calls["refreshTokens"], calls["loginEmail"])
 	}
 }
 

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/party"
 	"github.com/musterhq/muster/domain/presence"
@@ -106,6 +108,11 @@ type Deps struct {
 	Friends      Friends       // ListFriends and FriendAction (domain/friend)
 	Limiter      state.Limiter // per-player request limits, shared by every node (Redis); nil: no limits
 	FriendWrites Rate          // FriendAction requests per player, the budget of the REST friend writes too
+
+	// Tracing, when set, gets a span per client request and per pushed
+	// notification that was published in a trace (tracing.go). Nil: no
+	// tracing and no cost.
+	Tracing trace.TracerProvider
 }
 
 // Gateway serves realtime connections.
@@ -116,6 +123,7 @@ type Gateway struct {
 	resumes state.KV // resume token -> account id, shared by every node
 	log     *slog.Logger
 	deps    Deps
+	tracer  trace.Tracer // nil: tracing off
 
 	beater beater // heartbeats' refreshes, gathered
 
@@ -133,6 +141,9 @@ func New(cfg Config, d Deps) *Gateway {
 	g := &Gateway{cfg: cfg.withDefaults(), verify: d.Verify, notes: d.Notes, resumes: d.Resumes, log: d.Log, deps: d,
 		byPlayer: map[int64]map[*conn]struct{}{}, all: map[*conn]struct{}{}}
 	g.beater.g = g
+	if d.Tracing != nil {
+		g.tracer = d.Tracing.Tracer("github.com/musterhq/muster/realtime")
+	}
 	return g
 }
 
@@ -156,9 +167,14 @@ func (g *Gateway) Serve(ln net.Listener) error {
 }
 
 // Deliver pushes a player's new notification to their connections on this
-// node. Each connection sends notifications in seq order, each once: a
-// gap (a notification this node missed) is filled from the store.
-func (g *Gateway) Deliver(accountID int64, n Note) {
+// node and answers how many it was queued on. Each connection sends
+// notifications in seq order, each once: a gap (a notification this node
+// missed) is filled from the store.
+func (g *Gateway) Deliver(accountID int64, n Note) int {
+	return len(g.deliver(accountID, n))
+}
+
+func (g *Gateway) deliver(accountID int64, n Note) []*conn {
 	g.mu.Lock()
 	conns := make([]*conn, 0, len(g.byPlayer[accountID]))
 	for c := range g.byPlayer[accountID] {
@@ -168,6 +184,7 @@ func (g *Gateway) Deliver(accountID int64, n Note) {
 	for _, c := range conns {
 		c.deliver(n)
 	}
+	return conns
 }
 
 // Connections is how many connections this node holds.

@@ -50,7 +50,7 @@ bench:
 bench-realtime:
 	bench/realtime.sh
 
-## drill: two instances behind nginx restarted one after the other under load; fails on any failed request (docs/operations.md)
+## drill: two instances behind nginx (HTTP and realtime TCP) restarted one after the other under load; fails on any failed request, unresumed session or lost notification (docs/operations.md; not in test: two minutes, both cores)
 drill:
 	deploy/drill/drill.sh
 

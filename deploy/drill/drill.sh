@@ -354,10 +354,22 @@ say "nginx on $PROXY (HTTP) and $PROXY_TCP (realtime TCP) in front of A and B"
 
 # --- load and restarts ------------------------------------------------------------
 say "load: GET requests of one player at $RATE/s, $CLIENTS realtime clients, $NOTES notifications/s, for $DURATION through nginx"
-"$tmp/load" -url "http://$PROXY" -tcp "$PROXY_TCP" -rate "$RATE" -d "$DURATION" -clients "$CLIENTS" -notes "$NOTES" >"$tmp/load.out" 2>&1 &
+"$tmp/load" -url "http://$PROXY" -tcp "$PROXY_TCP" -rate "$RATE" -d "$DURATION" -clients "$CLIENTS" -notes "$NOTES" \
+  -ready "$tmp/load.ready" >"$tmp/load.out" 2>&1 &
 load_pid=$!
-# The load tool registers its players and connects its clients first.
-sleep 5
+# The load tool registers its players and connects its clients first; the
+# restarts begin once its load runs.
+deadline=$((SECONDS + 120))
+until [ -e "$tmp/load.ready" ]; do
+  if ! kill -0 "$load_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+    say "the load tool did not start its load within 120 s"
+    cat "$tmp/load.out" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+say "load running; restarts begin in 3 s"
+sleep 3
 restart A "$A_HTTP" "$A_OPS" "$A_RT"
 sleep $((FAIL_TIMEOUT + 1))
 restart B "$B_HTTP" "$B_OPS" "$B_RT"

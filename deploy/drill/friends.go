@@ -9,14 +9,14 @@ import (
 )
 
 // notify makes notifications for the clients' players through the proxy
-// for dur (or until ctx ends), rate a second in turn: the sender asks the
-// next player to be friends (POST /v1/me/friends/requests, which stores a
+// for dur (or until ctx ends), rate a second in turn: a sender (client i's
+// is senders[i/clientsPerSender]) asks the next player to be friends (POST /v1/me/friends/requests, which stores a
 // friend.request notification for them through the outbox and publishes it
 // to the gateways), then withdraws the request (POST .../decline, which
 // tells nobody), so that the next request makes a new notification. Each
 // request answered 200 with a new outgoing request counts as one
 // notification the player must receive.
-func notify(ctx context.Context, t *tally, sender player, clients []*socketClient, rate int, dur time.Duration) {
+func notify(ctx context.Context, t *tally, senders []player, clients []*socketClient, rate int, dur time.Duration) {
 	if rate <= 0 || len(clients) == 0 {
 		return
 	}
@@ -37,7 +37,7 @@ func notify(ctx context.Context, t *tally, sender player, clients []*socketClien
 				defer wg.Done()
 				locks[i].Lock()
 				defer locks[i].Unlock()
-				befriend(t, sender, clients[i])
+				befriend(t, senders[i/clientsPerSender], clients[i])
 			}()
 			continue
 		}

@@ -74,6 +74,7 @@ type options struct {
 	inflight int
 	clients  int
 	notes    int
+	ready    string
 }
 
 func main() {
@@ -85,6 +86,7 @@ func main() {
 	flag.IntVar(&o.inflight, "inflight", 256, "most GET requests in flight at once")
 	flag.IntVar(&o.clients, "clients", 20, "realtime clients with -tcp (1 to 500)")
 	flag.IntVar(&o.notes, "notes", 20, "notifications made per second for the clients' players with -tcp (0 to 200)")
+	flag.StringVar(&o.ready, "ready", "", "a file to create once the players are registered, the clients connected and the load started")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
 	flag.Parse()
 
@@ -144,9 +146,10 @@ func (o options) check() error {
 // the result. An error is a set-up that failed.
 func run(ctx context.Context, o options) (result, error) {
 	client := loadgen.NewClient(64, requestTimeout, nil)
-	n := 1
+	// The GET load's player, the senders, the clients' players.
+	n := 1 + senders(o)
 	if o.tcp != "" {
-		n += 1 + o.clients // the sender and the clients' players
+		n += o.clients
 	}
 	players, err := registerMany(ctx, client, o.base, n)
 	if err != nil {
@@ -159,24 +162,30 @@ func run(ctx context.Context, o options) (result, error) {
 	socketCtx, stopSockets := context.WithCancel(ctx)
 	defer func() { stopSockets(); socketsDone.Wait() }()
 	if o.tcp != "" {
-		if clients, err = connect(socketCtx, &socketsDone, o.tcp, players[2:]); err != nil {
+		if clients, err = connect(socketCtx, &socketsDone, o.tcp, players[1+senders(o):]); err != nil {
 			return result{}, err
 		}
 	}
 
+	if o.ready != "" {
+		if err := os.WriteFile(o.ready, []byte("ready\n"), 0o644); err != nil {
+			return result{}, err
+		}
+	}
 	var elapsed time.Duration
+	var sent int64
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		elapsed = t.load(ctx, players[0].Token, o.rate, o.dur, o.inflight)
+		elapsed, sent = t.load(ctx, players[0].Token, o.rate, o.dur, o.inflight)
 	}()
 	if o.tcp != "" {
-		notify(ctx, t, players[1], clients, o.notes, o.dur)
+		notify(ctx, t, players[1:1+senders(o)], clients, o.notes, o.dur)
 	}
 	wg.Wait()
 
-	r := result{Rate: o.rate, Duration: elapsed.Seconds()}
+	r := result{Rate: o.rate, Duration: elapsed.Seconds(), Sent: sent}
 	if o.tcp != "" {
 		// The last notifications are on their way: wait for them, bounded.
 		start := time.Now()
@@ -194,6 +203,19 @@ func run(ctx context.Context, o options) (result, error) {
 	return r, nil
 }
 
+// senders is how many players make the notifications: a sender has at
+// most one request waiting per client's player, and a player may have 100
+// requests waiting (domain/friend), so each sender serves at most 50
+// clients.
+func senders(o options) int {
+	if o.tcp == "" {
+		return 0
+	}
+	return (o.clients + clientsPerSender - 1) / clientsPerSender
+}
+
+const clientsPerSender = 50
+
 func allCaughtUp(clients []*socketClient) bool {
 	for _, c := range clients {
 		if !c.caughtUp() {
@@ -207,6 +229,7 @@ func allCaughtUp(clients []*socketClient) bool {
 type result struct {
 	Rate       int              `json:"rate_per_second"`
 	Duration   float64          `json:"duration_seconds"`
+	Sent       int64            `json:"get_load_sent"` // GET requests of the load (Requests counts every request)
 	Requests   int64            `json:"requests"`
 	Failed     int64            `json:"failed"`
 	ByMethod   map[string]int64 `json:"by_method"`
@@ -302,7 +325,7 @@ func summarize(t *tally, clients []*socketClient, waited time.Duration) *realtim
 }
 
 func (r result) print(out io.Writer) {
-	fmt.Fprintf(out, "rate         %d/s asked, %.0f/s GET sent, for %.1fs\n", r.Rate, float64(r.ByMethod["GET"])/r.Duration, r.Duration)
+	fmt.Fprintf(out, "rate         %d/s asked, %.0f/s GET sent, for %.1fs\n", r.Rate, float64(r.Sent)/r.Duration, r.Duration)
 	fmt.Fprintf(out, "requests     %d\n", r.Requests)
 	fmt.Fprintf(out, "failed       %d\n", r.Failed)
 	fmt.Fprintf(out, "by method    %s\n", counts(r.ByMethod))

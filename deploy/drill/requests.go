@@ -55,8 +55,8 @@ func (t *tally) fail(start time.Time, format string, args ...any) {
 // starts every 1/rate seconds whether or not earlier ones have finished
 // (at most inflight at once; a request that finds no free slot counts as
 // failed), so a stalled upstream shows as failures and latency, not as a
-// slower rate. It answers how long it sent requests.
-func (t *tally) load(ctx context.Context, token string, rate int, dur time.Duration, inflight int) time.Duration {
+// slower rate. It answers how long it sent requests, and how many.
+func (t *tally) load(ctx context.Context, token string, rate int, dur time.Duration, inflight int) (time.Duration, int64) {
 	slots := make(chan struct{}, inflight)
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Second / time.Duration(rate))
@@ -64,12 +64,13 @@ func (t *tally) load(ctx context.Context, token string, rate int, dur time.Durat
 	start := time.Now()
 	end := time.NewTimer(dur)
 	defer end.Stop()
-	for n := 0; ; n++ {
+	var n int64
+	for ; ; n++ {
 		select {
 		case <-ctx.Done():
 		case <-end.C:
 		case <-tick.C:
-			route := routes[n%len(routes)]
+			route := routes[n%int64(len(routes))]
 			select {
 			case slots <- struct{}{}:
 			default:
@@ -89,7 +90,7 @@ func (t *tally) load(ctx context.Context, token string, rate int, dur time.Durat
 	}
 	elapsed := time.Since(start)
 	wg.Wait()
-	return elapsed
+	return elapsed, n
 }
 
 // do sends one request through the proxy and counts it; it fails when the

@@ -38,6 +38,7 @@ commands:
   fleet list       the registered game server processes and the load per region
   fleet drain ID   stop new matches going to a process (it finishes its own); fleet resume ID undoes it
   simulate         replay a day of matchmaking arrivals on a simulated clock: --queue, --peak, --duration
+  health           exit 0 if the muster process on this host is ready (its ops listener's /readyz)
   version          print the version
 
 Run "muster <command> -h" for the command's flags. Every flag can also be set
@@ -92,6 +93,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdFleet(ctx, rest, getenv, stdout, stderr)
 	case "simulate":
 		err = cmdSimulate(ctx, rest, stdout, stderr)
+	case "health":
+		err = cmdHealth(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muster", version)
 		return 0
@@ -99,7 +102,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, fleet, simulate, staff, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, fleet, simulate, staff, health, version\n", cmd)
 		return 2
 	}
 	switch {

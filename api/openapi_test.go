@@ -74,6 +74,12 @@ func loadOpenAPI(t *testing.T) *openAPIDocument {
 	if err := d.root.Decode(&d); err != nil {
 		t.Fatalf("openapi.yaml: %v", err)
 	}
+	// Decoding into maps refuses a key defined twice (two schemas of one
+	// name: tools would keep one of them silently).
+	var whole map[string]any
+	if err := yaml.Unmarshal(OpenAPI, &whole); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
 	return &d
 }
 

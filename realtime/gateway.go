@@ -125,13 +125,18 @@ type Gateway struct {
 	deps    Deps
 	tracer  trace.Tracer // nil: tracing off
 
-	beater beater // heartbeats' refreshes, gathered
+	beater   beater        // heartbeats' refreshes, gathered
+	offlines chan struct{} // presence clears running at once (offline)
 
 	mu       sync.Mutex
 	byPlayer map[int64]map[*conn]struct{}
 	all      map[*conn]struct{}
 	draining bool
 }
+
+// offlineConcurrency bounds the connections whose end clears presence at
+// once (a few Redis round trips each), below the Redis pool's size.
+const offlineConcurrency = 8
 
 // New returns a gateway.
 func New(cfg Config, d Deps) *Gateway {
@@ -141,6 +146,7 @@ func New(cfg Config, d Deps) *Gateway {
 	g := &Gateway{cfg: cfg.withDefaults(), verify: d.Verify, notes: d.Notes, resumes: d.Resumes, log: d.Log, deps: d,
 		byPlayer: map[int64]map[*conn]struct{}{}, all: map[*conn]struct{}{}}
 	g.beater.g = g
+	g.offlines = make(chan struct{}, offlineConcurrency)
 	if d.Tracing != nil {
 		g.tracer = d.Tracing.Tracer("github.com/musterhq/muster/realtime")
 	}

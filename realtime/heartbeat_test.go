@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,5 +77,99 @@ func TestHeartbeatRefreshDoesNotOutliveTheConnection(t *testing.T) {
 	}
 	if left, err := mem.Members(ctx, "presence:conns:"+strconv.FormatInt(p.id, 10)); err != nil || len(left) != 0 {
 		t.Fatalf("connections left in presence: %v, %v", left, err)
+	}
+}
+
+// A draining node's clients are reconnecting elsewhere: their friends must
+// not see them go offline (and come back) during a rolling update, so the
+// node leaves their presence to expire instead of clearing it.
+func TestDrainKeepsPresenceForTheReconnect(t *testing.T) {
+	mem := state.NewMemory()
+	var tracker *presence.Tracker
+	e := newEnv(t, realtime.Config{}, func(e *env, d *realtime.Deps) {
+		tracker = presence.New(mem, push.New(mem), e.friends, e.accounts, presence.Config{TTL: time.Minute}, nil)
+		d.Presence = tracker
+	})
+	p := e.player()
+	c := e.dial()
+	c.hello(p, "", 0)
+	status := func() presence.Status {
+		t.Helper()
+		v, err := tracker.Lookup(context.Background(), []int64{p.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v[p.id].Status
+	}
+	waitFor(t, func() bool { return status() != presence.Offline })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	e.gw.Drain(ctx, 0)
+	if n := e.gw.Connections(); n != 0 {
+		t.Fatalf("%d connections left after the drain", n)
+	}
+	time.Sleep(100 * time.Millisecond) // the handler's end has run
+	if s := status(); s == presence.Offline {
+		t.Fatal("the drained player went offline: friends would see them leave and come back")
+	}
+}
+
+// countingSets counts how many presence removals run at once.
+type countingSets struct {
+	*state.Memory
+	now, most *atomic.Int32
+}
+
+func (s countingSets) Remove(ctx context.Context, set, member string) error {
+	n := s.now.Add(1)
+	defer s.now.Add(-1)
+	for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+	}
+	time.Sleep(5 * time.Millisecond) // a round trip to a busy Redis
+	return s.Memory.Remove(ctx, set, member)
+}
+
+// Connections that end together (a network cut) clear their presence a
+// few at a time, not all at once against the Redis pool, and every player
+// still ends up offline.
+func TestManyDisconnectsTakeTurns(t *testing.T) {
+	mem := state.NewMemory()
+	var now, most atomic.Int32
+	var tracker *presence.Tracker
+	e := newEnv(t, realtime.Config{}, func(e *env, d *realtime.Deps) {
+		tracker = presence.New(countingSets{mem, &now, &most}, push.New(mem), e.friends, e.accounts, presence.Config{}, nil)
+		d.Presence = tracker
+	})
+	const n = 40
+	ids := make([]int64, n)
+	var clients []*client
+	for i := range n {
+		p := e.player()
+		ids[i] = p.id
+		c := e.dial()
+		c.hello(p, "", 0)
+		clients = append(clients, c)
+	}
+	online := func() int {
+		v, err := tracker.Lookup(context.Background(), ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := 0
+		for _, p := range v {
+			if p.Status != presence.Offline {
+				k++
+			}
+		}
+		return k
+	}
+	waitFor(t, func() bool { return online() == n })
+	for _, c := range clients {
+		c.nc.Close()
+	}
+	waitFor(t, func() bool { return online() == 0 })
+	if m := most.Load(); m > 8 || m < 2 {
+		t.Fatalf("%d presence removals ran at once, want 2 to 8", m)
 	}
 }

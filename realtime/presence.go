@@ -3,7 +3,6 @@ package realtime
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -33,14 +32,36 @@ func (g *Gateway) online(ctx context.Context, c *conn) {
 	}
 }
 
-// offline removes a closed connection from its player's presence.
+// offline removes a closed connection from its player's presence. A
+// draining node leaves its connections' entries to expire instead: its
+// clients are reconnecting to other nodes, so their friends see no
+// offline-online flicker during a rolling update, a player who does not
+// come back goes offline within the TTL as after a crash, and the node
+// does not send thousands of Redis commands at once while it stops.
 func (g *Gateway) offline(c *conn) {
 	t := g.deps.Presence
 	if t == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	g.mu.Lock()
+	draining := g.draining
+	g.mu.Unlock()
+	if draining {
+		return
+	}
+	// Many connections may end at once (a network cut, a load balancer
+	// restart): they take turns, so that a few at a time use the Redis
+	// connection pool instead of all of them timing out waiting for it.
+	// One that waits longer than the presence TTL has nothing left to
+	// clear.
+	ctx, cancel := context.WithTimeout(context.Background(), t.TTL())
 	defer cancel()
+	select {
+	case g.offlines <- struct{}{}:
+		defer func() { <-g.offlines }()
+	case <-ctx.Done():
+		return
+	}
 	if err := t.Disconnect(ctx, c.claimsNow().AccountID, c.id); err != nil {
 		g.log.Warn("realtime: clear presence", "player_id", c.claimsNow().PlayerID, "err", err)
 	}

@@ -59,7 +59,7 @@ func TestDevServesDemoMetagame(t *testing.T) {
 			t.Error("muster dev did not stop")
 		}
 	})
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 30 * time.Second} // a login under -race on a loaded machine took over 10 s
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := client.Get("http://" + opsAddr + "/readyz")

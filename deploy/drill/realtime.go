@@ -147,7 +147,7 @@ func (c *socketClient) serve(ctx context.Context, s *muster.Socket) (told bool) 
 			switch m := p.Message.(type) {
 			case *pb.Notification:
 				c.note(m)
-				_ = s.Send(&pb.Ack{Seq: m.Seq})
+				_ = s.Ack(m.Seq)
 			case *pb.Reconnect:
 				if !told {
 					told = true

@@ -31,6 +31,9 @@ func (emptyPresence) Touch(context.Context, string, string, time.Duration) error
 func (emptyPresence) Remove(context.Context, string, string) error               { return nil }
 func (emptyPresence) Members(context.Context, string) ([]string, error)          { return nil, nil }
 func (emptyPresence) IsPresent(context.Context, string, string) (bool, error)    { return false, nil }
+func (emptyPresence) TouchMany(context.Context, []state.SetMember, time.Duration) error {
+	return nil
+}
 
 // TestRevocationReachesAnotherNode runs two nodes on one Redis: sessions
 // revoked on A are refused by B, whose cache already holds their tokens.

@@ -1,8 +1,10 @@
-// Package cppclient proves the realtime protocol's specification from
-// another language: it builds the C++ SDK (sdk/cpp) with CMake, runs its
-// unit tests (the golden frames among them), starts Muster, and has the
-// C++ reference client log in, connect, receive a party invitation from a
-// Go client, join the party and acknowledge the invitation.
+// Package cppclient proves the player APIs from another language: it
+// builds the C++ SDK (sdk/cpp) with CMake, runs its unit tests (the golden
+// frames and the REST answers among them), starts Muster, and has the C++
+// reference client log in, list the inventory and wallets the test
+// stocked, connect, receive a party invitation from a Go client, join the
+// party, acknowledge the invitation, and find the party and the stored
+// notification over REST.
 //
 // The C++ toolchain (g++, cmake, protoc, libprotobuf-dev) is required, as
 // PostgreSQL and Redis are: deploy/local/services.sh installs it, and
@@ -34,6 +36,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/musterhq/muster/domain/account"
+	"github.com/musterhq/muster/domain/economytest"
+	"github.com/musterhq/muster/domain/inventory"
+	"github.com/musterhq/muster/domain/ledger"
 	"github.com/musterhq/muster/realtime/protocol"
 	"github.com/musterhq/muster/realtime/protocol/pb"
 	"github.com/musterhq/muster/test/testenv"
@@ -50,6 +56,8 @@ func TestReferenceClientJoinsAParty(t *testing.T) {
 	// B asks A to be friends and A accepts: a party invites friends only.
 	m.call(t, b.token, http.MethodPost, "/v1/me/friends/requests", map[string]string{"player_id": a.id}, http.StatusOK)
 	m.call(t, a.token, http.MethodPost, "/v1/me/friends/"+b.id+"/accept", nil, http.StatusOK)
+	// A holds an item and a currency for the client to list.
+	item, coins := stock(t, a.id)
 
 	// A runs the C++ reference client; the password goes through stdin.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -129,11 +137,18 @@ func TestReferenceClientJoinsAParty(t *testing.T) {
 	out := show()
 	for _, want := range []string{
 		"login: ok, player " + a.id,
+		"inventory: 1 items: " + item + " x7",
+		"wallets: " + coins + " 1250",
 		"welcome: session ",
 		"notification: seq ",
 		"party.invite",
 		"joined: party " + created.PartyId,
 		"acked: seq ",
+		"party (REST): " + created.PartyId + " version ",
+		", 2 members, leader " + b.id,
+		"notification (REST): seq ",
+		"marked read: ",
+		", 0 unread left",
 		"done",
 	} {
 		if !strings.Contains(out, want) {
@@ -154,6 +169,33 @@ func TestReferenceClientJoinsAParty(t *testing.T) {
 		return false
 	})
 	t.Logf("C++ client transcript:\n%s", strings.Join(transcript, "\n"))
+}
+
+// stock grants the player 7 of a new item and 1,250 of a new currency
+// through the domain packages that own them, and returns the item's id and
+// the currency's code.
+func stock(t *testing.T, publicID string) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	conn := testenv.DB(t)
+	acc, err := account.NewStore(conn).ByPublicID(ctx, publicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := economytest.Item(t, conn, nil)
+	coins := economytest.Currency(t, conn, "soft")
+	led := ledger.New(conn)
+	if _, err := inventory.NewStore(conn, led, inventory.Config{}).Grant(ctx, inventory.Grant{
+		Key: "cppclient:stock", AccountID: acc.ID, Source: "support", Memo: "C++ client test",
+		Items: []inventory.Line{{ItemID: item.ID, Quantity: 7}},
+	}); err != nil {
+		t.Fatalf("grant: %v", err)
+	}
+	if _, err := led.Transfer(ctx, ledger.Transfer{Key: "cppclient:coins", Source: "support", From: ledger.System(ledger.Rewards),
+		To: ledger.Player(acc.ID), Currency: coins, Amount: 1250, Memo: "C++ client test"}); err != nil {
+		t.Fatalf("credit: %v", err)
+	}
+	return item.ID, coins
 }
 
 // repoRoot is the module's root (this file is test/cppclient/...).

@@ -51,9 +51,11 @@ Status Status::Server(uint32_t code, std::string message, bool fatal, uint32_t r
   return s;
 }
 
-Status Status::Http(int status, std::string message) {
+Status Status::Http(int status, std::string message, std::string api_code, uint32_t retry_after_s) {
   Status s(StatusCode::kHttp, std::move(message));
   s.http_status_ = status;
+  s.api_code_ = std::move(api_code);
+  s.retry_after_ms_ = retry_after_s > 4000000 ? 4000000000u : retry_after_s * 1000;
   return s;
 }
 
@@ -64,8 +66,10 @@ std::string Status::to_string() const {
     out += " " + std::to_string(server_code_) + " " + error_code_name(server_code_);
     if (fatal_) out += " (fatal)";
     if (retry_after_ms_ != 0) out += " (retry after " + std::to_string(retry_after_ms_) + " ms)";
-  } else if (code_ == StatusCode::kHttp && http_status_ != 0) {
-    out += " " + std::to_string(http_status_);
+  } else if (code_ == StatusCode::kHttp) {
+    if (http_status_ != 0) out += " " + std::to_string(http_status_);
+    if (!api_code_.empty()) out += " " + api_code_;
+    if (retry_after_ms_ != 0) out += " (retry after " + std::to_string(retry_after_ms_ / 1000) + " s)";
   }
   if (!message_.empty()) out += ": " + message_;
   return out;

@@ -1,5 +1,5 @@
-// The HTTP/1.1 client and the REST login, against a one-shot server on a
-// loopback socket.
+// The HTTP/1.1 client and the REST login through it, against a one-shot
+// server on a loopback socket.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "check.h"
-#include "muster/auth.h"
 #include "muster/posix_http.h"
+#include "muster/rest_client.h"
 
 using namespace muster;
 
@@ -124,19 +124,21 @@ TEST(parse_http_response_framings) {
 
 TEST(login_posts_json_and_reads_the_token) {
   const std::string body =
-      R"({"player":{"id":"p_1","display_name":"Nova"},"tokens":{"access_token":"eyJ.x.y","token_type":"Bearer",)"
+      R"({"player":{"id":"p_1","display_name":"Nova","status":"active","created_at":"2026-11-24T15:05:49Z","last_login_at":null},)"
+      R"("tokens":{"access_token":"eyJ.x.y","token_type":"Bearer",)"
       R"("expires_in":900,"refresh_token":"r_1","refresh_expires_in":2592000,"session_id":"0b0e"}})";
   OneShotServer server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n\r\n" + body);
   PosixHttpClient http;
-  AuthClient auth(http, server.url() + "/");
-  LoginResult r;
-  REQUIRE_OK(auth.login("nova@example.com", "pa\"ss", &r));
-  CHECK_EQ(r.access_token, "eyJ.x.y");
-  CHECK_EQ(r.refresh_token, "r_1");
-  CHECK_EQ(r.player_id, "p_1");
-  CHECK_EQ(r.display_name, "Nova");
-  CHECK_EQ(r.session_id, "0b0e");
+  RestClient rest(http, server.url() + "/");
+  rest::Login r;
+  REQUIRE_OK(rest.login_email("nova@example.com", "pa\"ss", &r));
+  CHECK_EQ(r.tokens.access_token, "eyJ.x.y");
+  CHECK_EQ(r.tokens.refresh_token, "r_1");
+  CHECK_EQ(r.player.id, "p_1");
+  CHECK_EQ(r.player.display_name, "Nova");
+  CHECK_EQ(r.tokens.session_id, "0b0e");
+  CHECK_EQ(rest.tokens().access_token, "eyJ.x.y");
   const std::string& req = server.request();
   CHECK(req.rfind("POST /v1/auth/login HTTP/1.1\r\n", 0) == 0);
   CHECK(req.find("Content-Type: application/json\r\n") != std::string::npos);
@@ -147,12 +149,14 @@ TEST(login_refusal_names_the_api_error) {
   const std::string body = R"({"error":{"code":"invalid_credentials","message":"wrong email or password"}})";
   OneShotServer server("HTTP/1.1 401 Unauthorized\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   PosixHttpClient http;
-  AuthClient auth(http, server.url());
-  LoginResult r;
-  const Status s = auth.login("nova@example.com", "nope", &r);
+  RestClient rest(http, server.url());
+  rest::Login r;
+  const Status s = rest.login_email("nova@example.com", "nope", &r);
   CHECK(s.code() == StatusCode::kHttp);
   CHECK_EQ(s.http_status(), 401);
-  CHECK(s.message().find("invalid_credentials") != std::string::npos);
+  CHECK_EQ(s.api_code(), "invalid_credentials");
+  CHECK_EQ(s.message(), "POST /v1/auth/login: wrong email or password");
+  CHECK(!rest.has_session());
 }
 
 TEST(http_client_refuses_https_and_dead_ports) {

@@ -1,7 +1,9 @@
-// reference_client: Muster's protocol proven from C++. It logs in over
-// REST, connects to the realtime gateway, waits for a party invitation,
-// joins that party, acknowledges the invitation and exits 0; any error or
-// timeout exits 1 with one line on stderr that says what failed.
+// reference_client: Muster's APIs proven from C++. It logs in over REST,
+// lists the player's inventory and wallets, connects to the realtime
+// gateway, waits for a party invitation, joins that party, acknowledges
+// the invitation, finds the party and the notification over REST too,
+// marks it read and exits 0; any error or timeout exits 1 with one line on
+// stderr that says what failed.
 //
 //   reference_client [--timeout=SECONDS] REST_URL GATEWAY_ADDR EMAIL PASSWORD
 //
@@ -34,9 +36,10 @@ void say(const std::string& line) { std::cout << line << std::endl; }
 
 int usage() {
   std::cerr << "usage: reference_client [--timeout=SECONDS] REST_URL GATEWAY_ADDR EMAIL PASSWORD\n"
-               "  logs in over REST, connects to the realtime gateway, waits for a party.invite\n"
-               "  notification, joins the party, acks it and exits 0 (1 on any error or timeout).\n"
-               "  PASSWORD - reads the password from stdin.\n";
+               "  logs in over REST, lists the inventory and wallets, connects to the realtime\n"
+               "  gateway, waits for a party.invite notification, joins the party, acks it, reads\n"
+               "  the party and the notification back over REST, marks it read and exits 0 (1 on\n"
+               "  any error or timeout). PASSWORD - reads the password from stdin.\n";
   return 2;
 }
 
@@ -77,13 +80,31 @@ int main(int argc, char** argv) {
     return d.count() > 0 ? d : milliseconds(0);
   };
 
-  // 1. Log in over REST for an access token.
+  // 1. Log in over REST for an access token; list what the player holds.
   muster::PosixHttpClient http;
-  muster::AuthClient auth(http, rest_url);
-  auth.set_timeout(std::min(left(), milliseconds(10000)));
-  muster::LoginResult login;
-  if (auto s = auth.login(email, password, &login); !s.ok()) die("login", s.to_string());
-  say("login: ok, player " + login.player_id + " (" + login.display_name + ")");
+  muster::RestOptions rest_options;
+  rest_options.timeout = std::min(left(), milliseconds(10000));
+  rest_options.user_agent = "muster-reference-client/0.1";
+  muster::RestClient rest(http, rest_url, rest_options);
+  int handed_tokens = 0;
+  rest.on_tokens([&](const muster::rest::Tokens&) { ++handed_tokens; });
+  muster::rest::Login login;
+  if (auto s = rest.login_email(email, password, &login); !s.ok()) die("login", s.to_string());
+  if (handed_tokens != 1) die("login", "the tokens were not handed over");
+  say("login: ok, player " + login.player.id + " (" + login.player.display_name + ")");
+
+  muster::InventoryQuery everything;
+  everything.all = true;
+  muster::rest::InventoryPage inventory;
+  if (auto s = rest.inventory(everything, &inventory); !s.ok()) die("inventory", s.to_string());
+  std::string items;
+  for (const auto& e : inventory.items) items += " " + e.item_id + " x" + std::to_string(e.quantity);
+  say("inventory: " + std::to_string(inventory.items.size()) + " items" + (items.empty() ? "" : ":" + items));
+  std::vector<muster::rest::Wallet> wallets;
+  if (auto s = rest.wallets(&wallets); !s.ok()) die("wallets", s.to_string());
+  std::string balances;
+  for (const auto& w : wallets) balances += " " + w.currency + " " + std::to_string(w.balance);
+  say("wallets:" + (balances.empty() ? std::string(" none") : balances));
 
   // 2. Connect and say Hello.
   std::unique_ptr<muster::TcpTransport> tcp;
@@ -116,7 +137,7 @@ int main(int argc, char** argv) {
   });
 
   muster::HelloParams hello;
-  hello.access_token = login.access_token;
+  hello.access_token = login.tokens.access_token;
   if (auto s = conn.hello(hello, std::min(left(), milliseconds(10000))); !s.ok()) die("hello", s.to_string());
   const auto& w = conn.welcome();
   say("welcome: session " + w.session_id() + ", player " + w.player_id() + ", protocol " + std::to_string(w.version()) +
@@ -145,10 +166,34 @@ int main(int argc, char** argv) {
   say("joined: party " + party.party_id() + " version " + std::to_string(party.version()) + ", members " +
       members_of(party));
 
-  // 5. Acknowledge the invitation and leave cleanly.
+  // 5. Acknowledge the invitation and leave the socket cleanly.
   if (auto s = conn.ack(invite->seq()); !s.ok()) die("ack", s.to_string());
   say("acked: seq " + std::to_string(invite->seq()));
   if (auto s = conn.goodbye("reference client done"); !s.ok()) die("goodbye", s.to_string());
+
+  // 6. The same party and the stored notification over REST; mark it read.
+  std::optional<muster::rest::Party> rest_party;
+  if (auto s = rest.party(&rest_party); !s.ok()) die("party (REST)", s.to_string());
+  if (!rest_party || rest_party->party_id != party_id) die("party (REST)", "the player is not in " + party_id);
+  say("party (REST): " + rest_party->party_id + " version " + std::to_string(rest_party->version) + ", " +
+      std::to_string(rest_party->members.size()) + " members, leader " + rest_party->leader_id);
+  muster::NotificationQuery unread;
+  unread.unread_only = true;
+  muster::rest::NotificationList notes;
+  if (auto s = rest.notifications(unread, &notes); !s.ok()) die("notifications", s.to_string());
+  const muster::rest::Notification* stored = nullptr;
+  for (const auto& n : notes.notifications) {
+    if (n.seq == invite->seq()) stored = &n;
+  }
+  if (stored == nullptr) die("notifications", "seq " + std::to_string(invite->seq()) + " is not among the unread ones");
+  if (stored->kind != "party.invite" || stored->payload["party_id"].as_string() != party_id) {
+    die("notifications", "seq " + std::to_string(stored->seq) + " is " + stored->kind + " " + stored->payload.dump());
+  }
+  say("notification (REST): seq " + std::to_string(stored->seq) + " " + stored->kind + " unread, " +
+      std::to_string(notes.unread_count) + " unread in all");
+  muster::rest::NotificationsMarked marked;
+  if (auto s = rest.mark_notifications_read(invite->seq(), &marked); !s.ok()) die("mark read", s.to_string());
+  say("marked read: " + std::to_string(marked.marked) + ", " + std::to_string(marked.unread_count) + " unread left");
   say("done");
   return 0;
 }

@@ -1,6 +1,3 @@
-// Package muster is the Go client of Muster's player APIs: the realtime
-// connection (Socket, docs/protocol.md) and, later, typed REST calls. The
-// project's own end-to-end tests and load tools use it.
 package muster
 
 import (
@@ -10,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -42,6 +40,8 @@ type Socket struct {
 	done    chan struct{}
 
 	writeMu sync.Mutex
+
+	lastSeq atomic.Uint64 // of the latest Notification received
 
 	mu      sync.Mutex
 	next    uint32
@@ -95,6 +95,7 @@ func Dial(ctx context.Context, addr string, o SocketOptions) (*Socket, error) {
 		o.Pushes = 256
 	}
 	s := &Socket{nc: nc, pushes: make(chan Push, o.Pushes), done: make(chan struct{}), waiting: map[uint32]chan reply{}}
+	s.lastSeq.Store(o.LastSeq)
 	if dl, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(dl)
 	}
@@ -140,6 +141,18 @@ func Dial(ctx context.Context, addr string, o SocketOptions) (*Socket, error) {
 
 // Welcome is the server's answer to the handshake.
 func (s *Socket) Welcome() *pb.Welcome { return s.welcome }
+
+// ResumeToken is the token to resume this socket's session with (Welcome's).
+func (s *Socket) ResumeToken() string { return s.welcome.GetResumeToken() }
+
+// LastSeq is the seq of the latest Notification received (or the LastSeq
+// it was resumed from): with ResumeToken, what a new connection resumes
+// from. An app that must not skip a notification it received but did not
+// process resumes from its own count instead.
+func (s *Socket) LastSeq() uint64 { return s.lastSeq.Load() }
+
+// Ack tells the server every notification up to seq was processed.
+func (s *Socket) Ack(seq uint64) error { return s.Send(&pb.Ack{Seq: seq}) }
 
 // Pushes delivers the server's pushes; it is closed when the socket ends.
 func (s *Socket) Pushes() <-chan Push { return s.pushes }
@@ -256,6 +269,9 @@ func (s *Socket) read(r *protocol.Reader) {
 				ch <- reply{m: m, err: err}
 				continue
 			}
+		}
+		if n, ok := m.(*pb.Notification); ok && n.Seq > s.lastSeq.Load() {
+			s.lastSeq.Store(n.Seq)
 		}
 		s.pushes <- Push{Message: m, Received: time.Now()}
 	}

@@ -18,9 +18,9 @@ enum class StatusCode {
   kBadFrame,         // a malformed frame or body (protocol error 1)
   kUnknownType,      // a message type this client does not know
   kServer,           // the server answered with an Error frame: see server_code()
-  kHttp,             // a REST call failed: see http_status() and message()
+  kHttp,             // a REST call was refused: see http_status() and api_code()
   kState,            // the call is not allowed now (e.g. a request before Hello)
-  kUnexpected,       // the server answered with a message the call did not expect
+  kUnexpected,       // the server answered with a message (or JSON) the call did not expect
 };
 
 // The stable error codes of Error frames (docs/protocol.md, "Error codes").
@@ -55,20 +55,29 @@ class Status {
   static Status Ok() { return Status(); }
   // An Error frame from the server.
   static Status Server(uint32_t code, std::string message, bool fatal, uint32_t retry_after_ms);
-  // A failed REST call.
-  static Status Http(int status, std::string message);
+  // A refused REST call: the HTTP status, the API's stable error code
+  // ("insufficient_funds"; empty when the answer had none) and the
+  // Retry-After header's seconds (0 when absent).
+  static Status Http(int status, std::string message, std::string api_code = {}, uint32_t retry_after_s = 0);
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // For kServer: the Error frame's code, whether it was fatal, its retry hint.
+  // For kServer: the Error frame's code and whether it was fatal.
   uint32_t server_code() const { return server_code_; }
   bool fatal() const { return fatal_; }
+  // For kServer and kHttp: how long the server asks the client to wait
+  // before trying again (RATE_LIMITED, 429); 0 when it said nothing.
   uint32_t retry_after_ms() const { return retry_after_ms_; }
-  // For kHttp: the response status (0 when none arrived).
+  // For kHttp: the response status, and the error code of the API's error
+  // shape {"error":{"code":"...","message":"..."}}, which is stable: switch
+  // on it (api/openapi.yaml lists every code). message() holds the
+  // answer's message, meant for people.
   int http_status() const { return http_status_; }
+  const std::string& api_code() const { return api_code_; }
 
-  // One line for logs, e.g. "server error 17 CONFLICT: already in a party".
+  // One line for logs, e.g. "server error 17 CONFLICT: already in a party"
+  // or "http error 409 insufficient_funds: POST /v1/store/purchases: insufficient funds".
   std::string to_string() const;
 
  private:
@@ -78,6 +87,7 @@ class Status {
   bool fatal_ = false;
   uint32_t retry_after_ms_ = 0;
   int http_status_ = 0;
+  std::string api_code_;
 };
 
 const char* status_code_name(StatusCode code);

@@ -362,6 +362,7 @@ func (c *conn) pushLocked(n Note) {
 		return
 	}
 	c.enqueueLocked(frame)
+	c.g.metrics.deliver("notification", 1)
 }
 
 // send queues one message.
@@ -387,6 +388,7 @@ func (c *conn) enqueueLocked(frame []byte) {
 		slow, _ := protocol.Append(nil, 0, &pb.Error{Code: uint32(protocol.CodeSlowConsumer), Message: "the client did not read fast enough", Fatal: true})
 		c.queue = append(c.queue, slow)
 		c.closing, c.slow = true, true
+		c.g.metrics.cutOff(protocol.CodeSlowConsumer)
 	} else {
 		c.queue = append(c.queue, frame)
 	}
@@ -429,6 +431,7 @@ func (c *conn) write() {
 // fail sends a fatal error; the writer closes the connection once it is
 // written (the handler waits for the writer before it returns).
 func (c *conn) fail(p problem) {
+	c.g.metrics.cutOff(p.code)
 	frame, _ := protocol.Append(nil, p.requestID, &pb.Error{Code: uint32(p.code), Message: p.message, Fatal: true})
 	c.mu.Lock()
 	c.enqueueLocked(frame)

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/musterhq/muster/domain/matchmaking"
@@ -113,6 +114,8 @@ type Deps struct {
 	// notification that was published in a trace (tracing.go). Nil: no
 	// tracing and no cost.
 	Tracing trace.TracerProvider
+	// Metrics, when set, gets the gateway's series (metrics.go).
+	Metrics prometheus.Registerer
 }
 
 // Gateway serves realtime connections.
@@ -124,6 +127,7 @@ type Gateway struct {
 	log     *slog.Logger
 	deps    Deps
 	tracer  trace.Tracer // nil: tracing off
+	metrics *metrics     // nil: no metrics
 
 	beater   beater        // heartbeats' refreshes, gathered
 	offlines chan struct{} // presence clears running at once (offline)
@@ -150,6 +154,7 @@ func New(cfg Config, d Deps) *Gateway {
 	if d.Tracing != nil {
 		g.tracer = d.Tracing.Tracer("github.com/musterhq/muster/realtime")
 	}
+	g.metrics = newMetrics(d.Metrics, g)
 	return g
 }
 

@@ -54,7 +54,7 @@ bench-realtime:
 bench-bots:
 	bench/bots.sh
 
-## drill: two instances behind nginx restarted one after the other under load; fails on any failed request (docs/operations.md)
+## drill: two instances behind nginx (HTTP and realtime TCP) restarted one after the other under load; fails on any failed request, unresumed session or lost notification (docs/operations.md; not in test: two minutes, both cores)
 drill:
 	deploy/drill/drill.sh
 

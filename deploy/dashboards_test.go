@@ -16,7 +16,7 @@ import (
 )
 
 // dashboardFiles are the Grafana dashboards deploy/grafana must hold.
-var dashboardFiles = []string{"overview.json", "targets.json", "economy.json"}
+var dashboardFiles = []string{"overview.json", "targets.json", "economy.json", "matchmaking.json"}
 
 // dashboard is the part of Grafana's dashboard JSON model that Muster's
 // dashboards use. They are decoded with unknown fields refused, so a
@@ -55,6 +55,7 @@ type variable struct {
 	Sort       int             `json:"sort"`
 	Multi      bool            `json:"multi"`
 	IncludeAll bool            `json:"includeAll"`
+	AllValue   string          `json:"allValue"` // what "All" stands for in a query; empty: every value listed
 	Current    json.RawMessage `json:"current"`
 }
 
@@ -355,7 +356,8 @@ func balanced(expr string) bool {
 // replaced by values Prometheus accepts.
 func TestPromtoolDashboardQueries(t *testing.T) {
 	bin := promtool(t)
-	replacer := strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$__range", "1h", "$job", ".*", "$instance", ".*")
+	replacer := strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$__range", "1h", "$job", ".*", "$instance", ".*",
+		"$queue", ".*", "$region", ".*")
 	var rules strings.Builder
 	rules.WriteString("groups:\n")
 	n := 0

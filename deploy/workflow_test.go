@@ -82,7 +82,9 @@ var pinnedAction = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@v[0-9]+
 
 // TestWorkflow decodes .github/workflows/ci.yml strictly and checks its
 // jobs: test runs `make test` on every push and pull request against
-// PostgreSQL 15 and Redis 7 with go.mod's Go release; image builds the
+// PostgreSQL 15 and Redis 7 with go.mod's Go release; drill runs `make
+// drill` on every push and pull request, nginx installed first; image,
+// after both, builds the
 // Dockerfile and pushes it tagged with the commit; deploy, in the
 // production environment, migrates, applies the production overlay with
 // that image and waits for every rollout. Every action is pinned to a
@@ -101,7 +103,7 @@ func TestWorkflow(t *testing.T) {
 	if events := sortedKeys(wf.On); !slices.Equal(events, []string{"pull_request", "push"}) || wf.On["push"] != nil || wf.On["pull_request"] != nil {
 		t.Errorf("on: %v: want push and pull_request, on every branch", events)
 	}
-	for _, name := range []string{"test", "image", "deploy"} {
+	for _, name := range []string{"test", "drill", "image", "deploy"} {
 		if _, ok := wf.Jobs[name]; !ok {
 			t.Fatalf("no job %q (jobs: %v)", name, sortedKeys(wf.Jobs))
 		}
@@ -155,10 +157,22 @@ func TestWorkflow(t *testing.T) {
 		}
 	}
 
+	drill := wf.Jobs["drill"]
+	if drill.If != "" || drill.stepIndex("make drill") < 0 {
+		t.Errorf("job drill: if %q: want make drill on every push and pull request", drill.If)
+	}
+	if install := drill.stepIndex("apt-get install"); install < 0 || install > drill.stepIndex("make drill") ||
+		!strings.Contains(drill.Steps[install].Run, "libnginx-mod-stream") {
+		t.Error("job drill: want nginx and its stream module installed before make drill (the drill installs them only as root)")
+	}
+	if drill.Services["postgres"].Image != "postgres:15" || drill.Services["redis"].Image != "redis:7" {
+		t.Errorf("job drill: want postgres:15 and redis:7 services, as test has")
+	}
+
 	onMain := "github.event_name == 'push' && github.ref == 'refs/heads/main'"
 	image := wf.Jobs["image"]
-	if image.If != onMain || !slices.Contains(image.Needs, "test") {
-		t.Errorf("job image: if %q, needs %v: want pushes to main after test", image.If, image.Needs)
+	if image.If != onMain || !slices.Contains(image.Needs, "test") || !slices.Contains(image.Needs, "drill") {
+		t.Errorf("job image: if %q, needs %v: want pushes to main after test and drill", image.If, image.Needs)
 	}
 	if image.Permissions["packages"] != "write" {
 		t.Error("job image: needs packages: write to push to ghcr.io")

@@ -79,7 +79,6 @@ func (g *Gateway) handshake(nc net.Conn) (*conn, *protocol.Reader) {
 			nc.Close()
 		}
 	}()
-	ctx := context.Background()
 	r := protocol.NewReader(nc, g.cfg.MaxFrame)
 	_ = nc.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
 	f, err := r.Read()
@@ -87,26 +86,40 @@ func (g *Gateway) handshake(nc net.Conn) (*conn, *protocol.Reader) {
 		g.refuse(nc, readProblem(err))
 		return nil, nil
 	}
+	// The handshake is a request: its span starts once its frame is in.
+	ctx, span := g.startRequest(context.Background(), "Hello", f.RequestID, "")
+	var claims session.Claims
+	resumed := false
+	outcome := outcomeOK
+	defer func() {
+		if span != nil {
+			endRequest(span, outcome, attrPlayer.String(claims.PlayerID), attrResumed.Bool(resumed))
+		}
+	}()
+	refuse := func(p problem) {
+		outcome = p.code
+		g.refuse(nc, p)
+	}
 	if f.Type != protocol.TypeHello {
-		g.refuse(nc, problem{protocol.CodeOutOfOrder, "send Hello first", f.RequestID})
+		refuse(problem{protocol.CodeOutOfOrder, "send Hello first", f.RequestID})
 		return nil, nil
 	}
 	var hello pb.Hello
 	if err := proto.Unmarshal(f.Body, &hello); err != nil {
-		g.refuse(nc, problem{protocol.CodeBadFrame, "malformed Hello", f.RequestID})
+		refuse(problem{protocol.CodeBadFrame, "malformed Hello", f.RequestID})
 		return nil, nil
 	}
 	if !slices.Contains(hello.Versions, protocol.Version) {
-		g.refuse(nc, problem{protocol.CodeUnsupportedVersion, "this server speaks version 1", f.RequestID})
+		refuse(problem{protocol.CodeUnsupportedVersion, "this server speaks version 1", f.RequestID})
 		return nil, nil
 	}
-	claims, err := g.verify.Verify(ctx, hello.AccessToken)
+	claims, err = g.verify.Verify(ctx, hello.AccessToken)
 	if err != nil {
-		g.refuse(nc, tokenProblem(err, f.RequestID))
+		refuse(tokenProblem(err, f.RequestID))
 		return nil, nil
 	}
 	c := &conn{g: g, nc: nc, id: newToken(), claims: claims, token: hello.AccessToken}
-	resumed := g.resumable(ctx, hello.ResumeToken, claims.AccountID)
+	resumed = g.resumable(ctx, hello.ResumeToken, claims.AccountID)
 	if resumed {
 		c.resume, c.sent, c.filling = hello.ResumeToken, hello.LastSeq, true
 	} else {
@@ -115,7 +128,7 @@ func (g *Gateway) handshake(nc net.Conn) (*conn, *protocol.Reader) {
 		last, err := g.notes.LastSeq(ctx, claims.AccountID)
 		if err != nil {
 			g.log.Warn("realtime: read the latest notification", "player_id", claims.PlayerID, "err", err)
-			g.refuse(nc, problem{protocol.CodeInternal, "try again", f.RequestID})
+			refuse(problem{protocol.CodeInternal, "try again", f.RequestID})
 			return nil, nil
 		}
 		c.resume, c.sent = newToken(), last
@@ -131,12 +144,12 @@ func (g *Gateway) handshake(nc net.Conn) (*conn, *protocol.Reader) {
 		MaxFrame: uint32(g.cfg.MaxFrame), Resumed: resumed, PlayerId: claims.PlayerID,
 		ResumeWindowMs: uint32(g.cfg.ResumeWindow.Milliseconds())})
 	if err != nil {
-		g.refuse(nc, problem{protocol.CodeInternal, "try again", f.RequestID})
+		refuse(problem{protocol.CodeInternal, "try again", f.RequestID})
 		return nil, nil
 	}
 	g.keepResumable(ctx, c.resume, claims.AccountID)
 	if !g.add(c, answer) {
-		g.refuse(nc, problem{protocol.CodeUnavailable, "this node is draining: connect again", f.RequestID})
+		refuse(problem{protocol.CodeUnavailable, "this node is draining: connect again", f.RequestID})
 		return nil, nil
 	}
 	g.online(ctx, c)
@@ -204,16 +217,8 @@ func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
 			c.g.beater.add(c)
 			c.send(f.RequestID, &pb.Pong{Nonce: m.Nonce, ServerTimeMs: time.Now().UnixMilli()})
 		case *pb.RefreshToken:
-			claims, err := g.verify.Verify(ctx, m.AccessToken)
-			if err != nil || claims.AccountID != c.claimsNow().AccountID {
-				if err == nil {
-					err = session.ErrInvalidToken
-				}
-				c.send(f.RequestID, &pb.Error{Code: uint32(tokenProblem(err, 0).code), Message: "the new token was refused"})
-				continue
-			}
-			c.setClaims(claims, m.AccessToken)
-			c.send(f.RequestID, &pb.TokenRefreshed{ExpiresAtMs: claims.ExpiresAt.UnixMilli()})
+			rctx, span := g.startRequest(ctx, "RefreshToken", f.RequestID, c.claimsNow().PlayerID)
+			endRequest(span, c.refresh(rctx, f.RequestID, m))
 		case *pb.Ack:
 			// Notifications stay stored either way; acks matter to the
 			// client's own resume position (last_seq).
@@ -230,6 +235,23 @@ func (c *conn) serve(ctx context.Context, r *protocol.Reader) {
 			c.send(f.RequestID, &pb.Error{Code: uint32(protocol.CodeUnknownType), Message: "the server does not take this message"})
 		}
 	}
+}
+
+// refresh replaces the connection's access token with a newer one of the
+// same player and returns the code it was refused with, or outcomeOK.
+func (c *conn) refresh(ctx context.Context, requestID uint32, m *pb.RefreshToken) protocol.Code {
+	claims, err := c.g.verify.Verify(ctx, m.AccessToken)
+	if err != nil || claims.AccountID != c.claimsNow().AccountID {
+		if err == nil {
+			err = session.ErrInvalidToken
+		}
+		code := tokenProblem(err, 0).code
+		c.send(requestID, &pb.Error{Code: uint32(code), Message: "the new token was refused"})
+		return code
+	}
+	c.setClaims(claims, m.AccessToken)
+	c.send(requestID, &pb.TokenRefreshed{ExpiresAtMs: claims.ExpiresAt.UnixMilli()})
+	return outcomeOK
 }
 
 // tokenNow is the connection's current access token, checked again on
@@ -340,6 +362,7 @@ func (c *conn) pushLocked(n Note) {
 		return
 	}
 	c.enqueueLocked(frame)
+	c.g.metrics.deliver("notification", 1)
 }
 
 // send queues one message.
@@ -365,6 +388,7 @@ func (c *conn) enqueueLocked(frame []byte) {
 		slow, _ := protocol.Append(nil, 0, &pb.Error{Code: uint32(protocol.CodeSlowConsumer), Message: "the client did not read fast enough", Fatal: true})
 		c.queue = append(c.queue, slow)
 		c.closing, c.slow = true, true
+		c.g.metrics.cutOff(protocol.CodeSlowConsumer)
 	} else {
 		c.queue = append(c.queue, frame)
 	}
@@ -407,6 +431,7 @@ func (c *conn) write() {
 // fail sends a fatal error; the writer closes the connection once it is
 // written (the handler waits for the writer before it returns).
 func (c *conn) fail(p problem) {
+	c.g.metrics.cutOff(p.code)
 	frame, _ := protocol.Append(nil, p.requestID, &pb.Error{Code: uint32(p.code), Message: p.message, Fatal: true})
 	c.mu.Lock()
 	c.enqueueLocked(frame)

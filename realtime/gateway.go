@@ -21,6 +21,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/musterhq/muster/domain/matchmaking"
 	"github.com/musterhq/muster/domain/party"
 	"github.com/musterhq/muster/domain/presence"
@@ -106,6 +109,13 @@ type Deps struct {
 	Friends      Friends       // ListFriends and FriendAction (domain/friend)
 	Limiter      state.Limiter // per-player request limits, shared by every node (Redis); nil: no limits
 	FriendWrites Rate          // FriendAction requests per player, the budget of the REST friend writes too
+
+	// Tracing, when set, gets a span per client request and per pushed
+	// notification that was published in a trace (tracing.go). Nil: no
+	// tracing and no cost.
+	Tracing trace.TracerProvider
+	// Metrics, when set, gets the gateway's series (metrics.go).
+	Metrics prometheus.Registerer
 }
 
 // Gateway serves realtime connections.
@@ -116,6 +126,8 @@ type Gateway struct {
 	resumes state.KV // resume token -> account id, shared by every node
 	log     *slog.Logger
 	deps    Deps
+	tracer  trace.Tracer // nil: tracing off
+	metrics *metrics     // nil: no metrics
 
 	beater   beater        // heartbeats' refreshes, gathered
 	offlines chan struct{} // presence clears running at once (offline)
@@ -139,6 +151,10 @@ func New(cfg Config, d Deps) *Gateway {
 		byPlayer: map[int64]map[*conn]struct{}{}, all: map[*conn]struct{}{}}
 	g.beater.g = g
 	g.offlines = make(chan struct{}, offlineConcurrency)
+	if d.Tracing != nil {
+		g.tracer = d.Tracing.Tracer("github.com/musterhq/muster/realtime")
+	}
+	g.metrics = newMetrics(d.Metrics, g)
 	return g
 }
 
@@ -162,9 +178,14 @@ func (g *Gateway) Serve(ln net.Listener) error {
 }
 
 // Deliver pushes a player's new notification to their connections on this
-// node. Each connection sends notifications in seq order, each once: a
-// gap (a notification this node missed) is filled from the store.
-func (g *Gateway) Deliver(accountID int64, n Note) {
+// node and answers how many it was queued on. Each connection sends
+// notifications in seq order, each once: a gap (a notification this node
+// missed) is filled from the store.
+func (g *Gateway) Deliver(accountID int64, n Note) int {
+	return len(g.deliver(accountID, n))
+}
+
+func (g *Gateway) deliver(accountID int64, n Note) []*conn {
 	g.mu.Lock()
 	conns := make([]*conn, 0, len(g.byPlayer[accountID]))
 	for c := range g.byPlayer[accountID] {
@@ -174,6 +195,7 @@ func (g *Gateway) Deliver(accountID int64, n Note) {
 	for _, c := range conns {
 		c.deliver(n)
 	}
+	return conns
 }
 
 // Connections is how many connections this node holds.

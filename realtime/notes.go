@@ -88,12 +88,13 @@ func (g *Gateway) follow(ctx context.Context, sub state.Subscription) {
 			if id, ok := notify.MessageAccount(m.Payload); ok && !g.holds(id) {
 				continue
 			}
-			accountID, n, err := notify.DecodeMessage(m.Payload)
+			msg, err := notify.DecodeMessage(m.Payload)
 			if err != nil {
 				g.log.Warn("realtime: undecodable notification message", "err", err)
 				continue
 			}
-			g.Deliver(accountID, noteOf(n))
+			span := g.startDelivery(msg)
+			endDelivery(span, g.deliver(msg.AccountID, noteOf(msg.Notification)))
 		}
 	}
 }

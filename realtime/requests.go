@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/musterhq/muster/realtime/protocol"
@@ -21,12 +22,23 @@ type handler func(ctx context.Context, c *conn, m proto.Message) (proto.Message,
 // registers its requests here.
 var handlers = map[protocol.Type]handler{}
 
-// answer runs the handler of a request and sends its answer.
+// answer runs the handler of a request and sends its answer, in the
+// request's span when tracing is on.
 func (c *conn) answer(ctx context.Context, h handler, requestID uint32, m proto.Message) {
+	var span trace.Span
+	if c.g.tracer != nil {
+		ctx, span = c.g.startRequest(ctx, string(m.ProtoReflect().Descriptor().Name()), requestID, c.claimsNow().PlayerID)
+	}
+	endRequest(span, c.respond(ctx, h, requestID, m))
+}
+
+// respond runs the handler, sends its answer and returns the code it was
+// answered with (outcomeOK for an answer that is not an Error).
+func (c *conn) respond(ctx context.Context, h handler, requestID uint32, m proto.Message) protocol.Code {
 	if wait := c.limit(time.Now()); wait > 0 {
 		c.send(requestID, &pb.Error{Code: uint32(protocol.CodeRateLimited), Message: "too many requests on this connection",
 			RetryAfterMs: uint32((wait + time.Millisecond - 1) / time.Millisecond)})
-		return
+		return protocol.CodeRateLimited
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.g.cfg.WriteTimeout)
 	defer cancel()
@@ -39,12 +51,16 @@ func (c *conn) answer(ctx context.Context, h handler, requestID uint32, m proto.
 			e.RetryAfterMs = rl.RetryAfterMillis()
 		}
 		c.send(requestID, e)
-		return
+		return code
 	}
 	if out == nil {
 		out = &pb.Ok{}
 	}
 	c.send(requestID, out)
+	if e, ok := out.(*pb.Error); ok {
+		return protocol.Code(e.Code)
+	}
+	return outcomeOK
 }
 
 // limit spends one of the connection's request tokens (a bucket of

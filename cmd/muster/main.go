@@ -40,6 +40,7 @@ commands:
   simulate         replay a day of matchmaking arrivals on a simulated clock: --queue, --peak, --duration
   bots             simulated players load a running platform end to end and check it: --players,
                    --duration, --ramp, --scenario, --target (docs/bots.md)
+  health           exit 0 if the muster process on this host is ready (its ops listener's /readyz)
   version          print the version
 
 Run "muster <command> -h" for the command's flags. Every flag can also be set
@@ -96,6 +97,8 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		err = cmdSimulate(ctx, rest, stdout, stderr)
 	case "bots":
 		err = cmdBots(ctx, rest, getenv, stdout, stderr)
+	case "health":
+		err = cmdHealth(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "muster", version)
 		return 0
@@ -103,7 +106,7 @@ func run(ctx context.Context, registry *modules, args []string, getenv func(stri
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, fleet, simulate, bots, staff, version\n", cmd)
+		fmt.Fprintf(stderr, "muster: unknown command %q; commands: serve, dev, migrate, keys, audit, ledger, servers, fleet, simulate, bots, staff, health, version\n", cmd)
 		return 2
 	}
 	switch {

@@ -23,7 +23,7 @@ func initRealtime(p *platform) error {
 		SendQueue: p.cfg.RealtimeSendQueue,
 	}, realtime.Deps{Verify: p.tokens, Notes: realtime.StoredNotes{Store: p.meta.notify}, Resumes: p.state, Log: p.log,
 		Friends: p.meta.friends, Limiter: p.state, FriendWrites: realtime.Rate(p.cfg.RateFriends),
-		Presence: p.meta.presence, Parties: p.meta.parties, Matchmaking: p.meta.matchmaking})
+		Presence: p.meta.presence, Parties: p.meta.parties, Matchmaking: p.meta.matchmaking, Tracing: p.tracerProvider(), Metrics: p.reg})
 	ln, err := net.Listen("tcp", p.cfg.RealtimeAddr)
 	if err != nil {
 		return fmt.Errorf("realtime-addr %s: %w", p.cfg.RealtimeAddr, err)

@@ -244,11 +244,23 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if exitErr != nil {
 		t.Fatalf("exit: %v; output:\n%s", exitErr, childOut.String())
 	}
+	// Every line is one JSON object with a time, a level and a message: a
+	// log stack ingests it without parsing rules (docs/operations.md, Logs).
 	for _, line := range strings.Split(childOut.String(), "\n") {
-		var entry struct {
-			ReqID string `json:"req_id"`
+		if strings.TrimSpace(line) == "" {
+			continue
 		}
-		if json.Unmarshal([]byte(line), &entry) == nil && entry.ReqID != "" {
+		var entry struct {
+			Time  time.Time `json:"time"`
+			Level string    `json:"level"`
+			Msg   string    `json:"msg"`
+			ReqID string    `json:"req_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &entry); err != nil || entry.Time.IsZero() || entry.Level == "" || entry.Msg == "" {
+			t.Errorf("log line is not a JSON object with time, level and msg (%v): %s", err, line)
+			continue
+		}
+		if entry.ReqID != "" {
 			if reason, lost := unanswered[entry.ReqID]; lost {
 				fail(fmt.Sprintf("muster handled %s but the client got: %s", entry.ReqID, reason))
 			}

@@ -106,24 +106,32 @@ func (m *Matchmaker) TickOnce(ctx context.Context) error {
 	for id := range m.queues {
 		if _, ok := bodies[id]; !ok {
 			delete(m.queues, id) // unpublished
+			m.metrics.forget(id, false)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (m *Matchmaker) tickQueue(ctx context.Context, id string) error {
+func (m *Matchmaker) tickQueue(ctx context.Context, id string) (err error) {
+	start := time.Now()
 	token, ok, err := m.lease(ctx, id)
 	if err != nil || !ok {
 		delete(m.queues, id) // another replica holds it: start afresh if it comes back
-		m.metrics.forget(id)
+		m.metrics.forget(id, true)
+		if err != nil {
+			m.metrics.observeTick(id, start, err)
+		}
 		return err
 	}
 	h := m.queues[id]
-	if h == nil || h.token != token {
+	taken := h == nil || h.token != token
+	if taken {
 		h = &held{id: id, token: token, tickets: map[string]*Ticket{}}
 		m.queues[id] = h
 		m.log.Info("matchmaking: holding queue", "queue", id, "holder", m.cfg.Holder, "token", token)
 	}
+	m.metrics.holding(id, taken)
+	defer func() { m.metrics.observeTick(id, start, err) }()
 	if h.q, err = LoadQueue(ctx, m.db, id); err != nil {
 		return err
 	}
@@ -135,6 +143,7 @@ func (m *Matchmaker) tickQueue(ctx context.Context, id string) error {
 		if err := m.backfill(ctx, h, now); err != nil {
 			if errors.Is(err, errLeaseLost) {
 				delete(m.queues, id)
+				m.metrics.forget(id, true)
 				return nil
 			}
 			return err
@@ -145,6 +154,7 @@ func (m *Matchmaker) tickQueue(ctx context.Context, id string) error {
 			err := m.commit(ctx, h, mt, now)
 			if errors.Is(err, errLeaseLost) {
 				delete(m.queues, id)
+				m.metrics.forget(id, true)
 				return nil
 			}
 			if err != nil {

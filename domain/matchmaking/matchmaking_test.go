@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/content"
@@ -183,8 +184,19 @@ func TestLeaseHandoverLosesAndDuplicatesNothing(t *testing.T) {
 	w := newWorld(t, 1, 2, 600)
 	ctx := t.Context()
 	cfg := matchmaking.Config{Tick: 100 * time.Millisecond, Lease: 500 * time.Millisecond}
-	a := matchmaking.NewMatchmaker(w.db, w.svc, matchmaking.Config{Tick: cfg.Tick, Lease: cfg.Lease, Holder: "a"}, nil, nil)
-	b := matchmaking.NewMatchmaker(w.db, w.svc, matchmaking.Config{Tick: cfg.Tick, Lease: cfg.Lease, Holder: "b"}, nil, nil)
+	regA, regB := prometheus.NewRegistry(), prometheus.NewRegistry()
+	a := matchmaking.NewMatchmaker(w.db, w.svc, matchmaking.Config{Tick: cfg.Tick, Lease: cfg.Lease, Holder: "a"}, regA, nil)
+	b := matchmaking.NewMatchmaker(w.db, w.svc, matchmaking.Config{Tick: cfg.Tick, Lease: cfg.Lease, Holder: "b"}, regB, nil)
+	// The lease holder as each replica's metrics tell it.
+	leases := func(want string) {
+		t.Helper()
+		for name, reg := range map[string]*prometheus.Registry{"a": regA, "b": regB} {
+			held, ok := sample(t, reg, "muster_matchmaking_lease_held", w.queue)
+			if wantHeld := map[bool]float64{true: 1, false: 0}[name == want]; !ok || held != wantHeld {
+				t.Errorf("replica %s: muster_matchmaking_lease_held = %v (exported %v), want %v: %s holds the lease", name, held, ok, wantHeld, want)
+			}
+		}
+	}
 	var players []who
 	queue := func(n int) {
 		for range n {
@@ -212,6 +224,16 @@ func TestLeaseHandoverLosesAndDuplicatesNothing(t *testing.T) {
 	if got := len(w.formed()); got != 3 {
 		t.Fatalf("%d matches of 6 solo players in 1v1, want 3", got)
 	}
+	leases("a")
+	if ticks, _ := sample(t, regA, "muster_matchmaking_tick_seconds", w.queue); ticks != 2 {
+		t.Errorf("replica a reports %v ticks of the queue, want 2", ticks)
+	}
+	if ticks, ok := sample(t, regB, "muster_matchmaking_tick_seconds", w.queue); ok {
+		t.Errorf("replica b, which never held the queue, reports %v ticks", ticks)
+	}
+	if n, _ := sample(t, regA, "muster_matchmaking_lease_takeovers_total", w.queue); n != 1 {
+		t.Errorf("replica a took the lease %v times, want 1", n)
+	}
 	// a dies: it ticks no more. New players arrive; b takes over once a's
 	// lease has expired.
 	queue(6)
@@ -229,6 +251,9 @@ func TestLeaseHandoverLosesAndDuplicatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("taken over %s after the holder stopped (lease %s)", time.Since(start).Round(10*time.Millisecond), cfg.Lease)
+	if n, _ := sample(t, regB, "muster_matchmaking_lease_takeovers_total", w.queue); n != 1 {
+		t.Errorf("replica b took the lease %v times, want 1", n)
+	}
 	// a wakes up (a paused replica, not a dead one) and ticks: its lease is
 	// gone, so it commits nothing.
 	queue(2)
@@ -238,6 +263,7 @@ func TestLeaseHandoverLosesAndDuplicatesNothing(t *testing.T) {
 	if err := b.TickOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
+	leases("b")
 	seen := map[string]string{}
 	for _, f := range w.formed() {
 		for _, team := range f.Teams {
@@ -257,6 +283,38 @@ func TestLeaseHandoverLosesAndDuplicatesNothing(t *testing.T) {
 	if waiting != 0 {
 		t.Fatalf("%d tickets still waiting", waiting)
 	}
+}
+
+// sample reads the value of a metric's series for queue from reg: a
+// gauge's or counter's value, a histogram's count. ok is false when reg
+// has no such series.
+func sample(t *testing.T, reg *prometheus.Registry, name, queue string) (v float64, ok bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() != "queue" || l.GetValue() != queue {
+					continue
+				}
+				switch {
+				case m.Gauge != nil:
+					return m.GetGauge().GetValue(), true
+				case m.Counter != nil:
+					return m.GetCounter().GetValue(), true
+				case m.Histogram != nil:
+					return float64(m.GetHistogram().GetSampleCount()), true
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 // TestCancelledTicketIsNeverMatched: a ticket cancelled after the

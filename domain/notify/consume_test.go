@@ -282,10 +282,11 @@ func TestPublisherSendsOnThePlayersChannel(t *testing.T) {
 			if !ok {
 				t.Fatal("nothing published on player a's channel")
 			}
-			acct, n, err := notify.DecodeMessage(m.Payload)
+			msg, err := notify.DecodeMessage(m.Payload)
 			if err != nil {
 				t.Fatal(err)
 			}
+			acct, n := msg.AccountID, msg.Notification
 			stored := p.all(a)
 			if m.Channel != notify.ChannelFor(a) || acct != a || len(stored) != 1 || n.Seq != 1 || n.ID != stored[0].ID ||
 				n.Kind != notify.KindLevelUp || string(n.Payload) != string(stored[0].Payload) || !n.CreatedAt.Equal(stored[0].CreatedAt) {
@@ -310,7 +311,7 @@ func TestPublisherSendsOnThePlayersChannel(t *testing.T) {
 			p.deliverAll()
 			if m, ok := receive(t, subA); !ok {
 				t.Fatal("a redelivery did not publish again")
-			} else if _, again, _ := notify.DecodeMessage(m.Payload); again.Seq != 1 || again.ID != n.ID {
+			} else if again, _ := notify.DecodeMessage(m.Payload); again.Seq != 1 || again.ID != n.ID {
 				t.Fatalf("republished %s", m.Payload)
 			}
 		})

@@ -355,12 +355,29 @@ func TestChannelAndMessage(t *testing.T) {
 	if string(msg) != want {
 		t.Fatalf("message = %s\nwant      %s", msg, want)
 	}
-	acct, got, err := notify.DecodeMessage(msg)
-	if err != nil || acct != 42 || got.Seq != 7 || got.ID != n.ID || got.Kind != n.Kind || string(got.Payload) != `{"level":12}` || !got.CreatedAt.Equal(at) {
-		t.Fatalf("DecodeMessage = %d, %+v, %v", acct, got, err)
+	got, err := notify.DecodeMessage(msg)
+	if err != nil || got.AccountID != 42 || got.Seq != 7 || got.ID != n.ID || got.Kind != n.Kind || string(got.Payload) != `{"level":12}` ||
+		!got.CreatedAt.Equal(at) || got.Traceparent != "" {
+		t.Fatalf("DecodeMessage = %+v, %v", got, err)
+	}
+	// A traced publisher adds its trace at the end; the account id stays
+	// first, where MessageAccount reads it.
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	traced, err := notify.Message{AccountID: 42, Notification: n, Traceparent: tp}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSuffix(want, "}") + `,"traceparent":"` + tp + `"}`; string(traced) != want {
+		t.Fatalf("traced message = %s\nwant             %s", traced, want)
+	}
+	if got, err := notify.DecodeMessage(traced); err != nil || got.Traceparent != tp || got.Seq != 7 {
+		t.Fatalf("DecodeMessage(traced) = %+v, %v", got, err)
+	}
+	if id, ok := notify.MessageAccount(traced); !ok || id != 42 {
+		t.Fatalf("MessageAccount(traced) = %d, %v", id, ok)
 	}
 	for _, bad := range []string{``, `null`, `[]`, `{"seq":1}`, `{"account_id":1,"seq":0,"id":"x","kind":"k","payload":{}}`, `{"account_id":1,"seq":1,"id":"x","kind":"k"}`} {
-		if _, _, err := notify.DecodeMessage([]byte(bad)); err == nil {
+		if _, err := notify.DecodeMessage([]byte(bad)); err == nil {
 			t.Errorf("DecodeMessage(%s) accepted", bad)
 		}
 	}

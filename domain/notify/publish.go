@@ -38,42 +38,52 @@ func Channels() []string {
 	return out
 }
 
-// message is what the publisher sends: the notification's JSON with the
-// player's account id added. The id is internal: the gateway uses it and
-// never forwards it to clients.
-type message struct {
+// Message is what the publisher sends for one notification: the
+// notification's JSON with the player's account id added, and the trace of
+// the delivery that published it when that was traced. The id is internal:
+// the gateway uses it and never forwards it to clients.
+type Message struct {
 	AccountID int64 `json:"account_id"`
 	Notification
+	// Traceparent is the W3C traceparent of the publishing delivery's
+	// span: the gateway's delivery span continues that trace. Empty (and
+	// left out) when tracing is off.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
-// EncodeMessage returns the pub/sub message the publisher sends for
-// accountID's notification n:
+// Encode returns the message as the publisher sends it:
 //
 //	{"account_id":42,"seq":7,"id":"<uuid>","kind":"progression.level_up",
-//	 "payload":{"level":12,"prestige":0},"created_at":"2025-...Z","read_at":null}
-func EncodeMessage(accountID int64, n Notification) ([]byte, error) {
-	b, err := json.Marshal(message{AccountID: accountID, Notification: n})
+//	 "payload":{"level":12,"prestige":0},"created_at":"2025-...Z","read_at":null,
+//	 "traceparent":"00-<trace id>-<span id>-01"}
+func (m Message) Encode() ([]byte, error) {
+	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode notification message: %w", err)
 	}
 	return b, nil
 }
 
+// EncodeMessage returns the pub/sub message for accountID's notification n,
+// without a trace.
+func EncodeMessage(accountID int64, n Notification) ([]byte, error) {
+	return Message{AccountID: accountID, Notification: n}.Encode()
+}
+
 // errBadMessage is what DecodeMessage answers for anything the publisher
 // does not send.
 var errBadMessage = errors.New("not a notification message")
 
-// DecodeMessage reads a pub/sub message sent by the publisher: the player it
-// is for and the notification.
-func DecodeMessage(b []byte) (int64, Notification, error) {
-	var m message
+// DecodeMessage reads a pub/sub message sent by the publisher.
+func DecodeMessage(b []byte) (Message, error) {
+	var m Message
 	if err := json.Unmarshal(b, &m); err != nil {
-		return 0, Notification{}, fmt.Errorf("%w: %v", errBadMessage, err)
+		return Message{}, fmt.Errorf("%w: %v", errBadMessage, err)
 	}
 	if m.AccountID <= 0 || m.Seq == 0 || m.ID == "" || m.Kind == "" || len(m.Payload) == 0 {
-		return 0, Notification{}, fmt.Errorf("%w: account id, seq, id, kind or payload missing", errBadMessage)
+		return Message{}, fmt.Errorf("%w: account id, seq, id, kind or payload missing", errBadMessage)
 	}
-	return m.AccountID, m.Notification, nil
+	return m, nil
 }
 
 // messageHead starts every message EncodeMessage makes: the account id
@@ -111,6 +121,9 @@ func MessageAccount(b []byte) (accountID int64, ok bool) {
 // publishing, the relay delivers the event again and the notifications
 // already sent are sent again. Notifications older than
 // Config.PublishWindow are not published (the gateway's resume covers them).
+// Each message carries the trace of the publishing delivery (in a batch,
+// the first event's), so the gateway's delivery span joins the trace of the
+// request that sent the notification.
 func (s *Store) Publisher(ps state.PubSub) outbox.Consumer {
 	return outbox.Consumer{Name: PublisherName, Topics: []string{TopicStored},
 		HandleBatch: func(ctx context.Context, tx *sqlx.Tx, evs []outbox.Event) error { return s.publish(ctx, tx, ps, evs) },
@@ -144,9 +157,10 @@ ORDER BY n.account_id, n.seq`
 	if err := tx.SelectContext(ctx, &rows, q, accounts, seqs, s.cfg.PublishWindow.Milliseconds()); err != nil {
 		return fmt.Errorf("load notifications to publish: %w", err)
 	}
+	tp := outbox.Traceparent(ctx)
 	for _, r := range rows {
 		r.Payload = compact(r.Payload)
-		msg, err := EncodeMessage(r.AccountID, r.Notification)
+		msg, err := Message{AccountID: r.AccountID, Notification: r.Notification, Traceparent: tp}.Encode()
 		if err != nil {
 			return err
 		}

@@ -113,17 +113,24 @@ SELECT id FROM ev`
 	return ids, nil
 }
 
-// traceparent is the W3C traceparent of the span in ctx, or NULL when ctx
-// carries no trace.
+// traceparent is Traceparent as a nullable column: NULL when ctx carries
+// no trace.
 func traceparent(ctx context.Context) *string {
-	if !trace.SpanContextFromContext(ctx).IsValid() {
-		return nil
-	}
-	carrier := propagation.MapCarrier{}
-	propagation.TraceContext{}.Inject(ctx, carrier)
-	tp := carrier.Get("traceparent")
+	tp := Traceparent(ctx)
 	if tp == "" {
 		return nil
 	}
 	return &tp
+}
+
+// Traceparent is the W3C traceparent of the span in ctx, or "" when ctx
+// carries no trace: what an event records, and what other hand-offs (a
+// notification published to the gateways) carry to continue the trace.
+func Traceparent(ctx context.Context) string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ""
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier.Get("traceparent")
 }

@@ -36,6 +36,25 @@ const (
 	CodeConflict           Code = 17 // the request conflicts with the current state (party full, already in a party); not fatal
 )
 
+// codeNames are the codes' names in docs/protocol.md.
+var codeNames = map[Code]string{
+	CodeBadFrame: "BAD_FRAME", CodeFrameTooLarge: "FRAME_TOO_LARGE", CodeUnsupportedVersion: "UNSUPPORTED_VERSION",
+	CodeUnauthenticated: "UNAUTHENTICATED", CodeTokenExpired: "TOKEN_EXPIRED", CodeUnknownType: "UNKNOWN_TYPE",
+	CodeOutOfOrder: "OUT_OF_ORDER", CodeRateLimited: "RATE_LIMITED", CodeSlowConsumer: "SLOW_CONSUMER",
+	CodeIdleTimeout: "IDLE_TIMEOUT", CodeResumeFailed: "RESUME_FAILED", CodeInternal: "INTERNAL",
+	CodeUnavailable: "UNAVAILABLE", CodeInvalidArgument: "INVALID_ARGUMENT", CodeNotFound: "NOT_FOUND",
+	CodeForbidden: "FORBIDDEN", CodeConflict: "CONFLICT",
+}
+
+// String is the code's name in docs/protocol.md ("RATE_LIMITED"), or
+// "CODE_<n>" for a code this version does not define.
+func (c Code) String() string {
+	if name, ok := codeNames[c]; ok {
+		return name
+	}
+	return fmt.Sprintf("CODE_%d", uint32(c))
+}
+
 // messages maps each message type of version 1 to an empty message of it.
 var messages = map[Type]proto.Message{
 	TypeHello:          &pb.Hello{},

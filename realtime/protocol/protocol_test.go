@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -177,4 +179,30 @@ func FuzzReadFrame(f *testing.F) {
 			t.Fatalf("frames read do not encode back to their bytes")
 		}
 	})
+}
+
+// TestCodeNames keeps Code.String, which traces and logs show, in step
+// with the error code table of docs/protocol.md.
+func TestCodeNames(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "protocol.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| (\\d+) \\| `([A-Z_]+)` \\|")
+	documented := map[protocol.Code]string{}
+	for _, m := range row.FindAllStringSubmatch(string(raw), -1) {
+		n, _ := strconv.Atoi(m[1])
+		documented[protocol.Code(n)] = m[2]
+	}
+	if len(documented) < 17 {
+		t.Fatalf("found %d codes in docs/protocol.md's table: the table's format changed", len(documented))
+	}
+	for code, name := range documented {
+		if got := code.String(); got != name {
+			t.Errorf("Code(%d).String() = %q, docs/protocol.md says %q", code, got, name)
+		}
+	}
+	if got := protocol.Code(99).String(); got != "CODE_99" {
+		t.Errorf("an undefined code is %q, want CODE_99", got)
+	}
 }

@@ -258,8 +258,18 @@ func TestBroadPass(t *testing.T) {
 		ids := []string{notes.Notifications[0].ID}
 		marked, err := bob.MarkNotificationsRead(ctx, MarkNotificationsReadRequest{IDs: ids})
 		must("MarkNotificationsRead", err)
-		if marked.Marked != 1 || marked.UnreadCount != notes.UnreadCount-1 {
+		// The worker may store more of bob's notifications meanwhile (the
+		// party's and the friends' events): the unread count is not exact,
+		// the marked one is.
+		if marked.Marked != 1 {
 			t.Errorf("marked %+v of %d unread", marked, notes.UnreadCount)
+		}
+		after, err := bob.ListNotifications(ctx, ListNotificationsParams{Limit: 50})
+		must("ListNotifications", err)
+		for _, n := range after.Notifications {
+			if n.ID == ids[0] && n.ReadAt == nil {
+				t.Errorf("notification %s is still unread after MarkNotificationsRead", n.ID)
+			}
 		}
 	}
 	must("RemoveFriend", alice.RemoveFriend(ctx, b.Player.ID))

@@ -250,6 +250,9 @@ func TestDockerignore(t *testing.T) {
 		"migrations/00001_outbox.sql":         false,
 		"web/static/console.css":              false,
 		"domain/account/common_passwords.txt": false,
+		"bench/README.md":                     true,
+		"bench/rtload/main.go":                true,
+		"bench/bots/run.go":                   false, // muster bots is built from it
 	} {
 		got, err := pm.MatchesOrParentMatches(path)
 		if err != nil {
@@ -346,10 +349,10 @@ func copyContext(src, dst string, pm *patternmatcher.PatternMatcher) error {
 			return err
 		}
 		switch {
-		case skip && e.IsDir():
+		case skip && e.IsDir() && !pm.Exclusions():
 			return filepath.SkipDir
 		case skip:
-			return nil
+			return nil // with "!" patterns, as docker does: look inside for exceptions
 		case e.IsDir():
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		case !e.Type().IsRegular():
@@ -360,6 +363,9 @@ func copyContext(src, dst string, pm *patternmatcher.PatternMatcher) error {
 			return err
 		}
 		defer in.Close()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
+			return err
+		}
 		out, err := os.Create(filepath.Join(dst, rel))
 		if err != nil {
 			return err

@@ -55,7 +55,7 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 REDIS_URL=${REDIS_URL:-}
 PORT_BASE=${PORT_BASE:-17400} # gateway i listens on PORT_BASE+i (TCP), +1000+i (HTTP), +2000+i (ops)
 DB_CONNS=${DB_CONNS:-4}       # PostgreSQL connections per gateway (the handshake reads the last seq)
-GATEWAY_ENV=${GATEWAY_ENV:-}  # more environment for the gateways, e.g. GATEWAY_ENV="GOGC=50"
+GATEWAY_ENV=${GATEWAY_ENV-GOGC=25} # environment of the gateways: GOGC=25 as the realtime Deployment sets it; GATEWAY_ENV="GOGC=100" for Go's default
 
 say() { printf 'realtime.sh: %s\n' "$*" >&2; }
 

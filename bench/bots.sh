@@ -15,6 +15,12 @@
 #   bench/bots.sh                        both phases: 2000 players for 2m each
 #   PLAYERS=200 DURATION=30s bench/bots.sh dev
 #   RAMP=15 SCENARIO=my.yaml bench/bots.sh split
+#   PLAYERS=10000 ENROLL=yes SCENARIO=bench/bots-launch.yaml bench/bots.sh split
+#                                        the 10,000-player run: the accounts and
+#                                        their sessions are made in the database
+#                                        first (muster bots --enroll, not
+#                                        counted in the costs), so no password
+#                                        is hashed during the run
 #
 # Each phase prints the bots' report, then the CPU seconds and the peak
 # resident memory of each muster process, and the CPU seconds of the
@@ -44,6 +50,7 @@ PORT_BASE=${PORT_BASE:-18400}
 OUT=${OUT:-}
 SESSIONS=${SESSIONS:-yes}
 KEEP_DB=${KEEP_DB:-}
+ENROLL=${ENROLL:-} # yes: the split phase enrolls the players first (--enroll)
 WEBHOOK_SECRET=whsec_muster_bots_bench
 
 say() { printf 'bots.sh: %s\n' "$*" >&2; }
@@ -206,6 +213,9 @@ if [[ $phase == all || $phase == split ]]; then
 	pids+=("$front_pid" "$back_pid")
 	wait_ready "127.0.0.1:$((front + 1))" "$front_pid" "muster serve (front)"
 	wait_ready "127.0.0.1:$((back + 1))" "$back_pid" "muster serve (back)"
+	if [[ $ENROLL == yes ]]; then
+		"$tmp/muster" bots "${bots_args[@]}" --enroll
+	fi
 	run_bots split "$front_pid $back_pid" -- \
 		--target="auth,player,progression,inventory,store=http://127.0.0.1:$front" \
 		--target="realtime,matchmaking,sessions,worker=http://127.0.0.1:$back" --realtime="127.0.0.1:$((back + 3))"

@@ -27,6 +27,7 @@ type bot struct {
 	id      string // public player id, once logged in
 	started time.Time
 	playing <-chan struct{} // closed when the run's time is up; nil in the drain
+	ending  bool            // in the drain: calls are reported as endOp+op
 
 	sockMu      sync.Mutex
 	sock        *muster.Socket
@@ -142,6 +143,7 @@ func (b *bot) live(ctx, play context.Context) {
 		b.idle(ctx, b.r.draw(b.rng, b.r.sc.Think))
 	}
 	b.playing = nil
+	b.ending = true
 	b.finish(ctx)
 }
 
@@ -226,9 +228,18 @@ func (b *bot) idle(ctx context.Context, d time.Duration) {
 	}
 }
 
+// endOp prefixes the operations of the drain, when every player leaves at
+// once (their party, the final reads of the economy check): that stampede
+// is the run's own, no audience makes it, so the report keeps it apart
+// from the latencies of play.
+const endOp = "end."
+
 // timed runs one call of op, recording its latency and how it ended.
 // expected lists error codes the flow takes in its stride.
 func (b *bot) timed(op string, call func() error, expected ...string) error {
+	if b.ending {
+		op = endOp + op
+	}
 	t0 := time.Now()
 	err := call()
 	code := codeOf(err)

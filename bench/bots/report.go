@@ -134,8 +134,13 @@ func (rep *Report) WriteText(w io.Writer) {
 	p("requests   %d in %.1fs: %.0f/s, %d unexpected errors (the bots used %.1f s of CPU)", rep.Requests.Calls, rep.Seconds, rep.Requests.PerSec, rep.Requests.Failures, rep.BotsCPU)
 	p("")
 	p("%-26s %9s %8s %8s %9s %9s %9s %9s", "operation", "calls", "errors", "per s", "p50 ms", "p95 ms", "p99 ms", "max ms")
+	ending := false
 	for _, o := range rep.Ops {
 		p("%-26s %9d %8d %8.1f %9.2f %9.2f %9.2f %9.2f", o.Op, o.Calls, o.Errors, o.PerSec, o.P50, o.P95, o.P99, o.Max)
+		ending = ending || strings.HasPrefix(o.Op, endOp)
+	}
+	if ending {
+		p("(%s...: the drain's calls, after the run's time, when every player leaves at once)", endOp)
 	}
 	p("")
 	if len(rep.Errors) == 0 {

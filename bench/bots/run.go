@@ -191,10 +191,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 func (r *runner) cast() []*bot {
 	sc := r.sc
 	rng := rand.New(rand.NewPCG(r.seed, 1))
-	width := len(strconv.Itoa(sc.Players))
 	out := make([]*bot, sc.Players)
 	for i := range out {
-		name := fmt.Sprintf("%s%0*d", sc.Accounts.Prefix, max(width, 5), i+1)
+		name := playerName(sc, i)
 		out[i] = &bot{r: r, i: i, name: name, email: name + "@" + sc.Accounts.Domain, http: r.clients.forPlayer(i),
 			rng: rand.New(rand.NewPCG(r.seed, uint64(i)+2)), inbox: make(chan any, 64), own: map[string]int64{}, owned: map[string]int{}}
 		out[i].api = r.playerAPI(out[i])

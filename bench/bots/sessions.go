@@ -49,6 +49,11 @@ func saveSessions(path string, bots []*bot) error {
 			out[b.email] = tok
 		}
 	}
+	return writeSessions(path, out)
+}
+
+// writeSessions replaces the sessions file with the tokens given.
+func writeSessions(path string, out map[string]string) error {
 	raw, err := json.MarshalIndent(out, "", " ")
 	if err != nil {
 		return err

@@ -56,6 +56,7 @@ func cmdBots(ctx context.Context, args []string, getenv func(string) string, std
 	quiet := fs.Bool("quiet", false, "no progress line")
 	seed := fs.Uint64("seed", 0, "random seed (0: from the clock)")
 	sessions := fs.String("sessions", "", "file of the players' sessions: read so that they refresh the sessions an earlier run kept instead of logging in, rewritten at the end (empty: every player logs in)")
+	enroll := fs.Bool("enroll", false, "instead of a run, create the players' missing accounts directly in the database (one password hash for all) and a session for each player --sessions holds none for, and exit; needs MUSTER_SECRET_KEY, the platform's")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -97,6 +98,21 @@ func cmdBots(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer conn.Close()
+	if *enroll {
+		key, err := decodeSecretKey(getenv("MUSTER_SECRET_KEY"))
+		if err != nil {
+			return fmt.Errorf("--enroll needs the platform's MUSTER_SECRET_KEY: %w", err)
+		}
+		if *sessions == "" {
+			return errors.New("--enroll needs --sessions, the file the sessions are written to")
+		}
+		e, err := bots.Enroll(ctx, conn, sc, *sessions, key, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "muster bots: enrolled %d players (%d accounts created) in %.1fs\n", e.Started, e.Created, e.Took.Seconds())
+		return nil
+	}
 	cred := *credential
 	if cred == "" {
 		servers := match.NewServers(conn, 0)

@@ -20,6 +20,7 @@ type Config struct {
 	Target            string
 	HTTPAddr          string
 	OpsAddr           string
+	OpsPprof          bool
 	ConsoleAddr       string
 	DatabaseURL       string
 	DBMaxOpen         int
@@ -146,6 +147,7 @@ func settings(cfg *Config) []setting {
 		str(&cfg.Target, "target", "all", "comma-separated targets to run, or all", false),
 		str(&cfg.HTTPAddr, "http-addr", ":8080", "listen address of the player REST API", false),
 		str(&cfg.OpsAddr, "ops-addr", ":9090", "listen address of /healthz, /readyz and /metrics", false),
+		flg(&cfg.OpsPprof, "ops-pprof", false, "also serve Go's profiles (/debug/pprof/) on the ops listener; keep that listener private"),
 		str(&cfg.ConsoleAddr, "console-addr", ":8081", "listen address of the staff console (keep it inside the studio's network; serve it over TLS)", false),
 		str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (required by serve and migrate; dev finds or starts one)", true),
 		num(&cfg.DBMaxOpen, "db-max-open", 20, "most open PostgreSQL connections"),

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/pprof"
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -161,6 +163,7 @@ func initDatabase(p *platform) error {
 		return err
 	}
 	p.db = conn
+	p.reg.MustRegister(collectors.NewDBStatsCollector(conn.DB, "muster"))
 	p.health.AddCheck("database", func(ctx context.Context) error { return conn.PingContext(ctx) })
 	// Start-up refuses a schema behind or ahead of the binary; readiness
 	// only fails when it is behind, so the migration of a rolling update
@@ -250,6 +253,9 @@ func (p *platform) serve(ctx context.Context, mods []module) (err error) {
 
 	ops := web.New(p.webConfig(), p.log, p.metrics)
 	ops.Use(p.health.CloseWhenDraining())
+	if p.cfg.OpsPprof {
+		ops.Use(pprof.New())
+	}
 	web.MountOps(ops, p.health, p.reg)
 	opsLn, err := net.Listen("tcp", p.cfg.OpsAddr)
 	if err != nil {

@@ -228,16 +228,17 @@ func (b *bot) idle(ctx context.Context, d time.Duration) {
 	}
 }
 
-// endOp prefixes the operations of the drain, when every player leaves at
-// once (their party, the final reads of the economy check): that stampede
-// is the run's own, no audience makes it, so the report keeps it apart
-// from the latencies of play.
+// endOp prefixes the operations of the drain, from the end of the run's
+// time, when every player leaves at once (their party, the final reads of
+// the economy check) and every match ends: that stampede is the run's own,
+// no audience makes it, so the report keeps it apart from the latencies of
+// play.
 const endOp = "end."
 
 // timed runs one call of op, recording its latency and how it ended.
 // expected lists error codes the flow takes in its stride.
 func (b *bot) timed(op string, call func() error, expected ...string) error {
-	if b.ending {
+	if b.ending || b.r.stopping() {
 		op = endOp + op
 	}
 	t0 := time.Now()

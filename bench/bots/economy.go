@@ -155,11 +155,13 @@ func (b *bot) finish(ctx context.Context) {
 	if b.accepted > 0 {
 		b.awaitProgress(ctx)
 	}
+	done := b.r.finishing(ctx)
 	if b.partyID != "" {
 		_, _ = b.rt(ctx, "rt.PartyLeave", &pb.PartyLeave{})
 		b.partyID = ""
 	}
 	b.settle(ctx)
+	done()
 	b.closeSocket()
 }
 
@@ -168,7 +170,9 @@ func (b *bot) finish(ctx context.Context) {
 func (b *bot) awaitProgress(ctx context.Context) {
 	end := time.Now().Add(30 * time.Second)
 	for {
+		done := b.r.finishing(ctx)
 		xp, tier, err := b.readProgress(ctx)
+		done()
 		if err != nil {
 			return
 		}

@@ -140,7 +140,7 @@ func (rep *Report) WriteText(w io.Writer) {
 		ending = ending || strings.HasPrefix(o.Op, endOp)
 	}
 	if ending {
-		p("(%s...: the drain's calls, after the run's time, when every player leaves and every match ends at once)", endOp)
+		p("(%s...: the drain's calls, after the run's time, when every player leaves and every match ends)", endOp)
 	}
 	p("")
 	if len(rep.Errors) == 0 {

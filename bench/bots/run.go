@@ -68,24 +68,25 @@ type LedgerCheck struct {
 
 // runner is one run's shared state.
 type runner struct {
-	cfg      Config
-	sc       Scenario
-	m        *metrics
-	clients  *clients
-	fleet    *fleet
-	signer   *stripeSigner
-	econ     economy
-	progress progression
-	mixTotal int
-	runID    string // names the run in user agents and the servers' labels
-	nonce    string // random: keys and Stripe ids never repeat an earlier run's, whatever the seed
-	seed     uint64
-	stop     atomic.Bool
-	noPacks  atomic.Bool
-	logged   atomic.Int64
-	players  sync.Map // public id -> *bot, once logged in
-	accounts accounts
-	saved    map[string]string // email -> refresh token kept by an earlier run
+	cfg        Config
+	sc         Scenario
+	m          *metrics
+	clients    *clients
+	fleet      *fleet
+	signer     *stripeSigner
+	econ       economy
+	progress   progression
+	mixTotal   int
+	runID      string // names the run in user agents and the servers' labels
+	nonce      string // random: keys and Stripe ids never repeat an earlier run's, whatever the seed
+	seed       uint64
+	stop       atomic.Bool
+	drainSlots chan struct{} // finishing's semaphore
+	noPacks    atomic.Bool
+	logged     atomic.Int64
+	players    sync.Map // public id -> *bot, once logged in
+	accounts   accounts
+	saved      map[string]string // email -> refresh token kept by an earlier run
 }
 
 // maxLogged bounds the failures logged in detail.
@@ -108,7 +109,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = uint64(time.Now().UnixNano())
 	}
-	r := &runner{cfg: cfg, sc: sc, m: newMetrics(), clients: newClients(sc.Accounts.PerAddress, cfg.AllowRemote),
+	r := &runner{cfg: cfg, sc: sc, drainSlots: make(chan struct{}, drainCalls), m: newMetrics(), clients: newClients(sc.Accounts.PerAddress, cfg.AllowRemote),
 		seed: cfg.Seed, runID: strconv.FormatUint(cfg.Seed%1_000_000_007, 36), accounts: accounts{probed: make(chan struct{})}}
 	var nonce [6]byte
 	_, _ = crand.Read(nonce[:])
@@ -215,6 +216,22 @@ func (r *runner) cast() []*bot {
 }
 
 func (r *runner) stopping() bool { return r.stop.Load() }
+
+// drainCalls bounds the players making their last calls at once: when the
+// run's time is up every player leaves and reads their wallets and XP for
+// the checks, and thousands of them at once would only measure that queue.
+const drainCalls = 32
+
+// finishing waits for one of the drain's call slots (or ctx) and returns
+// its release.
+func (r *runner) finishing(ctx context.Context) (release func()) {
+	select {
+	case r.drainSlots <- struct{}{}:
+		return func() { <-r.drainSlots }
+	case <-ctx.Done():
+		return func() {}
+	}
+}
 
 // byID is the bot playing the player with public id, nil for another.
 func (r *runner) byID(id string) *bot {

@@ -239,10 +239,22 @@ func (s *simServer) host(m *simMatch) {
 	s.rngMu.Lock()
 	length := r.draw(s.rng, r.sc.Match.Length)
 	s.rngMu.Unlock()
+	played := time.NewTimer(length)
 	select {
-	case <-time.After(length):
+	case <-played.C:
 	case <-s.f.ending:
+		// The run's time is up: the match ends within the drain's first
+		// quarter (or sooner, when it would), not in the same second as
+		// every other match of the run.
+		s.rngMu.Lock()
+		spread := time.Duration(s.rng.Int64N(int64(r.sc.Drain.D()/4) + 1))
+		s.rngMu.Unlock()
+		select {
+		case <-played.C:
+		case <-time.After(spread):
+		}
 	}
+	played.Stop()
 	m.mu.Lock()
 	m.over = true
 	players := m.players

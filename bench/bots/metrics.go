@@ -2,6 +2,7 @@ package bots
 
 import (
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,7 +193,9 @@ func (m *metrics) deliveries() map[string]Latency {
 	var all loadgen.Histogram
 	for kind, h := range m.delivery {
 		out[kind] = latencyOf(h)
-		all.Merge(h)
+		if !strings.HasPrefix(kind, endOp) {
+			all.Merge(h)
+		}
 	}
 	if all.Count > 0 {
 		out["all"] = latencyOf(&all)

@@ -156,7 +156,7 @@ func (rep *Report) WriteText(w io.Writer) {
 		}
 	}
 	p("")
-	p("realtime delivery (notification created -> received), ms:")
+	p("realtime delivery (notification created -> received; %s...: made in the drain, not in \"all\"), ms:", endOp)
 	kinds := make([]string, 0, len(rep.Delivery))
 	for k := range rep.Delivery {
 		kinds = append(kinds, k)

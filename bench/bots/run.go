@@ -82,6 +82,7 @@ type runner struct {
 	seed       uint64
 	stop       atomic.Bool
 	drainSlots chan struct{} // finishing's semaphore
+	stoppedAt  atomic.Int64  // when the run's time was up (Unix ns); 0 before
 	noPacks    atomic.Bool
 	logged     atomic.Int64
 	players    sync.Map // public id -> *bot, once logged in
@@ -158,6 +159,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		wg.Go(func() { b.live(drain, play) })
 	}
 	<-play.Done()
+	r.stoppedAt.Store(time.Now().UnixNano())
 	r.stop.Store(true)
 	f.end()
 	wg.Wait()

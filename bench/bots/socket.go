@@ -94,7 +94,11 @@ func (b *bot) route(s *muster.Socket, done chan struct{}) {
 			if created.Before(b.started) {
 				continue // from an earlier run
 			}
-			b.r.m.delivered(m.Kind, p.Received.Sub(created))
+			kind := m.Kind
+			if at := b.r.stoppedAt.Load(); at != 0 && created.UnixNano() >= at {
+				kind = endOp + kind // made by the drain's stampede
+			}
+			b.r.m.delivered(kind, p.Received.Sub(created))
 			b.notified(m, p.Received)
 		case *pb.QueueStatus:
 			ev := queueEvent{state: m.State.String(), reason: m.Reason}

@@ -91,7 +91,7 @@ func SendMany(ctx context.Context, tx sqlx.ExtContext, in []New) error {
 func (s *Store) Consumer() outbox.Consumer {
 	return outbox.Consumer{Name: ConsumerName,
 		Topics:      []string{progression.TopicLevelUp, battlepass.TopicTierReached, challenge.TopicCompleted, TopicSend},
-		HandleBatch: s.consume, Batch: eventBatch}
+		HandleBatch: s.consume, Batch: eventBatch, Urgent: true}
 }
 
 // eventBatch is how many events the relay hands the consumers at once: a

@@ -127,7 +127,7 @@ func MessageAccount(b []byte) (accountID int64, ok bool) {
 func (s *Store) Publisher(ps state.PubSub) outbox.Consumer {
 	return outbox.Consumer{Name: PublisherName, Topics: []string{TopicStored},
 		HandleBatch: func(ctx context.Context, tx *sqlx.Tx, evs []outbox.Event) error { return s.publish(ctx, tx, ps, evs) },
-		Batch:       eventBatch}
+		Batch:       eventBatch, Urgent: true}
 }
 
 func (s *Store) publish(ctx context.Context, tx *sqlx.Tx, ps state.PubSub, evs []outbox.Event) error {

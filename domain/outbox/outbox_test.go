@@ -466,3 +466,49 @@ func TestBatchedConsumerCommitsTheGoodAndRetriesTheBad(t *testing.T) {
 		t.Fatalf("%d transactions for 25 events in batches of 10 (and a few retries)", txs.Load())
 	}
 }
+
+// TestUrgentConsumerDoesNotQueueBehindABacklog: with the one shared worker
+// busy on a slow consumer's backlog, an urgent consumer's event is still
+// delivered at once by the urgent worker.
+func TestUrgentConsumerDoesNotQueueBehindABacklog(t *testing.T) {
+	e := newEnv(t, outbox.Config{Workers: 1, PollInterval: 50 * time.Millisecond})
+	ctx := context.Background()
+	const backlog, each = 40, 100 * time.Millisecond // 4 s of work for the shared worker
+	slowTopic := e.topic + ".slow"
+	if err := e.relay.Register(ctx, outbox.Consumer{Name: t.Name() + "/slow", Topics: []string{slowTopic},
+		Handle: func(context.Context, *sqlx.Tx, outbox.Event) error { time.Sleep(each); return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	delivered := make(chan time.Time, 1)
+	if err := e.relay.Register(ctx, outbox.Consumer{Name: t.Name() + "/urgent", Topics: []string{e.topic}, Urgent: true,
+		Handle: func(context.Context, *sqlx.Tx, outbox.Event) error { delivered <- time.Now(); return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	tx := e.conn.MustBegin()
+	for i := range backlog {
+		if _, err := outbox.Enqueue(ctx, tx, slowTopic, map[string]int{"n": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.relay.Run(rctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	time.Sleep(300 * time.Millisecond) // the shared worker is into the backlog
+	sent := time.Now()
+	e.enqueue(true)
+	select {
+	case at := <-delivered:
+		if took := at.Sub(sent); took > 2*time.Second {
+			t.Fatalf("urgent event delivered after %s, behind the backlog", took)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("urgent event not delivered within 3 s: it queued behind the backlog")
+	}
+}

@@ -49,6 +49,12 @@ type Consumer struct {
 	// relay. Consumers of many small events (one per player of a match)
 	// set it to spare a transaction each; 0 means 1.
 	Batch int
+	// Urgent marks a consumer players wait on (the notifications' own).
+	// Besides the shared workers, which take every consumer's deliveries
+	// oldest first, each relay runs one worker that takes only urgent
+	// consumers' deliveries: they never queue behind a backlog of others'
+	// (a burst of match results, say).
+	Urgent bool
 }
 
 // Config tunes a Relay. Zero values take the defaults shown.
@@ -103,6 +109,7 @@ type Relay struct {
 	cfg       Config
 	consumers map[string]Consumer
 	names     []string
+	urgent    []string // names of the Urgent consumers
 	tracer    trace.Tracer
 
 	delivered *prometheus.CounterVec
@@ -170,6 +177,9 @@ ON CONFLICT DO NOTHING`
 	}
 	r.consumers[c.Name] = c
 	r.names = append(r.names, c.Name)
+	if c.Urgent {
+		r.urgent = append(r.urgent, c.Name)
+	}
 	return nil
 }
 
@@ -218,13 +228,20 @@ func (r *Relay) Run(ctx context.Context) error {
 	}()
 
 	var wg sync.WaitGroup
-	for range r.cfg.Workers {
+	pools := make([][]string, r.cfg.Workers, r.cfg.Workers+1)
+	for i := range pools {
+		pools[i] = r.names
+	}
+	if len(r.urgent) > 0 {
+		pools = append(pools, r.urgent)
+	}
+	for _, names := range pools {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				woken := current()
-				if _, err := r.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+				if _, err := r.deliverDue(ctx, names); err != nil && ctx.Err() == nil {
 					r.log.Error("outbox delivery", "err", err)
 				}
 				select {
@@ -265,9 +282,14 @@ func (r *Relay) Run(ctx context.Context) error {
 // DeliverDue delivers every due event, one transaction each, until none is
 // due or ctx ends. It returns how many deliveries it attempted.
 func (r *Relay) DeliverDue(ctx context.Context) (int, error) {
+	return r.deliverDue(ctx, r.names)
+}
+
+// deliverDue is DeliverDue for the consumers named.
+func (r *Relay) deliverDue(ctx context.Context, names []string) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
-		ok, err := r.deliverOne(context.WithoutCancel(ctx))
+		ok, err := r.deliverOne(context.WithoutCancel(ctx), names)
 		if err != nil {
 			return n, err
 		}
@@ -290,8 +312,8 @@ type claimed struct {
 // deliverOne claims one due delivery, with more of the same consumer's when
 // it takes batches, and runs its handler on each. It reports whether there
 // was one.
-func (r *Relay) deliverOne(ctx context.Context) (bool, error) {
-	if len(r.names) == 0 {
+func (r *Relay) deliverOne(ctx context.Context, names []string) (bool, error) {
+	if len(names) == 0 {
 		return false, nil
 	}
 	tx, err := r.db.BeginTxx(ctx, nil)
@@ -308,7 +330,6 @@ ORDER BY d.next_attempt_at
 LIMIT $2
 FOR UPDATE OF d SKIP LOCKED`
 	var batch []claimed
-	names := r.names
 	for {
 		if err := tx.SelectContext(ctx, &batch, claim, pq.Array(names), 1); err != nil {
 			return false, fmt.Errorf("claim delivery: %w", err)

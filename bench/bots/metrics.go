@@ -193,7 +193,7 @@ func (m *metrics) deliveries() map[string]Latency {
 	var all loadgen.Histogram
 	for kind, h := range m.delivery {
 		out[kind] = latencyOf(h)
-		if !strings.HasPrefix(kind, endOp) {
+		if !strings.HasPrefix(kind, endOp) && !strings.HasPrefix(kind, offlineKind) {
 			all.Merge(h)
 		}
 	}

@@ -156,7 +156,7 @@ func (rep *Report) WriteText(w io.Writer) {
 		}
 	}
 	p("")
-	p("realtime delivery (notification created -> received; %s...: made in the drain, not in \"all\"), ms:", endOp)
+	p("realtime delivery (notification created -> received; not in \"all\": %s... made while the player had no socket, %s... made in the drain), ms:", offlineKind, endOp)
 	kinds := make([]string, 0, len(rep.Delivery))
 	for k := range rep.Delivery {
 		kinds = append(kinds, k)

@@ -27,6 +27,7 @@ func (b *bot) connect(ctx context.Context, resume bool) error {
 		op = "rt.resume"
 	}
 	var s *muster.Socket
+	since := time.Now() // notifications older than this wait for the socket, not for delivery
 	err := b.timed(op, func() error {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
@@ -46,7 +47,7 @@ func (b *bot) connect(ctx context.Context, resume bool) error {
 	b.sock, b.resumeToken, b.routed = s, s.Welcome().ResumeToken, routed
 	b.sockMu.Unlock()
 	b.r.m.online.Add(1)
-	go b.route(s, routed)
+	go b.route(s, routed, since)
 	return nil
 }
 
@@ -74,10 +75,16 @@ func (b *bot) rt(ctx context.Context, op string, req proto.Message, expected ...
 	return reply, err
 }
 
+// offlineKind prefixes the kinds of notifications made while the player
+// had no socket (before it connected, or between a drop and the resume):
+// they arrive at the connection, and their time says how long the player
+// was away, not how fast delivery is. The report keeps them apart.
+const offlineKind = "offline."
+
 // route sorts the socket's pushes onto the inbox until the socket ends:
 // notifications are acked, counted once by seq, and timed from their
-// creation to their arrival.
-func (b *bot) route(s *muster.Socket, done chan struct{}) {
+// creation to their arrival. since is when the socket was asked for.
+func (b *bot) route(s *muster.Socket, done chan struct{}, since time.Time) {
 	defer close(done)
 	defer b.r.m.online.Add(-1)
 	for p := range s.Pushes() {
@@ -95,7 +102,10 @@ func (b *bot) route(s *muster.Socket, done chan struct{}) {
 				continue // from an earlier run
 			}
 			kind := m.Kind
-			if at := b.r.stoppedAt.Load(); at != 0 && created.UnixNano() >= at {
+			switch at := b.r.stoppedAt.Load(); {
+			case created.Before(since):
+				kind = offlineKind + kind
+			case at != 0 && created.UnixNano() >= at:
 				kind = endOp + kind // made by the drain's stampede
 			}
 			b.r.m.delivered(kind, p.Received.Sub(created))

@@ -3,20 +3,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
-)
 
-// clockTicks is USER_HZ, the unit of the times in /proc: 100 on every
-// Linux architecture Go supports.
-const clockTicks = 100
+	"github.com/musterhq/muster/bench/loadgen"
+)
 
 // procSet names the processes whose CPU time a phase reports.
 type procSet struct {
@@ -53,90 +49,31 @@ func readPgStats(admin *sql.DB, dbName string) pgStats {
 	return s
 }
 
-// procStat is what authload reads of /proc/<pid>/stat.
-type procStat struct {
-	comm                         string
-	ppid                         int
-	utime, stime, cutime, cstime int64
-}
-
-// parseStat reads the fields of a /proc/<pid>/stat line that authload
-// needs. comm may hold spaces and parentheses, so it runs to the last ')'.
-func parseStat(line string) (procStat, bool) {
-	open, end := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
-	if open < 0 || end < open {
-		return procStat{}, false
-	}
-	f := strings.Fields(line[end+1:])
-	// f[0] is field 3 (state): ppid is field 4, utime..cstime 14..17.
-	if len(f) < 15 {
-		return procStat{}, false
-	}
-	num := func(i int) int64 { n, _ := strconv.ParseInt(f[i], 10, 64); return n }
-	return procStat{
-		comm: line[open+1 : end], ppid: int(num(1)),
-		utime: num(11), stime: num(12), cutime: num(13), cstime: num(14),
-	}, true
-}
-
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, false
-	}
-	return parseStat(string(b))
-}
-
-func ticks(pid int) int64 {
-	s, _ := readStat(pid)
-	return s.utime + s.stime
-}
-
-// parseMachine reads the first line of /proc/stat: busy and total ticks of
-// all CPUs (idle and iowait are not busy; guest time is already in user).
-func parseMachine(b []byte) (busy, total int64) {
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 5 || f[0] != "cpu" {
-		return 0, 0
-	}
-	for i, s := range f[1:min(len(f), 9)] { // user nice system idle iowait irq softirq steal
-		n, _ := strconv.ParseInt(s, 10, 64)
-		total += n
-		if i != 3 && i != 4 {
-			busy += n
-		}
-	}
-	return busy, total
-}
-
 func sampleCPU(p procSet) cpuSample {
 	s := cpuSample{at: time.Now(), pg: readPgStats(p.admin, p.dbName)}
-	s.self, s.steam, s.muster = ticks(p.self), ticks(p.steam), ticks(p.muster)
-	if b, err := os.ReadFile("/proc/stat"); err == nil {
-		s.busy, s.total = parseMachine(b)
-	}
+	s.self, s.steam, s.muster = loadgen.ProcTicks(p.self), loadgen.ProcTicks(p.steam), loadgen.ProcTicks(p.muster)
+	s.busy, s.total = loadgen.MachineTicks()
 	entries, _ := os.ReadDir("/proc")
-	stats := map[int]procStat{}
+	stats := map[int]loadgen.ProcStat{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if st, ok := readStat(pid); ok && (st.comm == "postgres" || st.comm == "redis-server") {
+		if st, ok := loadgen.ReadProcStat(pid); ok && (st.Comm == "postgres" || st.Comm == "redis-server") {
 			stats[pid] = st
 		}
 	}
 	for _, st := range stats {
-		t := st.utime + st.stime
-		if st.comm == "redis-server" {
+		t := st.Utime + st.Stime
+		if st.Comm == "redis-server" {
 			s.redis += t
 			continue
 		}
 		s.postgres += t
-		if parent, ok := stats[st.ppid]; !ok || parent.comm != "postgres" {
+		if parent, ok := stats[st.PPID]; !ok || parent.Comm != "postgres" {
 			// The postmaster: add the backends that have exited.
-			s.postgres += st.cutime + st.cstime
+			s.postgres += st.Cutime + st.Cstime
 		}
 	}
 	return s
@@ -159,7 +96,7 @@ type cpuUse struct {
 }
 
 func (s cpuSample) since(a cpuSample) cpuUse {
-	sec := func(t int64) float64 { return float64(t) / clockTicks }
+	sec := func(t int64) float64 { return float64(t) / loadgen.ClockTicks }
 	return cpuUse{
 		WallSeconds:  s.at.Sub(a.at).Seconds(),
 		Authload:     sec(s.self - a.self),

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,31 +64,6 @@ func TestCleanupsRunInReverseWhenDeferred(t *testing.T) {
 	}()
 	if len(got) != 2 || got[0] != 2 || got[1] != 1 {
 		t.Fatalf("cleanups ran %v, want [2 1]", got)
-	}
-}
-
-func TestParseStat(t *testing.T) {
-	line := "4242 (post gres) (x)) S 17 4242 4242 0 -1 4194560 100 0 0 0 123 45 6 7 20 0 1 0 100 0 0\n"
-	st, ok := parseStat(line)
-	if !ok {
-		t.Fatal("not parsed")
-	}
-	if st.comm != "post gres) (x)" || st.ppid != 17 || st.utime != 123 || st.stime != 45 || st.cutime != 6 || st.cstime != 7 {
-		t.Fatalf("parsed %+v", st)
-	}
-	if _, ok := parseStat("garbage"); ok {
-		t.Error("garbage parsed")
-	}
-	self, ok := readStat(os.Getpid())
-	if !ok || self.comm == "" {
-		t.Fatalf("own stat: %+v %v", self, ok)
-	}
-}
-
-func TestParseMachine(t *testing.T) {
-	busy, total := parseMachine([]byte("cpu  100 5 50 800 40 3 2 0 0 0\ncpu0 1 2 3 4\n"))
-	if total != 1000 || busy != 160 {
-		t.Fatalf("busy %d total %d, want 160 of 1000", busy, total)
 	}
 }
 

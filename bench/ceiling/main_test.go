@@ -83,13 +83,3 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
-
-func TestParseTicks(t *testing.T) {
-	line := "4242 (a (b) c) S 17 4242 4242 0 -1 4194560 100 0 0 0 123 45 6 7 20 0 1 0 100 0 0\n"
-	if got := parseTicks(line); got != 168 {
-		t.Fatalf("parseTicks = %d, want 168", got)
-	}
-	if got := parseTicks("garbage"); got != 0 {
-		t.Fatalf("parseTicks(garbage) = %d, want 0", got)
-	}
-}

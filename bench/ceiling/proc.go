@@ -4,17 +4,17 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/musterhq/muster/bench/loadgen"
 )
 
 // A child process speaks a line protocol. It prints one line when it is
@@ -160,58 +160,6 @@ func (c *child) stop(grace time.Duration) error {
 	}
 }
 
-// clockTicks is USER_HZ, the unit of the times in /proc: 100 on every
-// Linux architecture Go supports.
-const clockTicks = 100
-
-// ticks is the user+system CPU time of pid, 0 if it cannot be read.
-func ticks(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	return parseTicks(string(b))
-}
-
-// parseTicks reads utime+stime (fields 14 and 15) of a /proc/<pid>/stat
-// line. The command name may hold spaces and parentheses, so the fields
-// are counted from the last ')'.
-func parseTicks(line string) int64 {
-	end := strings.LastIndexByte(line, ')')
-	if end < 0 {
-		return 0
-	}
-	f := strings.Fields(line[end+1:]) // f[0] is field 3
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
-}
-
-// machine returns busy and total ticks of all CPUs from /proc/stat (idle
-// and iowait are not busy).
-func machine() (busy, total int64) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, 0
-	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 5 || f[0] != "cpu" {
-		return 0, 0
-	}
-	for i, s := range f[1:min(len(f), 9)] { // user nice system idle iowait irq softirq steal
-		n, _ := strconv.ParseInt(s, 10, 64)
-		total += n
-		if i != 3 && i != 4 {
-			busy += n
-		}
-	}
-	return busy, total
-}
-
 // cpuSample is the CPU time of named processes and of the machine.
 type cpuSample struct {
 	at          time.Time
@@ -230,9 +178,9 @@ func sampleCPU(procs []procRef) cpuSample {
 	s := cpuSample{at: time.Now()}
 	for _, p := range procs {
 		s.names = append(s.names, p.name)
-		s.ticks = append(s.ticks, ticks(p.pid))
+		s.ticks = append(s.ticks, loadgen.ProcTicks(p.pid))
 	}
-	s.busy, s.total = machine()
+	s.busy, s.total = loadgen.MachineTicks()
 	return s
 }
 
@@ -246,7 +194,7 @@ type cpuUse struct {
 }
 
 func (s cpuSample) since(a cpuSample) cpuUse {
-	sec := func(t int64) float64 { return float64(t) / clockTicks }
+	sec := func(t int64) float64 { return float64(t) / loadgen.ClockTicks }
 	u := cpuUse{
 		WallSeconds: s.at.Sub(a.at).Seconds(), Process: map[string]float64{}, Order: s.names,
 		MachineBusy: sec(s.busy - a.busy), MachineTotal: sec(s.total - a.total),

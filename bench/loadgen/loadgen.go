@@ -1,7 +1,8 @@
 // Package loadgen holds what Muster's loopback load tools (bench/httpload,
-// bench/authload, bench/rtload) share: the loopback-only address check, an HTTP client
-// that dials nothing but loopback addresses, and a log-linear latency
-// histogram with percentiles.
+// bench/authload, bench/rtload, bench/ceiling) share: the loopback-only address check, an HTTP client
+// that dials nothing but loopback addresses, a log-linear latency
+// histogram with percentiles, and (on Linux) readers of process and machine
+// CPU time in /proc.
 package loadgen
 
 import (

@@ -178,14 +178,6 @@ func TestProcParsing(t *testing.T) {
 	if got := parseRSS([]byte("Name:\tx\n")); got != 0 {
 		t.Errorf("parseRSS without VmRSS = %d", got)
 	}
-	st, ok := parseStat("4242 (muster (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 150 25 3 4 20 0 9 0")
-	if !ok || st.comm != "muster (x)" || st.ppid != 1 || st.utime != 150 || st.stime != 25 || st.cutime != 3 || st.cstime != 4 {
-		t.Errorf("parseStat = %+v %v", st, ok)
-	}
-	busy, total := parseMachine([]byte("cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 1 2 3\n"))
-	if busy != 160 || total != 980 {
-		t.Errorf("parseMachine = %d, %d; want 160, 980", busy, total)
-	}
 	m := parseGoMem(strings.NewReader("# HELP go_goroutines x\n# TYPE go_goroutines gauge\ngo_goroutines 10027\n" +
 		"go_memstats_heap_inuse_bytes 6.1202432e+07\ngo_memstats_stack_inuse_bytes 8.2837504e+07\ngo_memstats_heap_inuse_bytes_total 1\n"))
 	if m.Goroutines != 10027 || m.HeapInuse != 61202432 || m.StackInuse != 82837504 {

@@ -16,10 +16,6 @@ import (
 	"github.com/musterhq/muster/bench/loadgen"
 )
 
-// clockTicks is USER_HZ, the unit of CPU times in /proc: 100 on every
-// Linux architecture Go supports.
-const clockTicks = 100
-
 // parseRSS reads VmRSS (kB) from a /proc/<pid>/status document, in bytes;
 // 0 when it is missing.
 func parseRSS(status []byte) int64 {
@@ -49,61 +45,6 @@ func rssOf(pid int) int64 {
 	return parseRSS(b)
 }
 
-// procStat is what rtload reads of /proc/<pid>/stat.
-type procStat struct {
-	comm                         string
-	ppid                         int
-	utime, stime, cutime, cstime int64
-}
-
-// parseStat reads a /proc/<pid>/stat line. comm may hold spaces and
-// parentheses, so it runs to the last ')'.
-func parseStat(line string) (procStat, bool) {
-	open, end := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
-	if open < 0 || end < open {
-		return procStat{}, false
-	}
-	f := strings.Fields(line[end+1:])
-	// f[0] is field 3 (state): ppid is field 4, utime..cstime 14..17.
-	if len(f) < 15 {
-		return procStat{}, false
-	}
-	num := func(i int) int64 { n, _ := strconv.ParseInt(f[i], 10, 64); return n }
-	return procStat{comm: line[open+1 : end], ppid: int(num(1)),
-		utime: num(11), stime: num(12), cutime: num(13), cstime: num(14)}, true
-}
-
-func readStat(pid int) (procStat, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, false
-	}
-	return parseStat(string(b))
-}
-
-func ticks(pid int) int64 {
-	s, _ := readStat(pid)
-	return s.utime + s.stime
-}
-
-// parseMachine reads the first line of /proc/stat: busy and total ticks of
-// all CPUs (idle and iowait are not busy).
-func parseMachine(b []byte) (busy, total int64) {
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 5 || f[0] != "cpu" {
-		return 0, 0
-	}
-	for i, s := range f[1:min(len(f), 9)] { // user nice system idle iowait irq softirq steal
-		n, _ := strconv.ParseInt(s, 10, 64)
-		total += n
-		if i != 3 && i != 4 {
-			busy += n
-		}
-	}
-	return busy, total
-}
-
 // cpuSample is CPU time in ticks of the run's processes at one moment.
 type cpuSample struct {
 	at          time.Time
@@ -119,41 +60,39 @@ type cpuSample struct {
 // PostgreSQL (every postgres process) and Redis (redisPID, or every
 // redis-server process when it is 0).
 func sampleCPU(gateways, clients []int, redisPID int) cpuSample {
-	s := cpuSample{at: time.Now(), self: ticks(os.Getpid())}
+	s := cpuSample{at: time.Now(), self: loadgen.ProcTicks(os.Getpid())}
 	for _, p := range gateways {
-		s.gateways += ticks(p)
+		s.gateways += loadgen.ProcTicks(p)
 	}
 	for _, p := range clients {
-		s.clients += ticks(p)
+		s.clients += loadgen.ProcTicks(p)
 	}
-	if b, err := os.ReadFile("/proc/stat"); err == nil {
-		s.busy, s.total = parseMachine(b)
-	}
+	s.busy, s.total = loadgen.MachineTicks()
 	entries, _ := os.ReadDir("/proc")
-	stats := map[int]procStat{}
+	stats := map[int]loadgen.ProcStat{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if st, ok := readStat(pid); ok && (st.comm == "postgres" || st.comm == "redis-server") {
+		if st, ok := loadgen.ReadProcStat(pid); ok && (st.Comm == "postgres" || st.Comm == "redis-server") {
 			stats[pid] = st
 		}
 	}
 	if redisPID != 0 {
-		s.redis = ticks(redisPID)
+		s.redis = loadgen.ProcTicks(redisPID)
 	}
 	for _, st := range stats {
-		t := st.utime + st.stime
-		if st.comm == "redis-server" {
+		t := st.Utime + st.Stime
+		if st.Comm == "redis-server" {
 			if redisPID == 0 {
 				s.redis += t
 			}
 			continue
 		}
 		s.postgres += t
-		if parent, ok := stats[st.ppid]; !ok || parent.comm != "postgres" {
-			s.postgres += st.cutime + st.cstime // the postmaster: backends that exited
+		if parent, ok := stats[st.PPID]; !ok || parent.Comm != "postgres" {
+			s.postgres += st.Cutime + st.Cstime // the postmaster: backends that exited
 		}
 	}
 	return s
@@ -172,7 +111,7 @@ type cpuUse struct {
 }
 
 func (s cpuSample) since(a cpuSample) cpuUse {
-	sec := func(t int64) float64 { return float64(t) / clockTicks }
+	sec := func(t int64) float64 { return float64(t) / loadgen.ClockTicks }
 	return cpuUse{Wall: s.at.Sub(a.at).Seconds(), Gateways: sec(s.gateways - a.gateways), Clients: sec(s.clients - a.clients),
 		Rtload: sec(s.self - a.self), Postgres: sec(s.postgres - a.postgres), Redis: sec(s.redis - a.redis),
 		Busy: sec(s.busy - a.busy), Total: sec(s.total - a.total)}

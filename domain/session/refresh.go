@@ -171,6 +171,30 @@ func (s *Store) writeRotations(batch []*db.Job[rotation, rotated]) {
 	}
 }
 
+// rotateBatchSQL is rotateBatch's statement.
+const rotateBatchSQL = `
+WITH rot AS (
+    UPDATE auth_refresh_tokens t SET rotated_at = now()
+    FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::text[]) AS r (hash, next_hash, ip, user_agent)
+    WHERE t.token_hash = r.hash AND t.rotated_at IS NULL AND t.expires_at > now()
+      AND (SELECT s.revoked_at IS NULL AND s.expires_at > now()
+                  AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id AND ` + inGoodStanding + `)
+           FROM auth_sessions s WHERE s.id = t.session_id)
+    RETURNING t.session_id, r.hash, r.next_hash, r.ip, r.user_agent
+), upd AS (
+    UPDATE auth_sessions s
+    SET last_used_at = now(), expires_at = now() + $5 * interval '1 microsecond',
+        ip = COALESCE(NULLIF(rot.ip, ''), s.ip), user_agent = COALESCE(NULLIF(rot.user_agent, ''), s.user_agent)
+    FROM rot
+    WHERE s.id = rot.session_id AND s.revoked_at IS NULL
+    RETURNING s.id, s.account_id, s.expires_at, rot.hash, rot.next_hash
+), ins AS (
+    INSERT INTO auth_refresh_tokens (token_hash, session_id, expires_at)
+    SELECT next_hash, id, expires_at FROM upd
+)
+SELECT upd.hash, upd.id, upd.account_id, a.public_id, upd.expires_at
+FROM upd JOIN accounts a ON a.id = upd.account_id`
+
 // rotateBatch is rotate for many distinct tokens in one statement: the
 // same conditions, re-checked by each UPDATE on the row it waited for, so
 // a token in the batch is rotated exactly when it would have been on its
@@ -188,33 +212,11 @@ func (s *Store) rotateBatch(ctx context.Context, rs []rotation) (map[string]rota
 	for i, r := range rs {
 		hashes[i], nexts[i], ips[i], agents[i] = r.hash, r.next, r.meta.IP, r.meta.UserAgent
 	}
-	const q = `
-WITH rot AS (
-    UPDATE auth_refresh_tokens t SET rotated_at = now()
-    FROM unnest($1::bytea[], $2::bytea[], $3::text[], $4::text[]) AS r (hash, next_hash, ip, user_agent),
-         auth_sessions s
-    WHERE t.token_hash = r.hash AND t.rotated_at IS NULL AND t.expires_at > now()
-      AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > now()
-      AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = s.account_id AND ` + inGoodStanding + `)
-    RETURNING t.session_id, r.hash, r.next_hash, r.ip, r.user_agent
-), upd AS (
-    UPDATE auth_sessions s
-    SET last_used_at = now(), expires_at = now() + $5 * interval '1 microsecond',
-        ip = COALESCE(NULLIF(rot.ip, ''), s.ip), user_agent = COALESCE(NULLIF(rot.user_agent, ''), s.user_agent)
-    FROM rot
-    WHERE s.id = rot.session_id AND s.revoked_at IS NULL
-    RETURNING s.id, s.account_id, s.expires_at, rot.hash, rot.next_hash
-), ins AS (
-    INSERT INTO auth_refresh_tokens (token_hash, session_id, expires_at)
-    SELECT next_hash, id, expires_at FROM upd
-)
-SELECT upd.hash, upd.id, upd.account_id, a.public_id, upd.expires_at
-FROM upd JOIN accounts a ON a.id = upd.account_id`
 	var rows []struct {
 		Hash []byte `db:"hash"`
 		rotated
 	}
-	if err := s.db.Select(ctx, &rows, q, hashes, nexts, ips, agents, s.cfg.RefreshTTL.Microseconds()); err != nil {
+	if err := s.db.Select(ctx, &rows, rotateBatchSQL, hashes, nexts, ips, agents, s.cfg.RefreshTTL.Microseconds()); err != nil {
 		return nil, err
 	}
 	out := make(map[string]rotated, len(rows))

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"context"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -34,4 +36,34 @@ func CacheLen(t *Tokens) int {
 		return 0
 	}
 	return t.cache.len()
+}
+
+// RotatedInBatches counts the refreshes s rotated in batches of two or more.
+func RotatedInBatches(s *Store) int64 { return s.batched.Load() }
+
+// RotateBatch rotates tokens[i] with metas[i] in one batched statement, as
+// refreshes that arrive together are, and returns for each token its
+// session id and successor refresh token, both empty when it could not be
+// used.
+func RotateBatch(ctx context.Context, s *Store, tokens []string, metas []Meta) (sessions, next []string, err error) {
+	rs := make([]rotation, len(tokens))
+	next = make([]string, len(tokens))
+	for i, tok := range tokens {
+		var h []byte
+		next[i], h = newRefreshToken()
+		rs[i] = rotation{hash: hashRefresh(tok), next: h, meta: metas[i]}
+	}
+	done, err := s.rotateBatch(ctx, rs)
+	if err != nil {
+		return nil, nil, err
+	}
+	sessions = make([]string, len(tokens))
+	for i, tok := range tokens {
+		if r, ok := done[string(hashRefresh(tok))]; ok {
+			sessions[i] = r.SessionID
+		} else {
+			next[i] = ""
+		}
+	}
+	return sessions, next, nil
 }

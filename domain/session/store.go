@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,6 +21,9 @@ type Store struct {
 	tokens *Tokens
 	deny   *DenyList
 	cfg    Config
+
+	rotations *db.Group[rotation, rotated] // Refresh calls rotated together
+	batched   atomic.Int64                 // refreshes rotated in batches of two or more
 }
 
 // Meta describes the client a session was started or refreshed from.
@@ -52,7 +56,9 @@ type Session struct {
 // NewStore returns a Store in conn that signs with tokens and announces
 // revocations on deny.
 func NewStore(conn *sqlx.DB, tokens *Tokens, deny *DenyList, cfg Config) *Store {
-	return &Store{conn: conn, db: db.NewPrepared(conn), tokens: tokens, deny: deny, cfg: cfg.withDefaults()}
+	s := &Store{conn: conn, db: db.NewPrepared(conn), tokens: tokens, deny: deny, cfg: cfg.withDefaults()}
+	s.rotations = db.NewGroup(maxRotateBatch, rotateBatchers, rotation.key, s.writeRotations)
+	return s
 }
 
 // inGoodStanding is the SQL condition, on accounts a, for an account that

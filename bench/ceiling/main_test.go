@@ -43,9 +43,13 @@ func TestExperiments(t *testing.T) {
 			}
 			switch name {
 			case "http-steam":
-				// One Steam call per request; calls of requests in flight
-				// at either end of the window may fall inside it.
-				if d := r.SteamCalls - r.Count; d < -int64(r.Connections) || d > int64(r.Connections) {
+				// One Steam call per request. The requests in flight at
+				// each end of the window (one per connection) may have
+				// their call on the other side of it, and the fake Steam's
+				// count is sampled a moment apart from the load's, so
+				// allow both ends and 2% more.
+				slack := 2*int64(r.Connections) + r.Count/50
+				if d := r.SteamCalls - r.Count; d < -slack || d > slack {
 					t.Fatalf("%d steam calls for %d requests, want one each", r.SteamCalls, r.Count)
 				}
 			case "fanout":

@@ -357,22 +357,8 @@ type child struct {
 // startFakeSteam runs this program again as the fake Steam Web API. The
 // child exits when its stdin closes, so it cannot outlive a crashed parent.
 func startFakeSteam(ctx context.Context, ticketFile string, undo *cleanups) (*child, error) {
-	self, err := os.Executable()
+	cmd, stdin, stdout, err := loadgen.StartSelf(fakeSteamCommand, "-tickets", ticketFile, "-key", steamKey, "-app-id", steamAppID)
 	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self, fakeSteamCommand, "-tickets", ticketFile, "-key", steamKey, "-app-id", steamAppID)
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	c := &child{pid: cmd.Process.Pid, exited: make(chan struct{})}

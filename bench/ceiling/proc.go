@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/musterhq/muster/bench/loadgen"
@@ -81,22 +79,8 @@ type child struct {
 
 // startChild runs this program again with args (a subcommand first).
 func startChild(args ...string) (*child, error) {
-	self, err := os.Executable()
+	cmd, stdin, stdout, err := loadgen.StartSelf(args...)
 	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self, args...)
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	c := &child{name: args[0], pid: cmd.Process.Pid, stdin: stdin, lines: make(chan string, 16), exited: make(chan struct{}), proc: cmd.Process}

@@ -2,9 +2,12 @@ package loadgen
 
 import (
 	"bytes"
+	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // ClockTicks is USER_HZ, the unit of the CPU times in /proc: 100 on every
@@ -80,4 +83,28 @@ func MachineTicks() (busy, total int64) {
 		return 0, 0
 	}
 	return ParseMachineTicks(b)
+}
+
+// StartSelf runs this program again with args (a subcommand first), as the
+// load tools run their helper processes so that each one's CPU time is
+// read apart. The child shares stderr, talks over the pipes returned, and
+// is killed by the kernel if the parent dies first.
+func StartSelf(args ...string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout io.ReadCloser, err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmd = exec.Command(self, args...)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, nil, nil, err
+	}
+	if stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, stdin, stdout, nil
 }

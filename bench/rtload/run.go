@@ -274,10 +274,6 @@ func (c *childProc) send(cmd string) error {
 
 // startChild starts client process k for players [from, to).
 func startChild(o runOptions, k, from, to int) (*childProc, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	args := []string{clientCommand, "-players", o.playersFile, "-from", strconv.Itoa(from), "-to", strconv.Itoa(to),
 		"-gateways", strings.Join(o.gateways, ","), "-dialers", strconv.Itoa(o.dialers)}
 	if o.sources {
@@ -286,18 +282,8 @@ func startChild(o runOptions, k, from, to int) (*childProc, error) {
 	if o.connectRate > 0 {
 		args = append(args, "-rate", strconv.FormatFloat(o.connectRate*float64(to-from)/float64(o.conns), 'f', -1, 64))
 	}
-	cmd := exec.Command(self, args...)
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdin, err := cmd.StdinPipe()
+	cmd, stdin, stdout, err := loadgen.StartSelf(args...)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	c := &childProc{cmd: cmd, stdin: stdin, pid: cmd.Process.Pid, from: from, to: to,

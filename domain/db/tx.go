@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -54,6 +55,25 @@ func runTx(ctx context.Context, conn *sqlx.DB, opts *sql.TxOptions, fn func(tx *
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Savepoint runs fn in a savepoint of tx and rolls tx back to it when fn
+// fails, so that tx stays usable and the rows fn locked are let go. name
+// is an SQL identifier chosen by the caller, never input.
+func Savepoint(ctx context.Context, tx *sqlx.Tx, name string, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("savepoint %s: %w", name, err)
+	}
+	if err := fn(); err != nil {
+		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("roll back to savepoint %s: %w", name, rbErr))
+		}
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("release savepoint %s: %w", name, err)
 	}
 	return nil
 }

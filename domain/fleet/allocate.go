@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/match"
 )
 
@@ -53,6 +54,15 @@ type Allocator interface {
 // (SKIP LOCKED), so they spread over the fleet instead of queueing for the
 // fullest instance; only when every candidate is held does one wait for
 // them, so that "no capacity" is never an artefact of contention.
+//
+// Each pass runs in a savepoint of tx. PostgreSQL keeps the lock on a row
+// it waited for even when the row no longer qualifies (it filled up), so a
+// pass that finds nothing rolls back to let go of such rows; otherwise two
+// allocations that saw the instances in different orders could each hold
+// the row the other waits for. A waiting pass that still deadlocks (tx
+// already holds instances for earlier matches) is tried again, and then
+// answered as ErrAllocator, so the match is retried rather than its batch
+// failed.
 func (r *Registry) Allocate(ctx context.Context, tx *sqlx.Tx, req Request) (Allocation, error) {
 	var row struct {
 		ID       int64  `db:"id"`
@@ -61,18 +71,30 @@ func (r *Registry) Allocate(ctx context.Context, tx *sqlx.Tx, req Request) (Allo
 		Port     int    `db:"port"`
 	}
 	args := []any{req.Region, r.cfg.HeartbeatTimeout.Milliseconds(), req.Fleet}
-	err := r.prep.TxGet(ctx, tx, &row, takeSkipping, args...)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = r.prep.TxGet(ctx, tx, &row, takeWaiting, args...)
+	pass := func(q string) error {
+		return db.Savepoint(ctx, tx, "fleet_take", func() error { return r.prep.TxGet(ctx, tx, &row, q, args...) })
 	}
+	err := pass(takeSkipping)
 	if errors.Is(err, sql.ErrNoRows) {
+		err = pass(takeWaiting)
+		for attempt := 1; db.IsRetryable(err) && attempt < waitAttempts; attempt++ {
+			err = pass(takeWaiting)
+		}
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return Allocation{}, ErrNoCapacity
-	}
-	if err != nil {
+	case db.IsRetryable(err):
+		return Allocation{}, fmt.Errorf("%w: take instance slot: %v", ErrAllocator, err)
+	case err != nil:
 		return Allocation{}, fmt.Errorf("take instance slot: %w", err)
 	}
 	return Allocation{Allocator: "fleet", InstanceID: row.ID, Server: match.Server{ID: row.ServerID}, Host: row.Host, Port: row.Port}, nil
 }
+
+// waitAttempts bounds the waiting passes of one allocation, when they
+// deadlock.
+const waitAttempts = 3
 
 // take takes a slot of the fullest candidate instance: %s is SKIP LOCKED
 // for the first pass, nothing for the waiting one.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/musterhq/muster/domain/fleet"
 	"github.com/musterhq/muster/domain/match"
 	"github.com/musterhq/muster/domain/matchmaking"
@@ -224,6 +226,78 @@ func TestConcurrentAllocationsNeverOverfill(t *testing.T) {
 	if got[a.ID]+got[b.ID] == 5 && none != tries-5 {
 		t.Errorf("%d refused with the fleet full, want %d", none, tries-5)
 	}
+}
+
+// An allocation that waited for an instance which filled up meanwhile, and
+// found no room anywhere, holds no instance afterwards: PostgreSQL keeps
+// the lock on a row it waited for even when the row no longer qualifies,
+// and allocations holding such rows while waiting for others deadlocked.
+func TestAllocationThatFindsNoRoomHoldsNoInstance(t *testing.T) {
+	e := newEnv(t, options{})
+	ctx := context.Background()
+	a, b := e.register(t, 1), e.register(t, 1)
+	begin := func() *sqlx.Tx {
+		tx, err := e.conn.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tx.Rollback() })
+		return tx
+	}
+	allocate := func(tx *sqlx.Tx) (fleet.Allocation, error) {
+		return e.registry.Allocate(ctx, tx, fleet.Request{MatchID: unique("m-"), Region: e.region, Mode: e.mode, Players: 2})
+	}
+	holdA, holdB := begin(), begin()
+	if al, err := allocate(holdA); err != nil || al.InstanceID != a.ID {
+		t.Fatalf("first allocation = %+v, %v, want instance %d", al, err, a.ID)
+	}
+	if al, err := allocate(holdB); err != nil || al.InstanceID != b.ID {
+		t.Fatalf("second allocation = %+v, %v, want instance %d", al, err, b.ID)
+	}
+	// Both are held: the third waits for a, which fills when holdA commits,
+	// then for b, which fills when holdB commits.
+	late := begin()
+	done := make(chan error, 1)
+	go func() {
+		_, err := allocate(late)
+		done <- err
+	}()
+	waitForLockWaits(t, e, 1)
+	if err := holdA.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	waitForLockWaits(t, e, 1)
+	if err := holdB.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, fleet.ErrNoCapacity) {
+		t.Fatalf("third allocation = %v, want ErrNoCapacity", err)
+	}
+	for _, in := range []fleet.Instance{a, b} {
+		var id int64
+		err := e.conn.GetContext(ctx, &id, `SELECT id FROM fleet_instances WHERE id = $1 FOR UPDATE NOWAIT`, in.ID)
+		if err != nil {
+			t.Errorf("instance %d after an allocation found no room: %v, want it free", in.ID, err)
+		}
+	}
+}
+
+// waitForLockWaits waits until n statements of the test's database wait for
+// a row of fleet_instances.
+func waitForLockWaits(t *testing.T, e *env, n int) {
+	t.Helper()
+	const q = `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%fleet_instances%'`
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var waiting int
+		if err := e.conn.Get(&waiting, q); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == n {
+			return
+		}
+	}
+	t.Fatalf("no %d statements waiting for an instance", n)
 }
 
 func TestFormedMatchIsAllocatedOnceAndPlayersAreTold(t *testing.T) {

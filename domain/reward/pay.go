@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/musterhq/muster/domain/db"
 	"github.com/musterhq/muster/domain/inventory"
 	"github.com/musterhq/muster/domain/ledger"
 )
@@ -87,7 +88,7 @@ func (p *Payer) payItems(ctx context.Context, tx *sqlx.Tx, round []Payout) error
 		return nil
 	}
 	if len(grants) > 1 {
-		err := savepoint(ctx, tx, "reward_items", func() error {
+		err := db.Savepoint(ctx, tx, "reward_items", func() error {
 			_, err := p.inv.GrantBatchTx(ctx, tx, grants)
 			return err
 		})
@@ -97,7 +98,7 @@ func (p *Payer) payItems(ctx context.Context, tx *sqlx.Tx, round []Payout) error
 	}
 	for _, g := range grants {
 		grant := func() error {
-			return savepoint(ctx, tx, "reward_item", func() error {
+			return db.Savepoint(ctx, tx, "reward_item", func() error {
 				_, err := p.inv.GrantTx(ctx, tx, g)
 				return err
 			})
@@ -162,7 +163,7 @@ func (p *Payer) payCurrencies(ctx context.Context, tx *sqlx.Tx, rounds [][]Payou
 // or one at a time when the batch is refused.
 func (p *Payer) payTransfers(ctx context.Context, tx *sqlx.Tx, ts []ledger.Transfer) error {
 	if len(ts) > 1 {
-		err := savepoint(ctx, tx, "reward_currency", func() error {
+		err := db.Savepoint(ctx, tx, "reward_currency", func() error {
 			_, err := p.led.PostBatch(ctx, tx, ts)
 			return err
 		})
@@ -198,20 +199,4 @@ func grantable(ctx context.Context, tx *sqlx.Tx, lines []inventory.Line) ([]inve
 // that does not fit), as opposed to a failure of the database.
 func isRefusal(err error) bool {
 	return errors.Is(err, inventory.ErrStackFull) || errors.Is(err, inventory.ErrAlreadyOwned)
-}
-
-// savepoint runs fn and rolls tx back to before it when fn fails, so that
-// tx stays usable.
-func savepoint(ctx context.Context, tx *sqlx.Tx, name string, fn func() error) error {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
-		return err
-	}
-	if err := fn(); err != nil {
-		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
-			return errors.Join(err, rbErr)
-		}
-		return err
-	}
-	_, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
-	return err
 }

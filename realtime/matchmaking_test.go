@@ -23,7 +23,7 @@ func withMatchmaking(queue *string) func(*env, *realtime.Deps) {
 		cs := content.New(e.db)
 		cs.Register(match.ModeKind())
 		cs.Register(matchmaking.QueueKind())
-		*queue = "q" + economytest.Name("")[:10]
+		*queue = economytest.Name("q")
 		pub := func(kind, id string, body any) {
 			b, _ := json.Marshal(body)
 			doc, err := cs.SaveDraft(context.Background(), kind, id, "", b, content.Edit{Editor: "test"})

@@ -45,7 +45,7 @@ func newWorld(t *testing.T, teamSize, teams, maxWait int, backfill ...bool) *wor
 	acc := account.NewStore(conn)
 	friends := friend.NewStore(conn, friend.Config{})
 	parties := party.New(party.Deps{Store: st, Bus: push.New(st), Friends: friends, Accounts: acc, Notifier: party.OutboxNotifier{DB: conn}}, party.Config{})
-	w := &world{t: t, db: conn, acc: acc, friends: friends, parties: parties, queue: "q_" + economytest.Name("")[:8]}
+	w := &world{t: t, db: conn, acc: acc, friends: friends, parties: parties, queue: economytest.Name("q_")}
 	ratings, err := rating.New(conn, rating.Config{})
 	if err != nil {
 		t.Fatal(err)

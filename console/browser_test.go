@@ -64,7 +64,7 @@ func (s *site) signIn(t *testing.T, ctx context.Context, role string) {
 		chromedp.WaitVisible("#email", chromedp.ByID),
 		chromedp.SendKeys("#email", s.email(role), chromedp.ByID),
 		chromedp.SendKeys("#password", staffPassword, chromedp.ByID),
-		chromedp.Click("#sign-in", chromedp.ByID),
+		follow("#sign-in", chromedp.ByID),
 		chromedp.WaitVisible("#role", chromedp.ByID),
 		chromedp.Text("#role", &who, chromedp.ByID),
 	)
@@ -73,6 +73,17 @@ func (s *site) signIn(t *testing.T, ctx context.Context, role string) {
 	}
 	if who != role {
 		t.Fatalf("signed in as %q, want %q", who, role)
+	}
+}
+
+// follow clicks sel, a link or a form's submit button, and waits until the
+// page it leads to has loaded, so that the next action queries the new
+// document: a query that starts while the old one is torn down fails with
+// "Could not find node with given id".
+func follow(sel string, opts ...chromedp.QueryOption) chromedp.ActionFunc {
+	return func(ctx context.Context) error {
+		_, err := chromedp.RunResponse(ctx, chromedp.Click(sel, opts...))
+		return err
 	}
 }
 
@@ -120,7 +131,7 @@ func TestEachRoleSignsIn(t *testing.T) {
 		if canCatalog := strings.Contains(nav, "Catalog"); (role == rbac.RoleDesigner || role == rbac.RoleSupport) && canCatalog != (role == rbac.RoleDesigner) {
 			t.Errorf("%s: Catalog in nav = %v", role, canCatalog)
 		}
-		if err := chromedp.Run(ctx, chromedp.Click("nav button[type=submit]", chromedp.ByQuery), chromedp.WaitVisible("#sign-in", chromedp.ByID)); err != nil {
+		if err := chromedp.Run(ctx, follow("nav button[type=submit]", chromedp.ByQuery), chromedp.WaitVisible("#sign-in", chromedp.ByID)); err != nil {
 			t.Fatalf("%s signs out: %v", role, err)
 		}
 	}
@@ -137,16 +148,16 @@ func TestSupportBansWhileDesignerAndAnalystCannot(t *testing.T) {
 	err := chromedp.Run(support,
 		chromedp.Navigate(s.url+"/players"),
 		chromedp.SendKeys("#q", "cheater"+s.suffix, chromedp.ByID),
-		chromedp.Click("#search", chromedp.ByID),
+		follow("#search", chromedp.ByID),
 		chromedp.WaitVisible(`a[href="/players/`+target.PublicID+`"]`, chromedp.ByQuery),
-		chromedp.Click(`a[href="/players/`+target.PublicID+`"]`, chromedp.ByQuery),
+		follow(`a[href="/players/`+target.PublicID+`"]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#ban-form", chromedp.ByID),
 		// Without a reason the form comes back with the error beside the field.
-		chromedp.Click("#ban", chromedp.ByID),
+		follow("#ban", chromedp.ByID),
 		chromedp.WaitVisible("#reason-error", chromedp.ByID),
 		chromedp.SetValue("#duration", "168h", chromedp.ByID),
 		chromedp.SendKeys("#reason", "aimbot confirmed by replay review", chromedp.ByID),
-		chromedp.Click("#ban", chromedp.ByID),
+		follow("#ban", chromedp.ByID),
 		chromedp.WaitVisible(".flash.ok", chromedp.ByQuery),
 		chromedp.Text(".flash.ok", &flash, chromedp.ByQuery),
 		chromedp.Text("#player-status", &status, chromedp.ByID),
@@ -190,7 +201,7 @@ func TestSupportBansWhileDesignerAndAnalystCannot(t *testing.T) {
 		chromedp.Navigate(s.url+"/players/"+target.PublicID),
 		chromedp.WaitVisible("#unban", chromedp.ByID),
 		chromedp.SendKeys("#unban-reason", "appeal accepted", chromedp.ByID),
-		chromedp.Click("#unban", chromedp.ByID),
+		follow("#unban", chromedp.ByID),
 		chromedp.WaitVisible("#ban-form", chromedp.ByID), // shown again once the player is not banned
 		chromedp.Text("#player-status", &status, chromedp.ByID),
 	)
@@ -281,14 +292,14 @@ func TestDesignerDefinesAnItemThatSupportGrants(t *testing.T) {
 	err := chromedp.Run(designer,
 		chromedp.Navigate(s.url+"/catalog"),
 		chromedp.WaitVisible("#new-item", chromedp.ByID),
-		chromedp.Click("#new-item", chromedp.ByID),
+		follow("#new-item", chromedp.ByID),
 		chromedp.WaitVisible("#item-form", chromedp.ByID),
 		chromedp.SendKeys("#id", id, chromedp.ByID),
 		chromedp.SendKeys("#name", "Browser Charm", chromedp.ByID),
 		chromedp.SetValue("#kind", "charm", chromedp.ByID),
 		chromedp.SetValue("#rarity", "rare", chromedp.ByID),
 		chromedp.SetValue("#max_stack", "5", chromedp.ByID),
-		chromedp.Click("#save", chromedp.ByID),
+		follow("#save", chromedp.ByID),
 		chromedp.WaitVisible(".flash.ok", chromedp.ByQuery),
 		chromedp.Text(".flash.ok", &flash, chromedp.ByQuery),
 	)
@@ -309,10 +320,10 @@ func TestDesignerDefinesAnItemThatSupportGrants(t *testing.T) {
 		chromedp.WaitVisible("#grant-form", chromedp.ByID),
 		chromedp.SendKeys("#grant-item", id, chromedp.ByID),
 		chromedp.SetValue("#grant-quantity", "2", chromedp.ByID),
-		chromedp.Click("#grant", chromedp.ByID),
+		follow("#grant", chromedp.ByID),
 		chromedp.WaitVisible("#grant-reason-error", chromedp.ByID),
 		chromedp.SendKeys("#grant-reason", "event reward missing", chromedp.ByID),
-		chromedp.Click("#grant", chromedp.ByID),
+		follow("#grant", chromedp.ByID),
 		chromedp.WaitVisible(".flash.ok", chromedp.ByQuery),
 		chromedp.Text("#inventory-items tbody", &listed, chromedp.ByQuery),
 		chromedp.Text("#inventory-items tbody td.num", &quantity, chromedp.ByQuery),

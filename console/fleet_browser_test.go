@@ -39,19 +39,19 @@ func TestAdminDrainsAProcessInTheBrowser(t *testing.T) {
 	s.signIn(t, admin, rbac.RoleAdmin)
 	var load, version, slots, matches, regionText, problem, flash, state string
 	err = chromedp.Run(admin,
-		chromedp.Click(`nav a[href="/fleet"]`, chromedp.ByQuery),
+		follow(`nav a[href="/fleet"]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#region-"+region, chromedp.ByID),
 		chromedp.Text("#region-"+region, &load, chromedp.ByID),
-		chromedp.Click("#region-"+region+" a", chromedp.ByQuery),
+		follow("#region-"+region+" a", chromedp.ByQuery),
 		chromedp.WaitVisible(row, chromedp.ByQuery),
 		chromedp.Text(row+" td:nth-child(5)", &version, chromedp.ByQuery),
 		chromedp.Text(row+" td:nth-child(7)", &slots, chromedp.ByQuery),
-		chromedp.Click("#drain-"+id, chromedp.ByID),
+		follow("#drain-"+id, chromedp.ByID),
 		chromedp.WaitVisible("#confirm-drain", chromedp.ByID),
 		chromedp.Text("#confirm-matches", &matches, chromedp.ByID),
 		chromedp.Text("#confirm-region", &regionText, chromedp.ByID),
 		// Without a reason nothing happens and the confirmation comes back.
-		chromedp.Click("#drain", chromedp.ByID),
+		follow("#drain", chromedp.ByID),
 		chromedp.WaitVisible("#action-reason-error", chromedp.ByID),
 		chromedp.Text("#action-reason-error", &problem, chromedp.ByID),
 	)
@@ -76,7 +76,7 @@ func TestAdminDrainsAProcessInTheBrowser(t *testing.T) {
 
 	err = chromedp.Run(admin,
 		chromedp.SendKeys("#drain-reason", reason, chromedp.ByID),
-		chromedp.Click("#drain", chromedp.ByID),
+		follow("#drain", chromedp.ByID),
 		chromedp.WaitVisible(".flash.ok", chromedp.ByQuery),
 		chromedp.Text(".flash.ok", &flash, chromedp.ByQuery),
 		chromedp.Navigate(s.url+"/fleet?region="+region),

@@ -66,7 +66,7 @@ func TestMatchmakingPageShowsWaitingPlayersInTheBrowser(t *testing.T) {
 	row := "#queue-" + queue
 	var players, tickets, regions, held, refresh string
 	err := chromedp.Run(designer,
-		chromedp.Click(`nav a[href="/matchmaking"]`, chromedp.ByQuery),
+		follow(`nav a[href="/matchmaking"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(row, chromedp.ByQuery),
 		chromedp.Text(row+" .players", &players, chromedp.ByQuery),
 		chromedp.Text(row+" .tickets", &tickets, chromedp.ByQuery),
@@ -108,7 +108,7 @@ func TestMatchmakingPageShowsWaitingPlayersInTheBrowser(t *testing.T) {
 
 	// Pausing stops the reloads.
 	var paused int
-	err = chromedp.Run(designer, chromedp.Click("#pause", chromedp.ByID), chromedp.WaitVisible("#resume", chromedp.ByID),
+	err = chromedp.Run(designer, follow("#pause", chromedp.ByID), chromedp.WaitVisible("#resume", chromedp.ByID),
 		chromedp.Evaluate(`document.querySelectorAll('meta[http-equiv="refresh"]').length`, &paused))
 	if err != nil || paused != 0 {
 		t.Errorf("paused page: %d refresh tags, %v", paused, err)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/musterhq/muster/domain/notify"
 	"github.com/musterhq/muster/domain/outbox"
 	"github.com/musterhq/muster/domain/party"
@@ -113,27 +115,74 @@ func TestPartyOverTheSocket(t *testing.T) {
 }
 
 // TestRequestsAreRateLimited: a connection that floods requests gets
-// RATE_LIMITED answers with a retry hint, and is served again later.
+// RATE_LIMITED answers with a retry hint, and is served again once it
+// waits as long as the hint says.
 func TestRequestsAreRateLimited(t *testing.T) {
-	e := newEnv(t, realtime.Config{RequestRate: 50, RequestBurst: 5})
+	// One token a second: however slow the machine, the 10 requests sent
+	// at once cannot all be served from a burst of 5 by refills.
+	e := newEnv(t, realtime.Config{RequestRate: 1, RequestBurst: 5})
 	p := e.player()
 	c := e.dial()
 	c.hello(p, "", 0)
-	limited := 0
+	ids := map[uint32]bool{}
 	for range 10 {
-		if er, ok := c.call(&pb.GetParty{}).(*pb.Error); ok {
-			if protocol.Code(er.Code) != protocol.CodeRateLimited || er.RetryAfterMs == 0 || er.Fatal {
-				t.Fatalf("error %v", er)
+		ids[c.send(&pb.GetParty{})] = true
+	}
+	served, limited := 0, 0
+	var last *pb.Error   // the last RATE_LIMITED answer
+	lastLimited := false // the last answer was RATE_LIMITED
+	for len(ids) > 0 {
+		m, reqID, err := c.read()
+		if err != nil {
+			t.Fatalf("answers: %v", err)
+		}
+		if !ids[reqID] {
+			continue // a push
+		}
+		delete(ids, reqID)
+		lastLimited = false
+		switch m := m.(type) {
+		case *pb.PartyState:
+			served++
+		case *pb.Error:
+			// Tokens never go below zero: the wait for one is at most 1 s.
+			if protocol.Code(m.Code) != protocol.CodeRateLimited || m.RetryAfterMs == 0 || m.RetryAfterMs > 1000 || m.Fatal {
+				t.Fatalf("error %v", m)
 			}
 			limited++
+			last, lastLimited = m, true
+		default:
+			t.Fatalf("answered %T %v", m, m)
 		}
 	}
 	if limited == 0 {
 		t.Fatal("10 requests at once with a burst of 5 were all served")
 	}
-	time.Sleep(100 * time.Millisecond)
-	if _, ok := c.call(&pb.GetParty{}).(*pb.PartyState); !ok {
-		t.Fatal("not served after waiting")
+	if served < 5 {
+		t.Fatalf("%d of 10 requests served, want the burst of 5", served)
+	}
+	// Waiting as long as the hint says frees a token. The hint to wait is
+	// the last answer's: if that was served (a refill on a slow machine),
+	// the next request may be limited again, and its own hint counts.
+	isState := func(m proto.Message) bool { _, ok := m.(*pb.PartyState); return ok }
+	limitedErr := func(m proto.Message) *pb.Error {
+		t.Helper()
+		er, ok := m.(*pb.Error)
+		if !ok || protocol.Code(er.Code) != protocol.CodeRateLimited || er.RetryAfterMs == 0 || er.Fatal {
+			t.Fatalf("answered %T %v", m, m)
+		}
+		return er
+	}
+	if !lastLimited {
+		m := c.call(&pb.GetParty{})
+		if isState(m) {
+			return // served again after the refill
+		}
+		last = limitedErr(m)
+	}
+	time.Sleep(time.Duration(last.RetryAfterMs) * time.Millisecond)
+	if m := c.call(&pb.GetParty{}); !isState(m) {
+		t.Fatalf("after waiting the retry hint of %d ms: %T %v", last.RetryAfterMs, m, m)
 	}
 }
 

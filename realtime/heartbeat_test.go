@@ -15,10 +15,12 @@ import (
 )
 
 // slowSets is shared state whose presence sets answer slowly, as a Redis
-// under load would.
+// under load would. A TouchMany (a heartbeat's refresh) says on started
+// when it begins and on done when it has finished, if they are not nil.
 type slowSets struct {
 	*state.Memory
-	delay time.Duration
+	delay         time.Duration
+	started, done chan struct{}
 }
 
 func (s slowSets) Touch(ctx context.Context, set, member string, ttl time.Duration) error {
@@ -27,19 +29,43 @@ func (s slowSets) Touch(ctx context.Context, set, member string, ttl time.Durati
 }
 
 func (s slowSets) TouchMany(ctx context.Context, members []state.SetMember, ttl time.Duration) error {
+	signal(s.started)
+	defer signal(s.done)
 	time.Sleep(s.delay)
 	return s.Memory.TouchMany(ctx, members, ttl)
+}
+
+// signal tells ch without waiting (it holds one word).
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// receive waits for a word on ch.
+func receive(t *testing.T, ch chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: not within 10 s", what)
+	}
 }
 
 // A heartbeat refreshes presence beside the connection's reader; when the
 // connection closes while that refresh is still running, the player must
 // still end up offline, not be brought back by the late refresh.
 func TestHeartbeatRefreshDoesNotOutliveTheConnection(t *testing.T) {
-	const delay = 200 * time.Millisecond
+	// The slow store's delay: long enough that a Pong waiting for the
+	// refresh is told from one that does not on a loaded machine, and
+	// that the connection closes while the refresh runs.
+	const delay = 1500 * time.Millisecond
 	mem := state.NewMemory()
+	started, done := make(chan struct{}, 1), make(chan struct{}, 1)
 	var tracker *presence.Tracker
 	e := newEnv(t, realtime.Config{}, func(e *env, d *realtime.Deps) {
-		tracker = presence.New(slowSets{mem, delay}, push.New(mem), e.friends, e.accounts, presence.Config{}, nil)
+		tracker = presence.New(slowSets{mem, delay, started, done}, push.New(mem), e.friends, e.accounts, presence.Config{}, nil)
 		d.Presence = tracker
 	})
 	p := e.player()
@@ -55,8 +81,8 @@ func TestHeartbeatRefreshDoesNotOutliveTheConnection(t *testing.T) {
 		return v[p.id].Status
 	}
 	// The player comes online just after Welcome (presence is recorded
-	// after the answer is queued).
-	for end := time.Now().Add(2 * time.Second); status() == presence.Offline; time.Sleep(10 * time.Millisecond) {
+	// after the answer is queued, through the slow store).
+	for end := time.Now().Add(delay + 10*time.Second); status() == presence.Offline; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatal("the player never came online")
 		}
@@ -68,12 +94,24 @@ func TestHeartbeatRefreshDoesNotOutliveTheConnection(t *testing.T) {
 	if took := time.Since(start); took >= delay {
 		t.Errorf("the Pong took %v: it waited for the presence refresh", took)
 	}
+	// The connection closes while the Ping's refresh is running.
+	receive(t, started, "the heartbeat's refresh began")
 	c.send(&pb.Goodbye{})
 	c.nc.Close()
+	receive(t, done, "the heartbeat's refresh ended")
 
-	time.Sleep(delay + 300*time.Millisecond)
-	if s := status(); s != presence.Offline {
-		t.Fatalf("after the connection closed the player is %v, want offline", s)
+	// The player goes offline, and stays so: the late refresh does not
+	// bring them back (a player brought back would stay online for the
+	// presence TTL, 30 s).
+	for end := time.Now().Add(10 * time.Second); status() != presence.Offline; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("10 s after the connection closed the player is %v, want offline", status())
+		}
+	}
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if s := status(); s != presence.Offline {
+			t.Fatalf("the player went offline, then came back %v: the late refresh outlived the connection", s)
+		}
 	}
 	if left, err := mem.Members(ctx, "presence:conns:"+strconv.FormatInt(p.id, 10)); err != nil || len(left) != 0 {
 		t.Fatalf("connections left in presence: %v, %v", left, err)

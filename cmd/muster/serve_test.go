@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -123,18 +124,25 @@ func TestServeRefusesSchemaBehind(t *testing.T) {
 // was answered, that /readyz turned false first, and that the process exited
 // cleanly within the shutdown timeout.
 func TestSIGTERMUnderLoad(t *testing.T) {
+	// The drain delay is long enough to see /readyz answer 503 in it on a
+	// loaded machine; the shutdown timeout starts after it.
+	const drainDelay, shutdownTimeout = 2 * time.Second, 5 * time.Second
 	httpAddr, opsAddr := freeAddr(t), freeAddr(t)
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	prefix := "sigterm" + hex.EncodeToString(r[:]) + ":"
 	cmd := exec.Command(os.Args[0], "serve")
 	cmd.Env = append(os.Environ(),
 		"MUSTER_TEST_CHILD=1",
 		"MUSTER_TARGET=all,loadtest",
 		"MUSTER_DATABASE_URL="+testenv.DBURL(t),
 		"MUSTER_REDIS_URL="+testenv.RedisURL(),
+		"MUSTER_REDIS_PREFIX="+prefix,
 		"MUSTER_HTTP_ADDR="+httpAddr,
 		"MUSTER_OPS_ADDR="+opsAddr,
-		"MUSTER_DRAIN_DELAY=500ms",
+		"MUSTER_DRAIN_DELAY="+drainDelay.String(),
 		"MUSTER_SECRET_KEY="+devSecretKey(),
-		"MUSTER_SHUTDOWN_TIMEOUT=5s",
+		"MUSTER_SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
 		"MUSTER_LOG_LEVEL=debug",
 		"MUSTER_LOG_FORMAT=json",
 	)
@@ -218,13 +226,15 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 
 	time.Sleep(time.Second)
-	signalledAtNs.Store(time.Now().UnixNano())
+	signalledAt := time.Now()
+	signalledAtNs.Store(signalledAt.UnixNano())
 	signalled.Store(true)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// During the drain delay the process still serves but is not ready.
-	for end := time.Now().Add(450 * time.Millisecond); time.Now().Before(end) && !sawNotReady.Load(); time.Sleep(20 * time.Millisecond) {
+	// (Polls end before the delay does, so a 503 seen is one from it.)
+	for end := signalledAt.Add(drainDelay - 200*time.Millisecond); time.Now().Before(end) && !sawNotReady.Load(); time.Sleep(20 * time.Millisecond) {
 		if resp, err := client.Get("http://" + opsAddr + "/readyz"); err == nil {
 			sawNotReady.Store(resp.StatusCode == http.StatusServiceUnavailable)
 			resp.Body.Close()
@@ -234,8 +244,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	var exitErr error
 	select {
 	case exitErr = <-exited:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("process still running 10s after SIGTERM; output:\n%s", childOut.String())
+	case <-time.After(drainDelay + shutdownTimeout + 5*time.Second):
+		t.Fatalf("process still running %s after SIGTERM; output:\n%s", drainDelay+shutdownTimeout+5*time.Second, childOut.String())
 	}
 	took := time.Since(time.Unix(0, signalledAtNs.Load()))
 	close(stopLoad)
@@ -275,8 +285,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if spanned.Load() == 0 {
 		t.Error("no slow request was in flight across SIGTERM; the test proved nothing")
 	}
-	if took > 5*time.Second+time.Second {
-		t.Errorf("exit took %s, longer than the shutdown timeout", took)
+	if took > drainDelay+shutdownTimeout+time.Second {
+		t.Errorf("exit took %s, longer than the drain delay and the shutdown timeout", took)
 	}
 	t.Logf("ok=%d in-flight-across-signal=%d not-accepted-after-close=%d exit-after=%s", ok.Load(), spanned.Load(), refused.Load(), took.Round(time.Millisecond))
 }

@@ -82,24 +82,36 @@ func allow(t *testing.T, s store, key string, limit int, window time.Duration) s
 }
 
 func testLimiterBurstThenDeny(t *testing.T, s store) {
-	const limit, window = 5, time.Second // one action per 200ms
+	// One action per 20s: the bucket earns nothing back while the test
+	// runs, however slow the machine, so the counts below are exact.
+	const limit, window = 5, 100 * time.Second
+	const interval = window / limit
+	start := time.Now()
 	for i := range limit {
 		d := allow(t, s, "burst", limit, window)
 		if !d.Allowed || d.Remaining != limit-1-i || d.RetryAfter != 0 {
-			t.Fatalf("call %d: got %+v, want allowed with %d remaining", i+1, d, limit-1-i)
+			t.Fatalf("call %d (%s in): got %+v, want allowed with %d remaining", i+1, time.Since(start), d, limit-1-i)
 		}
 	}
 	d := allow(t, s, "burst", limit, window)
+	elapsed := time.Since(start)
 	if d.Allowed || d.Remaining != 0 {
 		t.Fatalf("call %d: got %+v, want denied", limit+1, d)
 	}
-	if d.RetryAfter <= 100*time.Millisecond || d.RetryAfter > 200*time.Millisecond {
-		t.Fatalf("RetryAfter = %s, want about one emission interval (200ms)", d.RetryAfter)
+	// GCRA: the first call set the theoretical arrival time to its own time
+	// plus one interval, each later call added an interval, and the next
+	// action is allowed one interval after the first call. RetryAfter is
+	// that less the time since the first call, which is at most elapsed.
+	if d.RetryAfter <= interval-elapsed-time.Millisecond || d.RetryAfter > interval {
+		t.Fatalf("RetryAfter = %s, want one emission interval (%s) less the %s the calls took", d.RetryAfter, interval, elapsed)
 	}
 }
 
 func testLimiterRecovers(t *testing.T, s store) {
-	const limit, window = 3, 300 * time.Millisecond // one action per 100ms
+	// One action per second: long enough that the burst and the calls
+	// after the recovery do not earn another action on a slow machine,
+	// short enough to wait for.
+	const limit, window = 3, 3 * time.Second
 	for range limit {
 		if d := allow(t, s, "recover", limit, window); !d.Allowed {
 			t.Fatalf("burst denied early: %+v", d)

@@ -163,24 +163,49 @@ func TestExpiryAtTheSecond(t *testing.T) {
 	f := newFixture(t, inventory.Config{})
 	conn := testenv.DB(t)
 	p := economytest.Player(t, conn)
-	two := 2
-	boost := economytest.Item(t, conn, func(it *catalog.Item) { it.Kind, it.LifetimeSeconds, it.MaxStack = "boost", &two, 5 })
+	// Long enough that the boost cannot lapse between the grant and the
+	// first read on a loaded machine.
+	const lifetime = 5 * time.Second
+	secs := int(lifetime / time.Second)
+	boost := economytest.Item(t, conn, func(it *catalog.Item) { it.Kind, it.LifetimeSeconds, it.MaxStack = "boost", &secs, 5 })
+	before := time.Now()
 	if _, err := f.grant(p, boost.ID, 1); err != nil {
 		t.Fatal(err)
 	}
+	after := time.Now()
 	all, _ := f.r.All(context.Background(), p)
 	if len(all) != 1 || all[0].ExpiresAt == nil {
 		t.Fatalf("inventory %+v, want one expiring boost", all)
 	}
 	deadline := *all[0].ExpiresAt
-	time.Sleep(time.Until(deadline.Add(-300 * time.Millisecond)))
-	if f.held(p)[boost.ID] != 1 {
-		t.Fatal("the boost vanished before its time")
+	if deadline.Before(before.Add(lifetime-10*time.Millisecond)) || deadline.After(after.Add(lifetime+10*time.Millisecond)) {
+		t.Fatalf("the boost expires at %s, want %s after its grant (between %s and %s)", deadline, lifetime, before, after)
 	}
-	time.Sleep(time.Until(deadline.Add(50 * time.Millisecond)))
-	if _, ok := f.held(p)[boost.ID]; ok {
-		t.Fatal("the boost is listed after it expired")
+	// Read the inventory again and again across the deadline: a read that
+	// ended before it lists the boost, one that began after it does not.
+	// Reads that straddle it may go either way, so a slow machine makes
+	// fewer reads count, never a wrong one.
+	time.Sleep(time.Until(deadline.Add(-time.Second)))
+	var early, late int
+	for late == 0 {
+		began := time.Now()
+		_, ok := f.held(p)[boost.ID]
+		ended := time.Now()
+		switch {
+		case ended.Before(deadline):
+			early++
+			if !ok {
+				t.Fatalf("the boost vanished %s before its time", deadline.Sub(ended))
+			}
+		case began.After(deadline):
+			late++
+			if ok {
+				t.Fatalf("the boost is listed %s after it expired", began.Sub(deadline))
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("%d reads in the last second before the deadline", early)
 	n, err := f.inv.Sweep(context.Background(), 100)
 	if err != nil || n < 1 {
 		t.Fatalf("sweep removed %d, %v", n, err)

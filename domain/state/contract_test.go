@@ -82,24 +82,36 @@ func allow(t *testing.T, s store, key string, limit int, window time.Duration) s
 }
 
 func testLimiterBurstThenDeny(t *testing.T, s store) {
-	const limit, window = 5, time.Second // one action per 200ms
+	// One action per 20s: the bucket earns nothing back while the test
+	// runs, however slow the machine, so the counts below are exact.
+	const limit, window = 5, 100 * time.Second
+	const interval = window / limit
+	start := time.Now()
 	for i := range limit {
 		d := allow(t, s, "burst", limit, window)
 		if !d.Allowed || d.Remaining != limit-1-i || d.RetryAfter != 0 {
-			t.Fatalf("call %d: got %+v, want allowed with %d remaining", i+1, d, limit-1-i)
+			t.Fatalf("call %d (%s in): got %+v, want allowed with %d remaining", i+1, time.Since(start), d, limit-1-i)
 		}
 	}
 	d := allow(t, s, "burst", limit, window)
+	elapsed := time.Since(start)
 	if d.Allowed || d.Remaining != 0 {
 		t.Fatalf("call %d: got %+v, want denied", limit+1, d)
 	}
-	if d.RetryAfter <= 100*time.Millisecond || d.RetryAfter > 200*time.Millisecond {
-		t.Fatalf("RetryAfter = %s, want about one emission interval (200ms)", d.RetryAfter)
+	// GCRA: the first call set the theoretical arrival time to its own time
+	// plus one interval, each later call added an interval, and the next
+	// action is allowed one interval after the first call. RetryAfter is
+	// that less the time since the first call, which is at most elapsed.
+	if d.RetryAfter <= interval-elapsed-time.Millisecond || d.RetryAfter > interval {
+		t.Fatalf("RetryAfter = %s, want one emission interval (%s) less the %s the calls took", d.RetryAfter, interval, elapsed)
 	}
 }
 
 func testLimiterRecovers(t *testing.T, s store) {
-	const limit, window = 3, 300 * time.Millisecond // one action per 100ms
+	// One action per second: long enough that the burst and the calls
+	// after the recovery do not earn another action on a slow machine,
+	// short enough to wait for.
+	const limit, window = 3, 3 * time.Second
 	for range limit {
 		if d := allow(t, s, "recover", limit, window); !d.Allowed {
 			t.Fatalf("burst denied early: %+v", d)
@@ -227,14 +239,28 @@ func testKVSetGet(t *testing.T, s store) {
 	}
 }
 
+// sleepPast sleeps until ttl has passed since set, and a little more: a key
+// written with ttl before set returned has expired by then. A slow machine
+// only makes the sleep longer.
+func sleepPast(set time.Time, ttl time.Duration) {
+	time.Sleep(time.Until(set.Add(ttl + 50*time.Millisecond)))
+}
+
+// presentTTL is the ttl of keys that must still be there when next read:
+// long enough that a loaded machine does not expire them under the test.
+// Every test that uses it waits it out, so it is not longer.
+const presentTTL = time.Second
+
 func testKVExpiry(t *testing.T, s store) {
-	set(t, s, "short", "s", 150*time.Millisecond)
+	set(t, s, "short", "s", presentTTL)
 	set(t, s, "forever", "f", 0)
-	if !setNX(t, s, "lease", "first", 150*time.Millisecond) {
+	if !setNX(t, s, "lease", "first", presentTTL) {
 		t.Fatal("SetNX on a new key lost")
 	}
+	written := time.Now()
 	wantValue(t, s, "short", "s")
-	time.Sleep(300 * time.Millisecond)
+	wantValue(t, s, "lease", "first")
+	sleepPast(written, presentTTL)
 	wantNotFound(t, s, "short")
 	wantValue(t, s, "forever", "f")
 	if !setNX(t, s, "lease", "second", 0) {
@@ -307,11 +333,12 @@ func testKVCompareAndSwap(t *testing.T, s store) {
 	if swap(t, s, "doc", []byte("other"), []byte("v2"), time.Minute) {
 		t.Fatal("swap with a stale old value won")
 	}
-	if !swap(t, s, "doc", []byte("v1"), []byte("v2"), 40*time.Millisecond) {
+	if !swap(t, s, "doc", []byte("v1"), []byte("v2"), presentTTL) {
 		t.Fatal("swap with the current value lost")
 	}
+	swapped := time.Now()
 	wantValue(t, s, "doc", "v2")
-	time.Sleep(80 * time.Millisecond)
+	sleepPast(swapped, presentTTL)
 	wantNotFound(t, s, "doc")
 	if swap(t, s, "doc", []byte("v2"), []byte("v3"), 0) {
 		t.Fatal("swap of an expired key expecting its old value won")
@@ -366,16 +393,19 @@ func testKVExpire(t *testing.T, s store) {
 		t.Fatalf("Expire of a missing key = %v, %v", ok, err)
 	}
 	set(t, s, "lease", "x", 0)
-	if ok, err := s.Expire(t.Context(), "lease", 40*time.Millisecond); err != nil || !ok {
+	set(t, s, "kept", "y", presentTTL)
+	written := time.Now()
+	if ok, err := s.Expire(t.Context(), "lease", presentTTL); err != nil || !ok {
 		t.Fatalf("Expire = %v, %v", ok, err)
 	}
-	time.Sleep(80 * time.Millisecond)
-	wantNotFound(t, s, "lease")
-	set(t, s, "kept", "y", 40*time.Millisecond)
+	expired := time.Now()
 	if ok, err := s.Expire(t.Context(), "kept", 0); err != nil || !ok {
 		t.Fatalf("Expire(0) = %v, %v", ok, err)
 	}
-	time.Sleep(80 * time.Millisecond)
+	wantValue(t, s, "lease", "x") // Expire keeps the value
+	sleepPast(expired, presentTTL)
+	wantNotFound(t, s, "lease")
+	sleepPast(written, presentTTL) // already past: kept's ttl is gone
 	wantValue(t, s, "kept", "y")
 }
 
@@ -385,18 +415,22 @@ func testKVExpireMany(t *testing.T, s store) {
 	}
 	set(t, s, "a", "1", 0)
 	set(t, s, "c", "3", 0)
-	ok, err := s.ExpireMany(t.Context(), []string{"a", "b", "c"}, 40*time.Millisecond)
+	set(t, s, "kept", "y", presentTTL)
+	written := time.Now()
+	ok, err := s.ExpireMany(t.Context(), []string{"a", "b", "c"}, presentTTL)
 	if err != nil || !slices.Equal(ok, []bool{true, false, true}) {
 		t.Fatalf("ExpireMany = %v, %v; want [true false true]", ok, err)
 	}
-	time.Sleep(80 * time.Millisecond)
-	wantNotFound(t, s, "a")
-	wantNotFound(t, s, "c")
-	set(t, s, "kept", "y", 40*time.Millisecond)
+	expired := time.Now()
 	if ok, err := s.ExpireMany(t.Context(), []string{"kept", "gone"}, 0); err != nil || !slices.Equal(ok, []bool{true, false}) {
 		t.Fatalf("ExpireMany(0) = %v, %v", ok, err)
 	}
-	time.Sleep(80 * time.Millisecond)
+	wantValue(t, s, "a", "1") // ExpireMany keeps the values
+	wantValue(t, s, "c", "3")
+	sleepPast(expired, presentTTL)
+	wantNotFound(t, s, "a")
+	wantNotFound(t, s, "c")
+	sleepPast(written, presentTTL) // already past: kept's ttl is gone
 	wantValue(t, s, "kept", "y")
 	if _, err := s.ExpireMany(t.Context(), []string{"kept"}, -time.Second); !errors.Is(err, state.ErrInvalidArgument) {
 		t.Fatalf("ExpireMany with a negative ttl error = %v, want ErrInvalidArgument", err)
@@ -643,17 +677,24 @@ func testPresenceRemove(t *testing.T, s store) {
 	}
 }
 
+// testPresenceExpiry has members lapse one by one. A sleep only ever goes
+// past an expiry, so a slow machine only makes it longer, and a member
+// that must still be present has a second or more left when checked.
 func testPresenceExpiry(t *testing.T, s store) {
-	touch(t, s, "lobby", "brief", 150*time.Millisecond)
-	touch(t, s, "lobby", "kept", 300*time.Millisecond)
-	touch(t, s, "lobby", "lapsed", 300*time.Millisecond)
+	const brief, lapse = 1 * time.Second, 3 * time.Second
+	touch(t, s, "lobby", "brief", brief)
+	briefTouched := time.Now()
+	touch(t, s, "lobby", "kept", lapse)
+	touch(t, s, "lobby", "lapsed", lapse)
+	lapsedTouched := time.Now()
 	touch(t, s, "lobby", "long", time.Minute)
 	wantMembers(t, s, "lobby", "brief", "kept", "lapsed", "long")
-	time.Sleep(200 * time.Millisecond)
+	sleepPast(briefTouched, brief)
 	wantMembers(t, s, "lobby", "kept", "lapsed", "long")
 	wantPresent(t, s, "lobby", "brief", false)
-	touch(t, s, "lobby", "kept", 300*time.Millisecond) // a heartbeat extends
-	time.Sleep(200 * time.Millisecond)
+	touch(t, s, "lobby", "kept", time.Minute) // a heartbeat extends
+	wantPresent(t, s, "lobby", "lapsed", true)
+	sleepPast(lapsedTouched, lapse)
 	wantMembers(t, s, "lobby", "kept", "long")
 	wantPresent(t, s, "lobby", "kept", true)
 	wantPresent(t, s, "lobby", "lapsed", false)

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ var domainErrors = []struct {
 	{auth.ErrSteamBanned, http.StatusForbidden, "steam_banned"},
 	{auth.ErrSteamTicketInvalid, http.StatusUnauthorized, "steam_ticket_invalid"},
 	{auth.ErrSteamUnavailable, http.StatusServiceUnavailable, "steam_unavailable"},
+	{account.ErrBusy, http.StatusServiceUnavailable, web.CodeAuthBusy},
 	{auth.ErrSteamNotConfigured, http.StatusNotImplemented, "steam_not_configured"},
 	{auth.ErrResetNotConfigured, http.StatusNotImplemented, "reset_not_configured"},
 	{account.ErrWeakPassword, http.StatusBadRequest, "weak_password"},
@@ -179,6 +181,11 @@ func fail(c *fiber.Ctx, err error) error {
 	if errors.As(err, &limited) {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
 	}
+	if errors.Is(err, account.ErrBusy) {
+		// 1 to 3 s, so that the clients turned away together do not all
+		// come back together.
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(1+rand.IntN(3)))
+	}
 	for _, m := range domainErrors {
 		if errors.Is(err, m.err) {
 			return web.NewError(m.status, m.code, publicMessage(err, m.err))
@@ -217,6 +224,8 @@ func publicMessage(err, sentinel error) string {
 	switch {
 	case errors.Is(err, auth.ErrSteamUnavailable):
 		return "Steam did not answer; try again shortly"
+	case errors.Is(err, account.ErrBusy):
+		return "too many players are logging in right now; nothing was done, try again in a few seconds"
 	case errors.Is(err, auth.ErrSteamTicketInvalid):
 		return "Steam rejected the auth ticket; get a new one and try again"
 	}

@@ -27,6 +27,10 @@ const (
 	CodeTimeout          = "timeout"
 	CodeInternal         = "internal"
 	CodeUnavailable      = "unavailable"
+	// CodeAuthBusy (503, with Retry-After): more passwords arrived than the
+	// node can hash; the request was turned away before it did anything,
+	// so any request, even one not safe to repeat, may be sent again.
+	CodeAuthBusy = "auth_busy"
 )
 
 // Error is an error that a handler returns to answer with the error shape

@@ -101,18 +101,22 @@ func (b *bot) login(ctx context.Context) error {
 	sc := b.r.sc.Accounts
 	var l *muster.Login
 	login := func() error {
-		return b.timed("loginEmail", func() error {
-			var err error
-			l, err = b.api.auth.LoginEmail(ctx, muster.LoginRequest{Email: b.email, Password: sc.Password})
-			return err
-		}, "invalid_credentials")
+		return b.queued(ctx, func() error {
+			return b.timed("loginEmail", func() error {
+				var err error
+				l, err = b.api.auth.LoginEmail(ctx, muster.LoginRequest{Email: b.email, Password: sc.Password})
+				return err
+			}, "invalid_credentials", "auth_busy")
+		})
 	}
 	register := func() error {
-		err := b.timed("register", func() error {
-			var err error
-			l, err = b.api.auth.Register(ctx, muster.RegisterRequest{Email: b.email, Password: sc.Password, DisplayName: b.name})
-			return err
-		}, "email_taken")
+		err := b.queued(ctx, func() error {
+			return b.timed("register", func() error {
+				var err error
+				l, err = b.api.auth.Register(ctx, muster.RegisterRequest{Email: b.email, Password: sc.Password, DisplayName: b.name})
+				return err
+			}, "email_taken", "auth_busy")
+		})
 		if err == nil {
 			b.r.m.registered.Add(1)
 		}
@@ -139,6 +143,21 @@ func (b *bot) login(ctx context.Context) error {
 		o.SetTokens(l.Tokens)
 	}
 	return nil
+}
+
+// queued makes a password call (a login, a registration) again while the
+// platform turns it away as busy (503 auth_busy, after the SDK's own
+// retries), as a game client's login queue does, until the run ends.
+func (b *bot) queued(ctx context.Context, call func() error) error {
+	for {
+		err := call()
+		if apiCode(err) != "auth_busy" || b.r.stopping() {
+			return err
+		}
+		if !sleep(ctx, time.Second+time.Duration(b.rng.Int64N(int64(2*time.Second)))) {
+			return err
+		}
+	}
 }
 
 // resume refreshes a kept session and reads who the player is. A refresh

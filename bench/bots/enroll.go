@@ -48,7 +48,7 @@ func Enroll(ctx context.Context, conn *sqlx.DB, sc Scenario, sessionsPath string
 	if err != nil {
 		return Enrolled{}, err
 	}
-	hash, err := hasher.Hash(sc.Accounts.Password)
+	hash, err := hasher.Hash(ctx, sc.Accounts.Password)
 	if err != nil {
 		return Enrolled{}, fmt.Errorf("enroll: hash the password: %w", err)
 	}

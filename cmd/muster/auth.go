@@ -66,6 +66,7 @@ func initIdentity(p *platform) error {
 	if err != nil {
 		return err
 	}
+	hasher.SetMaxWait(p.cfg.HashWait)
 	var steamAuth auth.SteamAuthenticator
 	if p.cfg.SteamAPIKey != "" && p.cfg.SteamAppID != "" {
 		steamAuth = steam.New(steam.Config{

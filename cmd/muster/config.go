@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/musterhq/muster/domain/account"
 )
 
 // Config is every setting of the muster binary. Each field is set by a flag
@@ -86,6 +88,7 @@ type Config struct {
 	AccessTTL           time.Duration
 	RefreshTTL          time.Duration
 	BcryptCost          int
+	HashWait            time.Duration
 	DisplayNameCooldown time.Duration
 	ResetTTL            time.Duration
 
@@ -210,6 +213,7 @@ func settings(cfg *Config) []setting {
 		dur(&cfg.AccessTTL, "access-ttl", 15*time.Minute, "lifetime of an access token"),
 		dur(&cfg.RefreshTTL, "refresh-ttl", 720*time.Hour, "how long an unused session lasts (each refresh extends it)"),
 		num(&cfg.BcryptCost, "bcrypt-cost", 10, "bcrypt cost of password hashes (at least 10; logins rehash when it changes)"),
+		dur(&cfg.HashWait, "hash-wait", account.DefaultMaxHashWait, "longest a login or registration waits for a free processor to hash its password before it is answered 503 auth_busy"),
 		dur(&cfg.DisplayNameCooldown, "display-name-cooldown", 720*time.Hour, "shortest time between display name changes"),
 		dur(&cfg.ResetTTL, "reset-ttl", time.Hour, "lifetime of a password reset token"),
 
@@ -303,6 +307,9 @@ func (c Config) validate() error {
 	}
 	if c.BcryptCost < 10 || c.BcryptCost > 31 {
 		return fmt.Errorf("bcrypt-cost must be between 10 and 31, got %d", c.BcryptCost)
+	}
+	if c.HashWait <= 0 {
+		return fmt.Errorf("hash-wait must be above 0, got %v", c.HashWait)
 	}
 	if c.SecretKey != "" {
 		if _, err := decodeSecretKey(c.SecretKey); err != nil {

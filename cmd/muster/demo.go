@@ -27,7 +27,7 @@ func seedDemoPlayer(ctx context.Context, accounts *account.Store, hasher *accoun
 	} else if !errors.Is(err, account.ErrNotFound) {
 		return err
 	}
-	hash, err := hasher.Hash(demoPassword)
+	hash, err := hasher.Hash(ctx, demoPassword)
 	if err != nil {
 		return err
 	}

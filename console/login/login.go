@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/musterhq/muster/console/frame"
+	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/staff"
 	"github.com/musterhq/muster/domain/state"
 )
@@ -72,6 +73,9 @@ func (h *handler) submit(c *fiber.Ctx) error {
 	case errors.Is(err, staff.ErrInvalidCredentials):
 		form.NeedTOTP = c.FormValue("totp") != ""
 		return fail(http.StatusUnauthorized, "Email, password or code is wrong.")
+	case errors.Is(err, account.ErrBusy):
+		c.Set(fiber.HeaderRetryAfter, "2")
+		return fail(http.StatusServiceUnavailable, "The platform is busy checking other passwords. Wait a few seconds and sign in again.")
 	default:
 		return err
 	}

@@ -259,6 +259,8 @@ func (h *handler) changePassword(c *fiber.Ctx) error {
 		return h.f.SetFlash(c, "ok", "Password changed; your other console sessions have ended.", "/account")
 	case errors.Is(err, staff.ErrInvalidCredentials):
 		form.CurrentErr = "That is not your current password."
+	case errors.Is(err, account.ErrBusy):
+		form.CurrentErr = "The platform is busy checking other passwords; nothing was changed. Try again in a few seconds."
 	case errors.As(err, &weak):
 		form.NewErr = "The new password " + weak.Reason + "."
 	default:

@@ -17,6 +17,7 @@
 package account
 
 import (
+	"context"
 	"crypto/sha256"
 	_ "embed" // for the common password list
 	"encoding/base64"
@@ -25,6 +26,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -148,15 +150,31 @@ const dummyPassword = "muster dummy password for timing equalisation"
 // is still scheduled promptly, and logins finish in the order they came
 // instead of all together and late (muster bots found a platform whose
 // game server heartbeats timed out behind 500 concurrent registrations).
+//
+// A call waits for its turn at most the Hasher's longest wait (SetMaxWait),
+// then answers ErrBusy having hashed nothing. When more passwords arrive
+// than the processors can hash, the queue then holds a few seconds of work
+// at most: every password that is hashed is answered while its client
+// still waits, instead of the queue growing past the clients' timeouts and
+// the platform hashing for players who have given up.
 type Hasher struct {
-	cost  int
-	slots chan struct{}
+	cost    int
+	slots   chan struct{}
+	maxWait time.Duration
 	// onHash, when set (tests), runs inside each bcrypt's slot.
 	onHash func()
 
 	dummyOnce sync.Once
 	dummyHash []byte
 }
+
+// ErrBusy is the answer of a Hasher whose every slot stayed taken for its
+// longest wait. Nothing was hashed or checked: the call can be made again.
+var ErrBusy = errors.New("password hashing is busy")
+
+// DefaultMaxHashWait is how long a call waits for a bcrypt slot unless
+// SetMaxWait says otherwise.
+const DefaultMaxHashWait = 5 * time.Second
 
 // NewHasher returns a Hasher using the given bcrypt cost, which must be
 // between bcrypt.MinCost (4) and bcrypt.MaxCost (31). Costs below
@@ -166,16 +184,33 @@ func NewHasher(cost int) (*Hasher, error) {
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("account: bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	return &Hasher{cost: cost, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
+	return &Hasher{cost: cost, slots: make(chan struct{}, runtime.GOMAXPROCS(0)), maxWait: DefaultMaxHashWait}, nil
 }
 
-// hold waits for a bcrypt slot and returns its release.
-func (h *Hasher) hold() func() {
-	h.slots <- struct{}{}
+// SetMaxWait sets how long a call waits for a bcrypt slot before it answers
+// ErrBusy. Call it before the Hasher is used.
+func (h *Hasher) SetMaxWait(d time.Duration) { h.maxWait = d }
+
+// hold waits for a bcrypt slot and returns its release; ErrBusy after the
+// longest wait, or ctx's error when it ends first.
+func (h *Hasher) hold(ctx context.Context) (func(), error) {
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(h.maxWait)
+		defer t.Stop()
+		select {
+		case h.slots <- struct{}{}:
+		case <-t.C:
+			return nil, ErrBusy
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if h.onHash != nil {
 		h.onHash()
 	}
-	return func() { <-h.slots }
+	return func() { <-h.slots }, nil
 }
 
 // Cost returns the bcrypt cost the Hasher hashes with.
@@ -191,8 +226,11 @@ func prehash(pw string) []byte {
 
 // Hash returns the string to store for pw. It does not apply the policy: call
 // CheckPassword first when a password is chosen.
-func (h *Hasher) Hash(pw string) (string, error) {
-	release := h.hold()
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	release, err := h.hold(ctx)
+	if err != nil {
+		return "", err
+	}
 	b, err := bcrypt.GenerateFromPassword(prehash(pw), h.cost)
 	release()
 	if err != nil {
@@ -203,46 +241,52 @@ func (h *Hasher) Hash(pw string) (string, error) {
 
 // Verify reports whether pw matches stored, a value returned by Hash. When ok
 // is true and needsRehash is true, the caller should call Hash and store the
-// new value, because stored was made at a different cost than h's.
+// new value, because stored was made at a different cost than h's. err is
+// ErrBusy or ctx's error when no check was made.
 //
 // A stored value in an unknown scheme never matches and reports needsRehash;
 // it takes as long as a real comparison (see Dummy). When a new scheme is
 // introduced, the previous one is verified here and reports needsRehash.
 // The comparison of the final hashes is bcrypt's, which is constant-time.
-func (h *Hasher) Verify(stored, pw string) (ok, needsRehash bool) {
+func (h *Hasher) Verify(ctx context.Context, stored, pw string) (ok, needsRehash bool, err error) {
 	rest, found := strings.CutPrefix(stored, hashScheme)
 	if !found {
-		h.Dummy(pw)
-		return false, true
+		return false, true, h.Dummy(ctx, pw)
 	}
 	hash := []byte(rest)
 	if len(hash) != bcryptHashLen {
 		// x/crypto/bcrypt ignores bytes after the 60th; accept only
 		// hashes exactly as Hash writes them.
-		h.Dummy(pw)
-		return false, false
+		return false, false, h.Dummy(ctx, pw)
 	}
-	release := h.hold()
-	err := bcrypt.CompareHashAndPassword(hash, prehash(pw))
+	release, err := h.hold(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	err = bcrypt.CompareHashAndPassword(hash, prehash(pw))
 	release()
 	switch {
 	case err == nil:
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		return false, false
+		return false, false, nil
 	default: // malformed hash, rejected before any bcrypt work
-		h.Dummy(pw)
-		return false, false
+		return false, false, h.Dummy(ctx, pw)
 	}
 	cost, err := bcrypt.Cost(hash)
-	return true, err != nil || cost != h.cost
+	return true, err != nil || cost != h.cost, nil
 }
 
 // Dummy spends as long as a Verify at h's cost that fails, so that a login for
 // an email address with no account takes about as long as one with a wrong
 // password. It compares pw with a fixed hash made once, at h's cost, on first
-// use (that first call takes about twice as long).
-func (h *Hasher) Dummy(pw string) {
-	defer h.hold()()
+// use (that first call takes about twice as long). It answers ErrBusy, or
+// ctx's error, as Verify does when it made no check.
+func (h *Hasher) Dummy(ctx context.Context, pw string) error {
+	release, err := h.hold(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	h.dummyOnce.Do(func() {
 		b, err := bcrypt.GenerateFromPassword(prehash(dummyPassword), h.cost)
 		if err != nil {
@@ -252,4 +296,5 @@ func (h *Hasher) Dummy(pw string) {
 		h.dummyHash = b
 	})
 	_ = bcrypt.CompareHashAndPassword(h.dummyHash, prehash(pw))
+	return nil
 }

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"strings"
@@ -11,6 +12,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 )
+
+// ctx is the context of the Hasher calls of these tests.
+var ctx = context.Background()
 
 func TestCheckPassword(t *testing.T) {
 	const email = "Player.One@example.com"
@@ -131,7 +135,7 @@ func TestNewHasherCostRange(t *testing.T) {
 func TestHashVerifyRoundTrip(t *testing.T) {
 	h := newTestHasher(t, 4)
 	for _, pw := range []string{"zq8!Lm2#", strings.Repeat("龍", 128), "pass word with spaces", ""} {
-		stored, err := h.Hash(pw)
+		stored, err := h.Hash(ctx, pw)
 		if err != nil {
 			t.Fatalf("Hash(%q): %v", pw, err)
 		}
@@ -141,16 +145,16 @@ func TestHashVerifyRoundTrip(t *testing.T) {
 		if strings.Contains(stored, pw) && pw != "" {
 			t.Fatalf("stored hash contains the password")
 		}
-		if ok, rehash := h.Verify(stored, pw); !ok || rehash {
+		if ok, rehash, _ := h.Verify(ctx, stored, pw); !ok || rehash {
 			t.Errorf("Verify(right password %q) = %v, %v; want true, false", pw, ok, rehash)
 		}
-		if ok, _ := h.Verify(stored, pw+"x"); ok {
+		if ok, _, _ := h.Verify(ctx, stored, pw+"x"); ok {
 			t.Errorf("Verify(wrong password) = true for %q", pw)
 		}
-		if ok, _ := h.Verify(stored, strings.ToUpper(pw)); ok && strings.ToUpper(pw) != pw {
+		if ok, _, _ := h.Verify(ctx, stored, strings.ToUpper(pw)); ok && strings.ToUpper(pw) != pw {
 			t.Errorf("Verify is case-insensitive for %q", pw)
 		}
-		again, err := h.Hash(pw)
+		again, err := h.Hash(ctx, pw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,41 +168,41 @@ func TestHashBeyond72Bytes(t *testing.T) {
 	h := newTestHasher(t, 4)
 	prefix := strings.Repeat("a", 72)
 	a, b := prefix+"X", prefix+"Y"
-	stored, err := h.Hash(a)
+	stored, err := h.Hash(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := h.Verify(stored, a); !ok {
+	if ok, _, _ := h.Verify(ctx, stored, a); !ok {
 		t.Fatal("Verify(a) = false")
 	}
-	if ok, _ := h.Verify(stored, b); ok {
+	if ok, _, _ := h.Verify(ctx, stored, b); ok {
 		t.Fatal("a password differing from the hashed one only after byte 72 was accepted")
 	}
-	if ok, _ := h.Verify(stored, prefix); ok {
+	if ok, _, _ := h.Verify(ctx, stored, prefix); ok {
 		t.Fatal("the 72-byte prefix of the hashed password was accepted")
 	}
 }
 
 func TestHashNeedsRehashOnCostChange(t *testing.T) {
 	h4, h5 := newTestHasher(t, 4), newTestHasher(t, 5)
-	stored, err := h4.Hash("zq8!Lm2#")
+	stored, err := h4.Hash(ctx, "zq8!Lm2#")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, rehash := h5.Verify(stored, "zq8!Lm2#"); !ok || !rehash {
+	if ok, rehash, _ := h5.Verify(ctx, stored, "zq8!Lm2#"); !ok || !rehash {
 		t.Errorf("cost-5 Verify of a cost-4 hash = %v, %v; want true, true", ok, rehash)
 	}
-	if ok, rehash := h4.Verify(stored, "zq8!Lm2#"); !ok || rehash {
+	if ok, rehash, _ := h4.Verify(ctx, stored, "zq8!Lm2#"); !ok || rehash {
 		t.Errorf("cost-4 Verify of a cost-4 hash = %v, %v; want true, false", ok, rehash)
 	}
-	rehashed, err := h5.Hash("zq8!Lm2#")
+	rehashed, err := h5.Hash(ctx, "zq8!Lm2#")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, rehash := h5.Verify(rehashed, "zq8!Lm2#"); !ok || rehash {
+	if ok, rehash, _ := h5.Verify(ctx, rehashed, "zq8!Lm2#"); !ok || rehash {
 		t.Errorf("cost-5 Verify of the rehash = %v, %v; want true, false", ok, rehash)
 	}
-	if ok, rehash := h5.Verify(stored, "wrong password"); ok || rehash {
+	if ok, rehash, _ := h5.Verify(ctx, stored, "wrong password"); ok || rehash {
 		t.Errorf("wrong password: Verify = %v, %v; want false, false", ok, rehash)
 	}
 }
@@ -206,7 +210,7 @@ func TestHashNeedsRehashOnCostChange(t *testing.T) {
 func TestHashTampered(t *testing.T) {
 	h := newTestHasher(t, 4)
 	const pw = "zq8!Lm2#"
-	stored, err := h.Hash(pw)
+	stored, err := h.Hash(ctx, pw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +236,7 @@ func TestHashTampered(t *testing.T) {
 		if s == stored {
 			t.Fatalf("%s: tampering did not change the hash", name)
 		}
-		if ok, _ := h.Verify(s, pw); ok {
+		if ok, _, _ := h.Verify(ctx, s, pw); ok {
 			t.Errorf("%s: Verify of tampered hash %q = true", name, s)
 		}
 	}
@@ -245,7 +249,7 @@ func TestHashUnknownScheme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := h.Hash(pw)
+	stored, err := h.Hash(ctx, pw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +260,7 @@ func TestHashUnknownScheme(t *testing.T) {
 		"",
 		pw,
 	} {
-		if ok, rehash := h.Verify(s, pw); ok || !rehash {
+		if ok, rehash, _ := h.Verify(ctx, s, pw); ok || !rehash {
 			t.Errorf("Verify(%q) = %v, %v; want false, true", s, ok, rehash)
 		}
 	}
@@ -266,7 +270,7 @@ func TestDummyConcurrent(t *testing.T) {
 	h := newTestHasher(t, 4)
 	var wg sync.WaitGroup
 	for i := range 8 {
-		wg.Go(func() { h.Dummy(strings.Repeat("x", i)) })
+		wg.Go(func() { h.Dummy(ctx, strings.Repeat("x", i)) })
 	}
 	wg.Wait()
 	if _, err := bcrypt.Cost(h.dummyHash); err != nil {
@@ -286,11 +290,11 @@ func TestDummyTakesAsLongAsVerify(t *testing.T) {
 	}
 	const cost, rounds = 10, 5
 	h := newTestHasher(t, cost)
-	stored, err := h.Hash("zq8!Lm2#")
+	stored, err := h.Hash(ctx, "zq8!Lm2#")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Dummy("warm up") // builds the dummy hash
+	h.Dummy(ctx, "warm up") // builds the dummy hash
 
 	// Take the fastest of several runs of each, alternating the two, so
 	// that a pause or a busy machine (load from other processes comes and
@@ -298,10 +302,10 @@ func TestDummyTakesAsLongAsVerify(t *testing.T) {
 	verify, dummy := time.Duration(1<<63-1), time.Duration(1<<63-1)
 	for range rounds {
 		start := time.Now()
-		h.Verify(stored, "wrong password")
+		h.Verify(ctx, stored, "wrong password")
 		verify = min(verify, time.Since(start))
 		start = time.Now()
-		h.Dummy("wrong password")
+		h.Dummy(ctx, "wrong password")
 		dummy = min(dummy, time.Since(start))
 	}
 	t.Logf("cost %d: Verify %v, Dummy %v", cost, verify, dummy)
@@ -313,7 +317,7 @@ func TestDummyTakesAsLongAsVerify(t *testing.T) {
 func BenchmarkHash(b *testing.B) {
 	h := newTestHasher(b, 10)
 	for b.Loop() {
-		if _, err := h.Hash("zq8!Lm2#"); err != nil {
+		if _, err := h.Hash(ctx, "zq8!Lm2#"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -321,12 +325,12 @@ func BenchmarkHash(b *testing.B) {
 
 func BenchmarkVerify(b *testing.B) {
 	h := newTestHasher(b, 10)
-	stored, err := h.Hash("zq8!Lm2#")
+	stored, err := h.Hash(ctx, "zq8!Lm2#")
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		h.Verify(stored, "zq8!Lm2#")
+		h.Verify(ctx, stored, "zq8!Lm2#")
 	}
 }
 
@@ -337,7 +341,7 @@ func TestHashingRunsOnePerProcessor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := h.Hash("correct horse battery staple")
+	stored, err := h.Hash(ctx, "correct horse battery staple")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,13 +359,13 @@ func TestHashingRunsOnePerProcessor(t *testing.T) {
 		wg.Go(func() {
 			switch i % 3 {
 			case 0:
-				_, _ = h.Hash("correct horse battery staple")
+				_, _ = h.Hash(ctx, "correct horse battery staple")
 			case 1:
-				if ok, _ := h.Verify(stored, "correct horse battery staple"); !ok {
+				if ok, _, _ := h.Verify(ctx, stored, "correct horse battery staple"); !ok {
 					t.Error("verify failed")
 				}
 			default:
-				h.Dummy("wrong")
+				h.Dummy(ctx, "wrong")
 			}
 		})
 	}
@@ -372,5 +376,55 @@ func TestHashingRunsOnePerProcessor(t *testing.T) {
 	}
 	if len(h.slots) != 0 {
 		t.Fatalf("%d slots still held", len(h.slots))
+	}
+}
+
+// When every slot stays taken for the longest wait, each call answers
+// ErrBusy without hashing; a call whose context ends first answers its
+// error; once a slot is free, calls hash again.
+func TestHashingAnswersBusyAfterItsLongestWait(t *testing.T) {
+	h, err := NewHasher(bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := h.Hash(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashed := 0
+	h.onHash = func() { hashed++ }
+	const wait = 50 * time.Millisecond
+	h.SetMaxWait(wait)
+	for range cap(h.slots) {
+		h.slots <- struct{}{} // every processor is hashing for others
+	}
+	start := time.Now()
+	if _, err := h.Hash(ctx, "correct horse battery staple"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Hash with every slot taken = %v, want ErrBusy", err)
+	}
+	if took := time.Since(start); took < wait {
+		t.Fatalf("ErrBusy after %v, before the longest wait of %v", took, wait)
+	}
+	if ok, _, err := h.Verify(ctx, stored, "correct horse battery staple"); ok || !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with every slot taken = %v, %v, want false and ErrBusy", ok, err)
+	}
+	if err := h.Dummy(ctx, "wrong"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Dummy with every slot taken = %v, want ErrBusy", err)
+	}
+	h.SetMaxWait(time.Minute)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := h.Hash(cancelled, "correct horse battery staple"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Hash with an ended context = %v, want context.Canceled", err)
+	}
+	if hashed != 0 {
+		t.Fatalf("%d hashes ran while every slot was taken", hashed)
+	}
+	<-h.slots // one processor is free again
+	if ok, _, err := h.Verify(ctx, stored, "correct horse battery staple"); !ok || err != nil {
+		t.Fatalf("Verify with a free slot = %v, %v", ok, err)
+	}
+	if hashed != 1 {
+		t.Fatalf("%d hashes ran, want 1", hashed)
 	}
 }

@@ -56,7 +56,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, id int64, curren
 	if err != nil {
 		return session.Issued{}, err
 	}
-	if ok, _ := s.hasher.Verify(hash, current); !ok {
+	if ok, _, err := s.hasher.Verify(ctx, hash, current); err != nil {
+		return session.Issued{}, err
+	} else if !ok {
 		return session.Issued{}, ErrInvalidCredentials
 	}
 	a, err := s.accounts.ByID(ctx, id)
@@ -66,7 +68,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, id int64, curren
 	if err := account.CheckPassword(next, email, a.DisplayName); err != nil {
 		return session.Issued{}, err
 	}
-	newHash, err := s.hasher.Hash(next)
+	newHash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
 		return session.Issued{}, err
 	}
@@ -127,7 +129,7 @@ func (s *Service) ConfirmReset(ctx context.Context, c Client, token, next string
 	if err := account.CheckPassword(next); err != nil {
 		return err
 	}
-	hash, err := s.hasher.Hash(next)
+	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
 		return err
 	}
@@ -163,7 +165,7 @@ func (s *Service) LinkEmail(ctx context.Context, id int64, email, password strin
 	if err := account.CheckPassword(password, norm); err != nil {
 		return err
 	}
-	hash, err := s.hasher.Hash(password)
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return err
 	}

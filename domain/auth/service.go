@@ -129,7 +129,7 @@ func (s *Service) Register(ctx context.Context, c Client, email, password, displ
 	if err := account.CheckPassword(password, email, displayName); err != nil {
 		return account.Account{}, session.Issued{}, err
 	}
-	hash, err := s.hasher.Hash(password)
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return account.Account{}, session.Issued{}, err
 	}
@@ -152,7 +152,9 @@ func (s *Service) LoginEmail(ctx context.Context, c Client, email, password stri
 	}
 	norm, err := account.NormalizeEmail(email)
 	if err != nil {
-		s.hasher.Dummy(password)
+		if err := s.hasher.Dummy(ctx, password); err != nil {
+			return fail(err)
+		}
 		return fail(ErrInvalidCredentials)
 	}
 	// Keyed by address too, so guesses from elsewhere cannot lock the player
@@ -162,7 +164,9 @@ func (s *Service) LoginEmail(ctx context.Context, c Client, email, password stri
 	}
 	a, hash, err := s.accounts.ByEmail(ctx, norm)
 	if errors.Is(err, account.ErrNotFound) {
-		s.hasher.Dummy(password)
+		if err := s.hasher.Dummy(ctx, password); err != nil {
+			return fail(err)
+		}
 		s.record(ctx, c, nil, account.ProviderEmail, account.OutcomeUnknown)
 		return fail(ErrInvalidCredentials)
 	}
@@ -172,7 +176,10 @@ func (s *Service) LoginEmail(ctx context.Context, c Client, email, password stri
 	if err := s.slowStuffing(ctx, c, a.ID); err != nil {
 		return fail(err)
 	}
-	ok, rehash := s.hasher.Verify(hash, password)
+	ok, rehash, err := s.hasher.Verify(ctx, hash, password)
+	if err != nil {
+		return fail(err)
+	}
 	if !ok {
 		s.record(ctx, c, &a.ID, account.ProviderEmail, account.OutcomeBadPassword)
 		return fail(ErrInvalidCredentials)
@@ -182,7 +189,7 @@ func (s *Service) LoginEmail(ctx context.Context, c Client, email, password stri
 		return fail(err)
 	}
 	if rehash {
-		if h, err := s.hasher.Hash(password); err == nil {
+		if h, err := s.hasher.Hash(ctx, password); err == nil {
 			if err := s.accounts.SetPasswordHash(ctx, a.ID, h); err != nil {
 				s.log.ErrorContext(ctx, "rehash password", "player_id", a.PublicID, "err", err)
 			}

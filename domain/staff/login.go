@@ -53,7 +53,9 @@ type loginRow struct {
 func (s *Store) Login(ctx context.Context, email, password, totpCode, ip, userAgent string) (Session, Staff, error) {
 	addr, err := account.NormalizeEmail(email)
 	if err != nil {
-		s.hasher.Dummy(password)
+		if err := s.hasher.Dummy(ctx, password); err != nil {
+			return Session{}, Staff{}, err
+		}
 		return Session{}, Staff{}, ErrInvalidCredentials
 	}
 	const q = `SELECT ` + staffColumns + `, a.password_hash, a.totp_secret_sealed, a.locked_until,
@@ -62,7 +64,9 @@ FROM staff_accounts a WHERE a.email = $1`
 	var row loginRow
 	if err := s.db.GetContext(ctx, &row, q, addr); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			s.hasher.Dummy(password)
+			if err := s.hasher.Dummy(ctx, password); err != nil {
+				return Session{}, Staff{}, err
+			}
 			return Session{}, Staff{}, ErrInvalidCredentials
 		}
 		return Session{}, Staff{}, fmt.Errorf("load staff account: %w", err)
@@ -70,7 +74,10 @@ FROM staff_accounts a WHERE a.email = $1`
 	if row.Locked {
 		return Session{}, Staff{}, &LockedError{Until: *row.LockedUntil}
 	}
-	ok, rehash := s.hasher.Verify(row.PasswordHash, password)
+	ok, rehash, err := s.hasher.Verify(ctx, row.PasswordHash, password)
+	if err != nil {
+		return Session{}, Staff{}, err
+	}
 	if !ok {
 		return Session{}, Staff{}, s.fail(ctx, row.ID)
 	}
@@ -98,7 +105,7 @@ FROM staff_accounts a WHERE a.email = $1`
 	}
 	var newHash sql.NullString
 	if rehash {
-		h, err := s.hasher.Hash(password)
+		h, err := s.hasher.Hash(ctx, password)
 		if err != nil {
 			return Session{}, Staff{}, err
 		}

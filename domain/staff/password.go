@@ -29,13 +29,15 @@ func (s *Store) ChangePasswordTx(ctx context.Context, tx *sqlx.Tx, id int64, cur
 		}
 		return fmt.Errorf("load staff password: %w", err)
 	}
-	if ok, _ := s.hasher.Verify(row.Hash, current); !ok {
+	if ok, _, err := s.hasher.Verify(ctx, row.Hash, current); err != nil {
+		return err
+	} else if !ok {
 		return ErrInvalidCredentials
 	}
 	if err := account.CheckPassword(next, row.Email, row.DisplayName); err != nil {
 		return err
 	}
-	hash, err := s.hasher.Hash(next)
+	hash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
 		return err
 	}

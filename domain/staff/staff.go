@@ -178,7 +178,7 @@ func (s *Store) CreateTx(ctx context.Context, tx *sqlx.Tx, email, displayName, r
 	if err := account.CheckPassword(password, addr, name); err != nil {
 		return Staff{}, err
 	}
-	hash, err := s.hasher.Hash(password)
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		return Staff{}, err
 	}

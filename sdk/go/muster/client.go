@@ -54,7 +54,8 @@ type settings struct {
 // network error before any answer, 429 (after its Retry-After), 502, 503 or
 // 504. Only calls that are safe to repeat are retried: GET, PUT and DELETE,
 // calls sent with an Idempotency-Key, and the few POSTs the API documents
-// as repeatable. The wait before retry n is a random duration in
+// as repeatable. Any call is retried after a 503 auth_busy, which the API
+// answers before doing anything. The wait before retry n is a random duration in
 // [0, min(MaxDelay, BaseDelay*2^(n-1))) (full jitter), or Retry-After when
 // the server gave one.
 type RetryPolicy struct {
@@ -324,7 +325,7 @@ func (t *transport) do(ctx context.Context, c *call, auth authFunc, expired func
 			attempt-- // the refresh does not use up an attempt
 			continue
 		}
-		if !c.retryable() || attempt >= t.retry.MaxAttempts || !retryableStatus(apiErr.Status) {
+		if !(c.retryable() || turnedAway(apiErr)) || attempt >= t.retry.MaxAttempts || !retryableStatus(apiErr.Status) {
 			return apiErr
 		}
 		wait := t.backoff(attempt)
@@ -338,6 +339,14 @@ func (t *transport) do(ctx context.Context, c *call, auth authFunc, expired func
 			return err
 		}
 	}
+}
+
+// turnedAway reports whether the API answered before doing anything, so
+// that any call, even one not safe to repeat (a registration, a login), may
+// be sent again: 503 auth_busy, when more passwords arrive than the
+// platform can hash.
+func turnedAway(e *APIError) bool {
+	return e.Status == http.StatusServiceUnavailable && e.Code == "auth_busy"
 }
 
 func retryableStatus(status int) bool {

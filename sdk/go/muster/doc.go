@@ -19,7 +19,9 @@
 // Errors the API answers are *APIError (errors.As), with the HTTP status
 // and the stable code of docs and openapi.yaml. Calls that are safe to
 // repeat are retried on network errors, 429 (after Retry-After), 502, 503
-// and 504, with exponential backoff and full jitter (RetryPolicy).
+// and 504, with exponential backoff and full jitter (RetryPolicy). Any
+// call is retried after a 503 auth_busy (too many passwords to hash at
+// once), which the API answers before doing anything.
 // Operations that take an Idempotency-Key get a new one per call, kept
 // across that call's retries; WithIdempotencyKey gives one of the app's.
 // The access token is refreshed shortly before it expires and once after

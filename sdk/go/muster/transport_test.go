@@ -141,6 +141,25 @@ func TestNoRetryOn400OrUnsafePost(t *testing.T) {
 	}
 }
 
+// A 503 auth_busy was answered before the platform did anything, so even a
+// registration, which is not safe to repeat otherwise, is sent again.
+func TestTurnedAwayRegistrationIsSentAgain(t *testing.T) {
+	c, s, waits := scripted(t, status(503, "auth_busy", "2"), status(503, "auth_busy", "1"),
+		okJSON(`{"player":{"id":"p_1"},"tokens":{"access_token":"a","refresh_token":"r","expires_in":900}}`))
+	l, err := c.Register(context.Background(), RegisterRequest{Email: "a@example.com", Password: "zq8!Lm2#xx", DisplayName: "Ace"})
+	if err != nil || l.Player.ID != "p_1" {
+		t.Fatalf("Register = %+v, %v", l, err)
+	}
+	if s.count() != 3 || len(*waits) != 2 || (*waits)[0] != 2*time.Second || (*waits)[1] != time.Second {
+		t.Fatalf("%d requests after waits %v, want 3 after the Retry-Afters [2s 1s]", s.count(), *waits)
+	}
+	// Other 503s still leave it alone: the registration may have been made.
+	c, s, _ = scripted(t, status(503, "unavailable", "1"), okJSON(`{}`))
+	if _, err := c.Register(context.Background(), RegisterRequest{Email: "b@example.com", Password: "zq8!Lm2#xx", DisplayName: "Bo"}); !IsCode(err, "unavailable") || s.count() != 1 {
+		t.Fatalf("Register after 503 unavailable: err %v after %d requests, want unavailable after 1", err, s.count())
+	}
+}
+
 func TestIdempotencyKeyIsKeptAcrossRetries(t *testing.T) {
 	c, s, _ := scripted(t, hangUp, status(504, "gateway_timeout", ""), okJSON(`{"id":"o1","replayed":true}`))
 	o, err := c.BuyProduct(context.Background(), OrderRequest{ProductID: "offer"})

@@ -137,6 +137,7 @@ func (b *bot) login(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.r.m.gotIn(time.Since(b.started))
 	b.id = l.Player.ID
 	b.r.players.Store(b.id, b)
 	for _, o := range b.api.others {
@@ -147,11 +148,13 @@ func (b *bot) login(ctx context.Context) error {
 
 // queued makes a password call (a login, a registration) again while the
 // platform turns it away as busy (503 auth_busy, after the SDK's own
-// retries), as a game client's login queue does, until the run ends.
+// retries), as a game client's login queue does. A player still queued
+// when the run's time is up keeps trying in the drain, as one whose call
+// was waiting in the platform would still be answered.
 func (b *bot) queued(ctx context.Context, call func() error) error {
 	for {
 		err := call()
-		if apiCode(err) != "auth_busy" || b.r.stopping() {
+		if apiCode(err) != "auth_busy" {
 			return err
 		}
 		if !sleep(ctx, time.Second+time.Duration(b.rng.Int64N(int64(2*time.Second)))) {
@@ -179,6 +182,7 @@ func (b *bot) resume(ctx context.Context, refresh string) error {
 	}); err != nil {
 		return err
 	}
+	b.r.m.gotIn(time.Since(b.started))
 	b.id = me.ID
 	b.r.players.Store(b.id, b)
 	for _, o := range b.api.others {

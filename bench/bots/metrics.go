@@ -21,6 +21,7 @@ type metrics struct {
 
 	delivery  map[string]*loadgen.Histogram // notification kind -> created_at to receipt
 	matchWait loadgen.Histogram             // queue join to match.found
+	gettingIn loadgen.Histogram             // arrival to logged in
 	roundTrip loadgen.Histogram             // friend request sent to friend.request received
 
 	calls         atomic.Int64 // every request made
@@ -95,6 +96,12 @@ func (m *metrics) delivered(kind string, d time.Duration) {
 		m.delivery[kind] = h
 	}
 	h.Record(max(d, 0))
+	m.mu.Unlock()
+}
+
+func (m *metrics) gotIn(d time.Duration) {
+	m.mu.Lock()
+	m.gettingIn.Record(d)
 	m.mu.Unlock()
 }
 

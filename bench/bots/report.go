@@ -26,6 +26,9 @@ type Report struct {
 		Ready      int64 `json:"ready"` // logged in and connected
 		Registered int64 `json:"registered"`
 		Resumed    int64 `json:"resumed"`
+		// GettingIn: arrival to logged in, the login queue (503
+		// auth_busy answers) included.
+		GettingIn Latency `json:"getting_in"`
 	} `json:"players"`
 
 	Requests struct {
@@ -71,6 +74,7 @@ func (r *runner) report(started, ended time.Time) *Report {
 		Targets: r.cfg.Targets.Bases(), Realtime: r.cfg.Targets.Realtime, Scenario: r.sc, Seconds: elapsed.Seconds()}
 	rep.Players.Arrived, rep.Players.Ready = m.arrived.Load(), m.ready.Load()
 	rep.Players.Registered, rep.Players.Resumed = m.registered.Load(), m.resumed.Load()
+	rep.Players.GettingIn = latencyOf(&m.gettingIn)
 	rep.Requests.Calls = m.calls.Load()
 	rep.Requests.PerSec = float64(rep.Requests.Calls) / max(elapsed.Seconds(), 1e-9)
 	rep.Requests.Failures = m.failed.Load()
@@ -131,6 +135,8 @@ func (rep *Report) WriteText(w io.Writer) {
 	p("muster bots: %d players for %s (ramp %.0f/s), %s, %d CPUs, %s", sc.Players, sc.Duration.D(), sc.Ramp, rep.Date, rep.CPUs, rep.GoVersion)
 	p("targets    %s; realtime %s", strings.Join(rep.Targets, " "), strings.Join(rep.Realtime, " "))
 	p("players    %d arrived, %d in (%d registered now), %d socket drops resumed", rep.Players.Arrived, rep.Players.Ready, rep.Players.Registered, rep.Players.Resumed)
+	gi := rep.Players.GettingIn
+	p("getting in %d players, arrival to logged in (login queue included): p50 %.0f ms  p95 %.0f ms  p99 %.0f ms  max %.0f ms", gi.Count, gi.P50, gi.P95, gi.P99, gi.Max)
 	p("requests   %d in %.1fs: %.0f/s, %d unexpected errors (the bots used %.1f s of CPU)", rep.Requests.Calls, rep.Seconds, rep.Requests.PerSec, rep.Requests.Failures, rep.BotsCPU)
 	p("")
 	p("%-26s %9s %8s %8s %9s %9s %9s %9s", "operation", "calls", "errors", "per s", "p50 ms", "p95 ms", "p99 ms", "max ms")

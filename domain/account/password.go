@@ -26,6 +26,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -152,7 +153,8 @@ const dummyPassword = "muster dummy password for timing equalisation"
 // game server heartbeats timed out behind 500 concurrent registrations).
 //
 // A call waits for its turn at most the Hasher's longest wait (SetMaxWait),
-// then answers ErrBusy having hashed nothing. When more passwords arrive
+// then answers ErrBusy having hashed nothing; Admit tells at once when a
+// call would. When more passwords arrive
 // than the processors can hash, the queue then holds a few seconds of work
 // at most: every password that is hashed is answered while its client
 // still waits, instead of the queue growing past the clients' timeouts and
@@ -161,6 +163,9 @@ type Hasher struct {
 	cost    int
 	slots   chan struct{}
 	maxWait time.Duration
+	// queued counts the calls waiting for a slot or in one; mean is a
+	// moving average of how long a call holds its slot, in nanoseconds.
+	queued, mean atomic.Int64
 	// onHash, when set (tests), runs inside each bcrypt's slot.
 	onHash func()
 
@@ -174,7 +179,7 @@ var ErrBusy = errors.New("password hashing is busy")
 
 // DefaultMaxHashWait is how long a call waits for a bcrypt slot unless
 // SetMaxWait says otherwise.
-const DefaultMaxHashWait = 5 * time.Second
+const DefaultMaxHashWait = 10 * time.Second
 
 // NewHasher returns a Hasher using the given bcrypt cost, which must be
 // between bcrypt.MinCost (4) and bcrypt.MaxCost (31). Costs below
@@ -191,9 +196,24 @@ func NewHasher(cost int) (*Hasher, error) {
 // ErrBusy. Call it before the Hasher is used.
 func (h *Hasher) SetMaxWait(d time.Duration) { h.maxWait = d }
 
+// Admit answers ErrBusy at once when the calls already queued would keep
+// one more waiting past half the longest wait (the other half is the
+// margin of an estimate, so that a call it lets in is seldom turned away
+// after waiting). Callers ask it before they spend anything else on a
+// request (a rate-limit allowance, a database read), so that a player
+// turned away loses nothing by trying again.
+func (h *Hasher) Admit() error {
+	ahead, mean := h.queued.Load(), time.Duration(h.mean.Load())
+	if time.Duration(ahead)*mean/time.Duration(cap(h.slots)) > h.maxWait/2 {
+		return ErrBusy
+	}
+	return nil
+}
+
 // hold waits for a bcrypt slot and returns its release; ErrBusy after the
 // longest wait, or ctx's error when it ends first.
 func (h *Hasher) hold(ctx context.Context) (func(), error) {
+	h.queued.Add(1)
 	select {
 	case h.slots <- struct{}{}:
 	default:
@@ -202,15 +222,25 @@ func (h *Hasher) hold(ctx context.Context) (func(), error) {
 		select {
 		case h.slots <- struct{}{}:
 		case <-t.C:
+			h.queued.Add(-1)
 			return nil, ErrBusy
 		case <-ctx.Done():
+			h.queued.Add(-1)
 			return nil, ctx.Err()
 		}
 	}
 	if h.onHash != nil {
 		h.onHash()
 	}
-	return func() { <-h.slots }, nil
+	start := time.Now()
+	return func() {
+		// An average over about the last eight calls; concurrent
+		// updates may lose one, which an average can afford.
+		took, mean := int64(time.Since(start)), h.mean.Load()
+		h.mean.Store(mean + (took-mean)/8)
+		<-h.slots
+		h.queued.Add(-1)
+	}, nil
 }
 
 // Cost returns the bcrypt cost the Hasher hashes with.

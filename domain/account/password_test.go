@@ -428,3 +428,34 @@ func TestHashingAnswersBusyAfterItsLongestWait(t *testing.T) {
 		t.Fatalf("%d hashes ran, want 1", hashed)
 	}
 }
+
+// Admit turns a call away at once when the calls queued ahead of it would
+// take longer than half the longest wait, and lets it in otherwise.
+func TestAdmitTurnsAwayWhatWouldWaitTooLong(t *testing.T) {
+	h, err := NewHasher(bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Admit(); err != nil {
+		t.Fatalf("Admit with nothing queued = %v", err)
+	}
+	h.SetMaxWait(2 * time.Second)
+	h.mean.Store(int64(100 * time.Millisecond))
+	slots := int64(cap(h.slots))
+	h.queued.Store(10 * slots) // exactly half the longest wait of work ahead
+	if err := h.Admit(); err != nil {
+		t.Fatalf("Admit with %d queued = %v, want admitted", 10*slots, err)
+	}
+	h.queued.Store(10*slots + slots)
+	if err := h.Admit(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Admit with %d queued = %v, want ErrBusy", 11*slots, err)
+	}
+	// The queue drains as calls finish, and the average follows them.
+	h.queued.Store(0)
+	if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+	if h.queued.Load() != 0 || h.mean.Load() >= int64(100*time.Millisecond) {
+		t.Fatalf("after one fast hash: %d queued, mean %v", h.queued.Load(), time.Duration(h.mean.Load()))
+	}
+}

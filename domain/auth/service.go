@@ -116,6 +116,9 @@ func (s *Service) record(ctx context.Context, c Client, id *int64, method, outco
 
 // Register creates an account with email and password and logs it in.
 func (s *Service) Register(ctx context.Context, c Client, email, password, displayName string) (account.Account, session.Issued, error) {
+	if err := s.hasher.Admit(); err != nil {
+		return account.Account{}, session.Issued{}, err
+	}
 	if err := s.allow(ctx, "register:ip:"+c.IP, s.cfg.RegisterPerIP); err != nil {
 		return account.Account{}, session.Issued{}, err
 	}
@@ -146,6 +149,9 @@ func (s *Service) Register(ctx context.Context, c Client, email, password, displ
 func (s *Service) LoginEmail(ctx context.Context, c Client, email, password string) (account.Account, session.Issued, error) {
 	fail := func(err error) (account.Account, session.Issued, error) {
 		return account.Account{}, session.Issued{}, err
+	}
+	if err := s.hasher.Admit(); err != nil {
+		return fail(err)
 	}
 	if err := s.allow(ctx, "login:ip:"+c.IP, s.cfg.LoginPerIP); err != nil {
 		return fail(err)

@@ -28,7 +28,7 @@ const (
 	CodeInternal         = "internal"
 	CodeUnavailable      = "unavailable"
 	// CodeAuthBusy (503, with Retry-After): more passwords arrived than the
-	// node can hash; the request was turned away before it did anything,
+	// node can hash; the request was turned away having changed nothing,
 	// so any request, even one not safe to repeat, may be sent again.
 	CodeAuthBusy = "auth_busy"
 )

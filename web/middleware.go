@@ -99,6 +99,10 @@ func observe(log *slog.Logger, m *Metrics, tr *tracing) fiber.Handler {
 		}
 		level := slog.LevelInfo
 		switch {
+		case status == http.StatusServiceUnavailable:
+			// Turned away on purpose (auth_busy, a busy party, Steam
+			// not answering): the metrics and alerts count them.
+			level = slog.LevelWarn
 		case status >= 500:
 			level = slog.LevelError
 		case isOps(route):

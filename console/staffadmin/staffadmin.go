@@ -87,6 +87,10 @@ func (h *handler) create(c *fiber.Ctx) error {
 		form.EmailErr = "Enter a valid email address."
 	case errors.Is(err, staff.ErrInvalidDisplayName):
 		form.NameErr = "Enter a name of 1 to 60 characters."
+	case errors.Is(err, account.ErrBusy):
+		form.EmailErr = "The platform is busy checking other passwords; nobody was added. Try again in a few seconds."
+		c.Set(fiber.HeaderRetryAfter, "2")
+		return h.renderList(c, http.StatusServiceUnavailable, form)
 	default:
 		return err
 	}
@@ -261,6 +265,8 @@ func (h *handler) changePassword(c *fiber.Ctx) error {
 		form.CurrentErr = "That is not your current password."
 	case errors.Is(err, account.ErrBusy):
 		form.CurrentErr = "The platform is busy checking other passwords; nothing was changed. Try again in a few seconds."
+		c.Set(fiber.HeaderRetryAfter, "2")
+		return frame.Render(c, http.StatusServiceUnavailable, myAccount(h.f.Page(c, "My account", ""), false, "", "", "", form))
 	case errors.As(err, &weak):
 		form.NewErr = "The new password " + weak.Reason + "."
 	default:

@@ -203,17 +203,27 @@ func (h *Hasher) SetMaxWait(d time.Duration) { h.maxWait = d }
 // request (a rate-limit allowance, a database read), so that a player
 // turned away loses nothing by trying again.
 func (h *Hasher) Admit() error {
-	ahead, mean := h.queued.Load(), time.Duration(h.mean.Load())
-	if time.Duration(ahead)*mean/time.Duration(cap(h.slots)) > h.maxWait/2 {
+	if h.wait(h.queued.Load()) > h.maxWait/2 {
 		return ErrBusy
 	}
 	return nil
 }
 
+// wait estimates how long a call waits for a slot with queued calls
+// ahead of it (waiting or hashing).
+func (h *Hasher) wait(queued int64) time.Duration {
+	slots := int64(cap(h.slots))
+	return time.Duration(max(queued-slots+1, 0)) * time.Duration(h.mean.Load()) / time.Duration(slots)
+}
+
 // hold waits for a bcrypt slot and returns its release; ErrBusy after the
 // longest wait, or ctx's error when it ends first.
 func (h *Hasher) hold(ctx context.Context) (func(), error) {
-	h.queued.Add(1)
+	if ahead := h.queued.Add(1) - 1; h.wait(ahead) > h.maxWait {
+		// It would be turned away after the whole wait: say so now.
+		h.queued.Add(-1)
+		return nil, ErrBusy
+	}
 	select {
 	case h.slots <- struct{}{}:
 	default:
@@ -237,6 +247,9 @@ func (h *Hasher) hold(ctx context.Context) (func(), error) {
 		// An average over about the last eight calls; concurrent
 		// updates may lose one, which an average can afford.
 		took, mean := int64(time.Since(start)), h.mean.Load()
+		if mean == 0 {
+			mean = took // the first call sets the scale
+		}
 		h.mean.Store(mean + (took-mean)/8)
 		<-h.slots
 		h.queued.Add(-1)

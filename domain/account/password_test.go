@@ -439,16 +439,28 @@ func TestAdmitTurnsAwayWhatWouldWaitTooLong(t *testing.T) {
 	if err := h.Admit(); err != nil {
 		t.Fatalf("Admit with nothing queued = %v", err)
 	}
+	// The first hash sets the average's scale.
+	if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil || h.mean.Load() <= 0 {
+		t.Fatalf("after the first hash: %v, mean %v", err, time.Duration(h.mean.Load()))
+	}
 	h.SetMaxWait(2 * time.Second)
 	h.mean.Store(int64(100 * time.Millisecond))
 	slots := int64(cap(h.slots))
-	h.queued.Store(10 * slots) // exactly half the longest wait of work ahead
+	// Every slot busy and 10 waiting each: exactly half the longest wait
+	// of work ahead.
+	h.queued.Store(slots - 1 + 10*slots)
 	if err := h.Admit(); err != nil {
-		t.Fatalf("Admit with %d queued = %v, want admitted", 10*slots, err)
+		t.Fatalf("Admit with %d queued = %v, want admitted", h.queued.Load(), err)
 	}
-	h.queued.Store(10*slots + slots)
+	h.queued.Add(slots)
 	if err := h.Admit(); !errors.Is(err, ErrBusy) {
-		t.Fatalf("Admit with %d queued = %v, want ErrBusy", 11*slots, err)
+		t.Fatalf("Admit with %d queued = %v, want ErrBusy", h.queued.Load(), err)
+	}
+	// A call that would wait past the longest wait is turned away at once.
+	h.queued.Store(slots - 1 + 21*slots)
+	start := time.Now()
+	if _, err := h.Hash(ctx, "correct horse battery staple"); !errors.Is(err, ErrBusy) || time.Since(start) > time.Second {
+		t.Fatalf("Hash with %d queued = %v after %v, want ErrBusy at once", h.queued.Load(), err, time.Since(start))
 	}
 	// The queue drains as calls finish, and the average follows them.
 	h.queued.Store(0)

@@ -194,7 +194,7 @@ func (s *Service) LoginEmail(ctx context.Context, c Client, email, password stri
 		s.record(ctx, c, &a.ID, account.ProviderEmail, account.OutcomeBanned)
 		return fail(err)
 	}
-	if rehash {
+	if rehash && s.hasher.Admit() == nil { // a busy hasher leaves it for the next login
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
 			if err := s.accounts.SetPasswordHash(ctx, a.ID, h); err != nil {
 				s.log.ErrorContext(ctx, "rehash password", "player_id", a.PublicID, "err", err)

@@ -9,7 +9,9 @@
 // Status: ok with the decoded answer in *out, or
 //   kHttp        the API refused: http_status(), api_code() (the stable
 //                code: "insufficient_funds", "no_live_match", ...),
-//                message(), retry_after_ms() for 429;
+//                message(), retry_after_ms() for 429 and 503 (a 503
+//                auth_busy login or registration changed nothing: call
+//                again after it, showing a login queue);
 //   kUnexpected  a success whose JSON does not fit the answer's shape;
 //   kIo/kTimeout no answer arrived (from the HttpClient).
 // A client is used from one thread at a time (it keeps the tokens); on a
@@ -33,7 +35,10 @@
 namespace muster {
 
 struct RestOptions {
-  std::chrono::milliseconds timeout{10000};  // per request
+  // Per request; above the platform's longest password-hashing wait
+  // (MUSTER_HASH_WAIT, 10 s) plus a hash, so a login is not given up on
+  // while it is being answered.
+  std::chrono::milliseconds timeout{30000};
   std::string user_agent = "muster-cpp/0.1";
   // An access token the server calls expired (401 token_expired) is
   // refreshed once with the refresh token and the call made again.

@@ -67,7 +67,7 @@ class Status {
   uint32_t server_code() const { return server_code_; }
   bool fatal() const { return fatal_; }
   // For kServer and kHttp: how long the server asks the client to wait
-  // before trying again (RATE_LIMITED, 429); 0 when it said nothing.
+  // before trying again (RATE_LIMITED, 429, 503); 0 when it said nothing.
   uint32_t retry_after_ms() const { return retry_after_ms_; }
   // For kHttp: the response status, and the error code of the API's error
   // shape {"error":{"code":"...","message":"..."}}, which is stable: switch

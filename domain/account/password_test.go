@@ -334,9 +334,10 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-// However many callers hash at once, at most GOMAXPROCS bcrypts run; the
-// rest wait their turn, and all of them finish.
-func TestHashingRunsOnePerProcessor(t *testing.T) {
+// hasherWithHash returns a quick Hasher and its hash of "correct horse
+// battery staple".
+func hasherWithHash(t *testing.T) (*Hasher, string) {
+	t.Helper()
 	h, err := NewHasher(bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +346,13 @@ func TestHashingRunsOnePerProcessor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h, stored
+}
+
+// However many callers hash at once, at most GOMAXPROCS bcrypts run; the
+// rest wait their turn, and all of them finish.
+func TestHashingRunsOnePerProcessor(t *testing.T) {
+	h, stored := hasherWithHash(t)
 	var mu sync.Mutex
 	running, peak := 0, 0
 	h.onHash = func() {
@@ -383,14 +391,7 @@ func TestHashingRunsOnePerProcessor(t *testing.T) {
 // ErrBusy without hashing; a call whose context ends first answers its
 // error; once a slot is free, calls hash again.
 func TestHashingAnswersBusyAfterItsLongestWait(t *testing.T) {
-	h, err := NewHasher(bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored, err := h.Hash(ctx, "correct horse battery staple")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, stored := hasherWithHash(t)
 	hashed := 0
 	h.onHash = func() { hashed++ }
 	const wait = 50 * time.Millisecond

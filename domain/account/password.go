@@ -154,11 +154,11 @@ const dummyPassword = "muster dummy password for timing equalisation"
 //
 // A call waits for its turn at most the Hasher's longest wait (SetMaxWait),
 // then answers ErrBusy having hashed nothing; Admit tells at once when a
-// call would. When more passwords arrive
-// than the processors can hash, the queue then holds a few seconds of work
-// at most: every password that is hashed is answered while its client
-// still waits, instead of the queue growing past the clients' timeouts and
-// the platform hashing for players who have given up.
+// call would. When more passwords arrive than the processors can hash, the
+// queue then holds a few seconds of work at most: every password that is
+// hashed is answered while its client still waits, instead of the queue
+// growing past the clients' timeouts and the platform hashing for players
+// who have given up.
 type Hasher struct {
 	cost    int
 	slots   chan struct{}

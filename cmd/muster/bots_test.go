@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net"
 	"os"
@@ -71,9 +69,7 @@ func TestBotsPlayAgainstDevThenASplitPlatform(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/muster: %v\n%s", err, out)
 	}
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	prefix := "bots" + hex.EncodeToString(r[:]) + ":"
+	prefix := unique("bots") + ":"
 	var env []string
 	for k, v := range stripeEnv {
 		env = append(env, k+"="+v)

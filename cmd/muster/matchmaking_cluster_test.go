@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"syscall"
@@ -34,9 +32,7 @@ func TestMatchmakerReplicaKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	queue := "duel" + hex.EncodeToString(r[:])
+	queue := unique("duel")
 	cs := content.New(conn)
 	cs.Register(match.ModeKind())
 	cs.Register(matchmaking.QueueKind())
@@ -59,7 +55,7 @@ func TestMatchmakerReplicaKilled(t *testing.T) {
 		}
 	}
 
-	prefix := "mm" + hex.EncodeToString(r[:]) + ":"
+	prefix := unique("mm") + ":"
 	extra := []string{"MUSTER_MATCHMAKING_TICK=200ms", "MUSTER_MATCHMAKING_LEASE=1s"}
 	a := startNode(t, "auth", dbURL, prefix, extra...)
 	b := startNode(t, "matchmaking", dbURL, prefix, extra...)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"strings"
@@ -18,9 +16,7 @@ func TestOpsProfilesOnlyWhenAsked(t *testing.T) {
 		t.Skip("starts two muster processes")
 	}
 	dbURL := testenv.DBURL(t)
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	prefix := "ops" + hex.EncodeToString(r[:]) + ":"
+	prefix := unique("ops") + ":"
 	plain := startNode(t, "player", dbURL, prefix)
 	profiled := startNode(t, "player", dbURL, prefix, "MUSTER_OPS_PPROF=true")
 	get := func(url string) (int, string) {

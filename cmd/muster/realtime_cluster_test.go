@@ -111,11 +111,17 @@ func restCall(t *testing.T, method, url, token, body string, want int) map[strin
 	return out
 }
 
-func registerPlayer(t *testing.T, base string) restPlayer {
-	t.Helper()
+// unique returns prefix and 12 random hex digits: a name (a Redis prefix,
+// a queue, a player) no other test or run shares.
+func unique(prefix string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	name := "p" + hex.EncodeToString(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func registerPlayer(t *testing.T, base string) restPlayer {
+	t.Helper()
+	name := unique("p")
 	out := restCall(t, http.MethodPost, base+"/v1/auth/register", "",
 		fmt.Sprintf(`{"email":"%s@example.com","password":"correct horse battery staple","display_name":"%s"}`, name, name), http.StatusCreated)
 	player, _ := out["player"].(map[string]any)
@@ -140,9 +146,7 @@ func TestRealtimeAcrossTwoNodes(t *testing.T) {
 		t.Skip("starts two muster processes")
 	}
 	dbURL := testenv.DBURL(t)
-	var pb6 [4]byte
-	_, _ = rand.Read(pb6[:])
-	prefix := "cluster" + hex.EncodeToString(pb6[:]) + ":"
+	prefix := unique("cluster") + ":"
 	a := startNode(t, "auth,realtime,worker", dbURL, prefix)
 	b := startNode(t, "realtime", dbURL, prefix)
 	api := "http://" + a.http
@@ -264,9 +268,7 @@ func TestRealtimeDrainMovesClientsToAnotherNode(t *testing.T) {
 		t.Skip("starts two muster processes")
 	}
 	dbURL := testenv.DBURL(t)
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	prefix := "drain" + hex.EncodeToString(r[:]) + ":"
+	prefix := unique("drain") + ":"
 	a := startNode(t, "auth,realtime,worker", dbURL, prefix)
 	b := startNode(t, "realtime", dbURL, prefix)
 	api := "http://" + a.http

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -128,9 +127,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	// loaded machine; the shutdown timeout starts after it.
 	const drainDelay, shutdownTimeout = 2 * time.Second, 5 * time.Second
 	httpAddr, opsAddr := freeAddr(t), freeAddr(t)
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	prefix := "sigterm" + hex.EncodeToString(r[:]) + ":"
+	prefix := unique("sigterm") + ":"
 	cmd := exec.Command(os.Args[0], "serve")
 	cmd.Env = append(os.Environ(),
 		"MUSTER_TEST_CHILD=1",

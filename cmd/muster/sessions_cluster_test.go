@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,10 +37,8 @@ func TestQueueToDedicatedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	id := "duel" + hex.EncodeToString(r[:])
-	region := "r" + hex.EncodeToString(r[:])
+	id := unique("duel")
+	region := unique("r")
 	cs := content.New(conn)
 	cs.Register(match.ModeKind())
 	cs.Register(matchmaking.QueueKind())
@@ -64,12 +60,12 @@ func TestQueueToDedicatedServer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, cred, err := match.NewServers(conn, 0).Create(ctx, "fleet-"+hex.EncodeToString(r[:]), "test", nil)
+	_, cred, err := match.NewServers(conn, 0).Create(ctx, unique("fleet-"), "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	prefix := "se" + hex.EncodeToString(r[:]) + ":"
+	prefix := unique("se") + ":"
 	extra := []string{"MUSTER_MATCHMAKING_TICK=200ms", "MUSTER_MATCHMAKING_LEASE=1s", "MUSTER_SESSIONS_HEARTBEAT=500ms",
 		"MUSTER_SESSIONS_HEARTBEAT_TIMEOUT=3s", "MUSTER_SESSIONS_SWEEP_EVERY=300ms", "MUSTER_SESSIONS_ALLOCATE_WITHIN=1s"}
 	a := startNode(t, "auth", dbURL, prefix, extra...)

@@ -44,6 +44,7 @@ func TestLedgerBalancesAfterRandomizedMixedOperations(t *testing.T) {
 	}
 
 	const workers, opsEach = 8, 300
+	prefix := economytest.Name("mixed-") // keys of earlier runs in the same database stay apart
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	counts := map[string]int{}
@@ -54,7 +55,7 @@ func TestLedgerBalancesAfterRandomizedMixedOperations(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			var done []func() error // operations run so far, to retry with their keys
 			for n := range opsEach {
-				key := fmt.Sprintf("mixed-%d-%d", w, n)
+				key := fmt.Sprintf("%s-%d-%d", prefix, w, n)
 				p, q := players[rng.IntN(len(players))], players[rng.IntN(len(players))]
 				qty, amount := 1+rng.IntN(20), int64(1+rng.IntN(100))
 				op := rng.IntN(8)
@@ -79,8 +80,12 @@ func TestLedgerBalancesAfterRandomizedMixedOperations(t *testing.T) {
 					if p == q {
 						q = players[(slices.Index(players, p)+1)%len(players)]
 					}
+					gift := amount/2 + 1
+					if rng.IntN(2) == 0 {
+						gift = amount * 100 // more than a player usually holds, so some are refused
+					}
 					run = func() error {
-						_, err := f.l.Transfer(ctx, ledger.Transfer{Key: key, Source: "gift", From: ledger.Player(p), To: ledger.Player(q), Currency: coin, Amount: amount/2 + 1})
+						_, err := f.l.Transfer(ctx, ledger.Transfer{Key: key, Source: "gift", From: ledger.Player(p), To: ledger.Player(q), Currency: coin, Amount: gift})
 						return err
 					}
 				case 4:

@@ -5,10 +5,12 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/musterhq/muster/domain/account"
 	"github.com/musterhq/muster/domain/auth"
 	"github.com/musterhq/muster/domain/session"
 	"github.com/musterhq/muster/web"
@@ -25,11 +27,14 @@ type Auth struct {
 	Verifier Verifier
 	JWKS     func() []byte
 	Log      *slog.Logger
+	// QueueKey signs the login queue tickets (QueueTicketKey); every auth
+	// process needs the same. Nil: a random key, good for one process.
+	QueueKey []byte
 }
 
 // MountAuth adds the identity routes to app.
 func MountAuth(app fiber.Router, a Auth) {
-	h := &authHandlers{svc: a.Service, log: a.Log}
+	h := &authHandlers{svc: a.Service, log: a.Log, queue: newQueueTickets(a.QueueKey)}
 	app.Get("/.well-known/jwks.json", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderCacheControl, "public, max-age=60")
 		c.Set(fiber.HeaderContentType, "application/jwk-set+json")
@@ -60,8 +65,26 @@ func MountAuth(app fiber.Router, a Auth) {
 }
 
 type authHandlers struct {
-	svc *auth.Service
-	log *slog.Logger
+	svc   *auth.Service
+	log   *slog.Logger
+	queue queueTickets
+}
+
+// queuedClient is client(c) for a password call: with how long the caller
+// has been in the login queue, from the ticket it brought.
+func (h *authHandlers) queuedClient(c *fiber.Ctx) auth.Client {
+	cl := client(c)
+	cl.Queued = h.queue.queued(c.Get(QueueTicketHeader))
+	return cl
+}
+
+// failQueued is fail for a password call: a caller turned away as busy is
+// given a queue ticket that keeps its place (since it first was).
+func (h *authHandlers) failQueued(c *fiber.Ctx, cl auth.Client, err error) error {
+	if errors.Is(err, account.ErrBusy) {
+		c.Set(QueueTicketHeader, h.queue.issue(h.queue.now().Add(-cl.Queued)))
+	}
+	return fail(c, err)
 }
 
 // client describes the caller for rate limits and the login history.

@@ -58,9 +58,10 @@ func (h *authHandlers) changePassword(c *fiber.Ctx) error {
 	if err := require("current_password", in.CurrentPassword, "new_password", in.NewPassword); err != nil {
 		return err
 	}
-	issued, err := h.svc.ChangePassword(c.UserContext(), client(c), claimsOf(c).AccountID, in.CurrentPassword, in.NewPassword)
+	cl := h.queuedClient(c)
+	issued, err := h.svc.ChangePassword(c.UserContext(), cl, claimsOf(c).AccountID, in.CurrentPassword, in.NewPassword)
 	if err != nil {
-		return fail(c, err)
+		return h.failQueued(c, cl, err)
 	}
 	return c.JSON(tokens(issued))
 }

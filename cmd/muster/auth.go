@@ -112,7 +112,9 @@ func initIdentity(p *platform) error {
 
 // initAuth serves registration, login, sessions and account identity.
 func initAuth(p *platform) error {
-	api.MountAuth(p.public, api.Auth{Service: p.auth, Verifier: p.tokens, JWKS: p.keys.JWKS, Log: p.log})
+	secret, _ := decodeSecretKey(p.cfg.SecretKey) // required and validated by initIdentity
+	api.MountAuth(p.public, api.Auth{Service: p.auth, Verifier: p.tokens, JWKS: p.keys.JWKS, Log: p.log,
+		QueueKey: api.QueueTicketKey(secret)})
 	return nil
 }
 

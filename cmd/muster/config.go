@@ -207,7 +207,7 @@ func settings(cfg *Config) []setting {
 		str(&cfg.OTLPEndpoint, "otlp-endpoint", "", "OTLP/HTTP collector URL traces are sent to, such as http://otel-collector:4318 (tracing is off without it)", false),
 		frac(&cfg.TraceSampleRatio, "trace-sample-ratio", 0.1, "share of new traces sampled, 0 to 1 (a request with a sampled traceparent is always traced)"),
 
-		str(&cfg.SecretKey, "secret-key", "", "base64 of 32 random bytes sealing signing keys at rest (required by auth; dev uses a fixed development key)", true),
+		str(&cfg.SecretKey, "secret-key", "", "base64 of 32 random bytes sealing signing keys at rest and signing login queue tickets (required by auth; the same on every auth process; dev uses a fixed development key)", true),
 		str(&cfg.AuthIssuer, "auth-issuer", "muster", "iss of access tokens", false),
 		str(&cfg.AuthAudience, "auth-audience", "muster-game", "aud of access tokens", false),
 		dur(&cfg.AccessTTL, "access-ttl", 15*time.Minute, "lifetime of an access token"),

@@ -197,16 +197,38 @@ func NewHasher(cost int) (*Hasher, error) {
 func (h *Hasher) SetMaxWait(d time.Duration) { h.maxWait = d }
 
 // Admit answers ErrBusy at once when the calls already queued would keep
-// one more waiting past half the longest wait (the other half is the
-// margin of an estimate, so that a call it lets in is seldom turned away
-// after waiting). Callers ask it before they spend anything else on a
-// request (a rate-limit allowance, a database read), so that a player
-// turned away loses nothing by trying again.
-func (h *Hasher) Admit() error {
-	if h.wait(h.queued.Load()) > h.maxWait/2 {
+// one more waiting too long, and nil when the call may go on. Callers ask it
+// before they spend anything else on a request (a rate-limit allowance, a
+// database read), so that a player turned away loses nothing by trying
+// again.
+//
+// waited is how long the player has already been in the login queue: since
+// the platform first turned them away, as their queue ticket proves (0 for
+// a first try). A first try is let in while the queue holds at most half
+// the longest wait; the longer a player has waited, the more of the other
+// half they may take, up to three quarters of the longest wait (the last
+// quarter is the estimate's margin, so that a call let in is seldom turned
+// away after waiting). Under a storm the queue then fills to where only the
+// players who have waited longest get in: the login queue goes first come,
+// first served, instead of by the luck of each retry.
+func (h *Hasher) Admit(waited time.Duration) error {
+	if h.wait(h.queued.Load()) > h.admitLimit(waited) {
 		return ErrBusy
 	}
 	return nil
+}
+
+// queueAgeScale is the wait in the login queue that earns a player half of
+// the extra room Admit gives to those who waited.
+const queueAgeScale = 30 * time.Second
+
+// admitLimit is the longest estimated wait Admit lets a call join after it
+// has waited waited in the login queue: from half the longest wait (a first
+// try) toward three quarters of it.
+func (h *Hasher) admitLimit(waited time.Duration) time.Duration {
+	waited = max(waited, 0)
+	extra := float64(h.maxWait/4) * waited.Seconds() / (waited + queueAgeScale).Seconds()
+	return h.maxWait/2 + time.Duration(extra)
 }
 
 // wait estimates how long a call waits for a slot with queued calls

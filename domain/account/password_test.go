@@ -430,14 +430,16 @@ func TestHashingAnswersBusyAfterItsLongestWait(t *testing.T) {
 	}
 }
 
-// Admit turns a call away at once when the calls queued ahead of it would
-// take longer than half the longest wait, and lets it in otherwise.
+// Admit turns a first try away at once when the calls queued ahead of it
+// would take longer than half the longest wait, lets it in otherwise, and
+// gives a player who has waited in the login queue more room the longer
+// they waited, up to three quarters of the longest wait.
 func TestAdmitTurnsAwayWhatWouldWaitTooLong(t *testing.T) {
 	h, err := NewHasher(bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Admit(); err != nil {
+	if err := h.Admit(0); err != nil {
 		t.Fatalf("Admit with nothing queued = %v", err)
 	}
 	// The first hash sets the average's scale.
@@ -447,15 +449,36 @@ func TestAdmitTurnsAwayWhatWouldWaitTooLong(t *testing.T) {
 	h.SetMaxWait(2 * time.Second)
 	h.mean.Store(int64(100 * time.Millisecond))
 	slots := int64(cap(h.slots))
-	// Every slot busy and 10 waiting each: exactly half the longest wait
-	// of work ahead.
-	h.queued.Store(slots - 1 + 10*slots)
-	if err := h.Admit(); err != nil {
+	// Every slot busy and n waiting each: n/10 of the longest wait of
+	// work ahead.
+	ahead := func(n int64) { h.queued.Store(slots - 1 + n*slots) }
+	ahead(10)
+	if err := h.Admit(0); err != nil {
 		t.Fatalf("Admit with %d queued = %v, want admitted", h.queued.Load(), err)
 	}
 	h.queued.Add(slots)
-	if err := h.Admit(); !errors.Is(err, ErrBusy) {
+	if err := h.Admit(0); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Admit with %d queued = %v, want ErrBusy", h.queued.Load(), err)
+	}
+	// Waited: 30 s earns half the extra quarter (0.625 of the wait), a
+	// long wait nearly all of it, and nothing passes three quarters.
+	for _, c := range []struct {
+		waited time.Duration
+		ahead  int64
+		busy   bool
+	}{
+		{time.Second, 11, true},
+		{30 * time.Second, 12, false},
+		{30 * time.Second, 13, true},
+		{10 * time.Minute, 14, false},
+		{10 * time.Minute, 15, true},
+		{24 * time.Hour, 15, true},
+		{-time.Hour, 11, true}, // a negative wait counts as none
+	} {
+		ahead(c.ahead)
+		if err := h.Admit(c.waited); errors.Is(err, ErrBusy) != c.busy {
+			t.Errorf("Admit(%v) with %d/20 of the longest wait ahead = %v, want busy %v", c.waited, c.ahead, err, c.busy)
+		}
 	}
 	// A call that would wait past the longest wait is turned away at once.
 	h.queued.Store(slots - 1 + 21*slots)

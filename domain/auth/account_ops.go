@@ -49,7 +49,7 @@ func (s *Service) RevokeAllSessions(ctx context.Context, id int64) (int, error) 
 // ChangePassword checks the current password, sets the new one, ends every
 // session of the account and opens a new one for the caller.
 func (s *Service) ChangePassword(ctx context.Context, c Client, id int64, current, next string) (session.Issued, error) {
-	if err := s.hasher.Admit(); err != nil {
+	if err := s.hasher.Admit(c.Queued); err != nil {
 		return session.Issued{}, err
 	}
 	if err := s.allow(ctx, "password:acct:"+strconv.FormatInt(id, 10), s.cfg.PasswordPerUser); err != nil {
@@ -126,7 +126,7 @@ func (s *Service) RequestReset(ctx context.Context, c Client, email string) erro
 // ConfirmReset sets a new password with a reset token and ends every
 // session of the account.
 func (s *Service) ConfirmReset(ctx context.Context, c Client, token, next string) error {
-	if err := s.hasher.Admit(); err != nil {
+	if err := s.hasher.Admit(c.Queued); err != nil {
 		return err
 	}
 	if err := s.allow(ctx, "reset:ip:"+c.IP, s.cfg.ResetPerIP); err != nil {
@@ -161,7 +161,7 @@ func (s *Service) LinkSteam(ctx context.Context, id int64, ticket string) error 
 
 // LinkEmail adds an email and password to the account.
 func (s *Service) LinkEmail(ctx context.Context, id int64, email, password string) error {
-	if err := s.hasher.Admit(); err != nil {
+	if err := s.hasher.Admit(0); err != nil {
 		return err
 	}
 	if err := s.allow(ctx, "link:acct:"+strconv.FormatInt(id, 10), s.cfg.PasswordPerUser); err != nil {

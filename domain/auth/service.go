@@ -46,10 +46,16 @@ type Config struct {
 	Anomaly account.AnomalyRules
 }
 
-// Client is who is asking: the address and user agent of the request.
+// Client is who is asking: the address and user agent of the request, and
+// how long the client has been in the login queue.
 type Client struct {
 	IP        string
 	UserAgent string
+	// Queued is how long ago the platform first turned this client away
+	// as busy (auth_busy), as its queue ticket proves; 0 on a first try.
+	// The longer it is, the sooner a password call is let in
+	// (account.Hasher.Admit).
+	Queued time.Duration
 }
 
 // Service runs the identity use cases.
@@ -116,7 +122,7 @@ func (s *Service) record(ctx context.Context, c Client, id *int64, method, outco
 
 // Register creates an account with email and password and logs it in.
 func (s *Service) Register(ctx context.Context, c Client, email, password, displayName string) (account.Account, session.Issued, error) {
-	if err := s.hasher.Admit(); err != nil {
+	if err := s.hasher.Admit(c.Queued); err != nil {
 		return account.Account{}, session.Issued{}, err
 	}
 	if err := s.allow(ctx, "register:ip:"+c.IP, s.cfg.RegisterPerIP); err != nil {
@@ -150,7 +156,7 @@ func (s *Service) LoginEmail(ctx context.Context, c Client, email, password stri
 	fail := func(err error) (account.Account, session.Issued, error) {
 		return account.Account{}, session.Issued{}, err
 	}
-	if err := s.hasher.Admit(); err != nil {
+	if err := s.hasher.Admit(c.Queued); err != nil {
 		return fail(err)
 	}
 	if err := s.allow(ctx, "login:ip:"+c.IP, s.cfg.LoginPerIP); err != nil {
@@ -194,7 +200,7 @@ func (s *Service) LoginEmail(ctx context.Context, c Client, email, password stri
 		s.record(ctx, c, &a.ID, account.ProviderEmail, account.OutcomeBanned)
 		return fail(err)
 	}
-	if rehash && s.hasher.Admit() == nil { // a busy hasher leaves it for the next login
+	if rehash && s.hasher.Admit(0) == nil { // a busy hasher leaves it for the next login
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
 			if err := s.accounts.SetPasswordHash(ctx, a.ID, h); err != nil {
 				s.log.ErrorContext(ctx, "rehash password", "player_id", a.PublicID, "err", err)

@@ -104,7 +104,7 @@ FROM staff_accounts a WHERE a.email = $1`
 		}
 	}
 	var newHash sql.NullString
-	if rehash && s.hasher.Admit() == nil {
+	if rehash && s.hasher.Admit(0) == nil {
 		// Best effort: a busy hasher leaves it for the next sign-in.
 		if h, err := s.hasher.Hash(ctx, password); err == nil {
 			newHash = sql.NullString{String: h, Valid: true}

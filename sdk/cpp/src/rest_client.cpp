@@ -24,6 +24,17 @@ std::string query(std::initializer_list<std::pair<const char*, std::string>> par
 
 Json player_ref(const std::string& player_id) { return Json::object().set("player_id", player_id); }
 
+// The login queue ticket's header: a 503 auth_busy answer gives one, and
+// the next password call sends it back.
+const char* const kQueueTicketHeader = "Muster-Queue-Ticket";
+
+// The password calls: those the platform may turn away as busy (503
+// auth_busy) and that carry the login queue ticket.
+bool is_password_call(const std::string& path) {
+  return path == "/v1/auth/login" || path == "/v1/auth/register" || path == "/v1/auth/password-reset/confirm" ||
+         path == "/v1/me/password";
+}
+
 }  // namespace
 
 std::string url_escape(std::string_view s) {
@@ -138,8 +149,15 @@ Status RestClient::send(const std::string& method, const std::string& path, cons
       }
       r.headers.emplace_back("Authorization", "Bearer " + tokens_.access_token);
     }
+    const bool queued = is_password_call(path);
+    if (queued && !queue_ticket_.empty()) r.headers.emplace_back(kQueueTicketHeader, queue_ticket_);
     HttpResponse resp;
     if (Status s = http_.send(r, &resp); !s.ok()) return s;
+    if (queued) {
+      // A busy answer's ticket keeps the player's place; any other answer ends it.
+      const std::string* ticket = resp.header(kQueueTicketHeader);
+      queue_ticket_ = ticket != nullptr ? *ticket : std::string();
+    }
     if (resp.status >= 200 && resp.status < 300) {
       *answer = std::move(resp);
       return Status::Ok();

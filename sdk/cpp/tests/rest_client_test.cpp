@@ -226,6 +226,43 @@ TEST(rest_refusals_carry_the_stable_code) {
   CHECK(s.code() == StatusCode::kIo);
 }
 
+TEST(rest_a_busy_login_keeps_its_place_in_the_queue) {
+  ScriptedHttp http;
+  RestClient rest(http, kBase);
+  const std::string busy = R"({"error":{"code":"auth_busy","message":"too many players are logging in"}})";
+  http.answer(503, busy, {{"Retry-After", "2"}, {"Muster-Queue-Ticket", "t1"}});
+  Status s = rest.login_email("e", "p");
+  CHECK_EQ(s.api_code(), "auth_busy");
+  CHECK_EQ(s.retry_after_ms(), 2000u);
+  CHECK_EQ(header(http.sent.back(), "Muster-Queue-Ticket"), "<none>");
+
+  // Calls that hash no password do not carry the ticket, nor end it.
+  rest::Tokens stored;
+  stored.access_token = "A0";
+  stored.expires_in = 900;
+  rest.set_tokens(stored);
+  http.answer(404, R"({"error":{"code":"no_live_match","message":"the player is in no live match"}})");
+  rest::PlayerMatch m;
+  s = rest.current_match(&m);
+  CHECK_EQ(s.api_code(), "no_live_match");
+  CHECK_EQ(header(http.sent.back(), "Muster-Queue-Ticket"), "<none>");
+
+  http.answer(503, busy, {{"Retry-After", "1"}, {"Muster-Queue-Ticket", "t2"}});
+  s = rest.login_email("e", "p");
+  CHECK_EQ(s.api_code(), "auth_busy");
+  CHECK_EQ(header(http.sent.back(), "Muster-Queue-Ticket"), "t1");
+
+  http.answer(200, login_json("A1", "R1"));
+  REQUIRE_OK(rest.login_email("e", "p"));
+  CHECK_EQ(header(http.sent.back(), "Muster-Queue-Ticket"), "t2");
+
+  // Let in: the next login starts afresh.
+  http.answer(401, R"({"error":{"code":"invalid_credentials","message":"wrong email or password"}})");
+  s = rest.login_email("e", "p");
+  CHECK_EQ(s.api_code(), "invalid_credentials");
+  CHECK_EQ(header(http.sent.back(), "Muster-Queue-Ticket"), "<none>");
+}
+
 TEST(rest_calls_send_what_the_api_documents) {
   ScriptedHttp http;
   RestClient rest(http, kBase);

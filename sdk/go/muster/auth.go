@@ -14,24 +14,25 @@ type PasswordResetStarted struct {
 // Register creates an email account and logs it in; the client then holds
 // its session.
 func (c *Client) Register(ctx context.Context, req RegisterRequest) (*Login, error) {
-	return c.login(ctx, "/v1/auth/register", req)
+	return c.login(ctx, &call{method: http.MethodPost, path: "/v1/auth/register", body: req, queued: true})
 }
 
 // LoginEmail logs in with email and password; the client then holds the
 // new session.
 func (c *Client) LoginEmail(ctx context.Context, req LoginRequest) (*Login, error) {
-	return c.login(ctx, "/v1/auth/login", req)
+	return c.login(ctx, &call{method: http.MethodPost, path: "/v1/auth/login", body: req, queued: true})
 }
 
 // LoginSteam logs in with a Steam auth ticket, creating the account on the
 // first login (Login.Created); the client then holds the new session.
 func (c *Client) LoginSteam(ctx context.Context, req SteamTicketRequest) (*Login, error) {
-	return c.login(ctx, "/v1/auth/steam", req)
+	return c.login(ctx, &call{method: http.MethodPost, path: "/v1/auth/steam", body: req})
 }
 
-func (c *Client) login(ctx context.Context, path string, body any) (*Login, error) {
+func (c *Client) login(ctx context.Context, cl *call) (*Login, error) {
 	var out Login
-	if err := c.public(ctx, &call{method: http.MethodPost, path: path, body: body, out: &out}); err != nil {
+	cl.out = &out
+	if err := c.public(ctx, cl); err != nil {
 		return nil, err
 	}
 	c.store(out.Tokens)
@@ -65,5 +66,5 @@ func (c *Client) RequestPasswordReset(ctx context.Context, req PasswordResetRequ
 // ConfirmPasswordReset sets a new password with the mailed token; every
 // session of the account ends.
 func (c *Client) ConfirmPasswordReset(ctx context.Context, req PasswordResetConfirmRequest) error {
-	return c.public(ctx, &call{method: http.MethodPost, path: "/v1/auth/password-reset/confirm", body: req})
+	return c.public(ctx, &call{method: http.MethodPost, path: "/v1/auth/password-reset/confirm", body: req, queued: true})
 }

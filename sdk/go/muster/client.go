@@ -188,10 +188,37 @@ type transport struct {
 	ua    string
 	retry RetryPolicy
 	sleep func(context.Context, time.Duration) error // tests shorten it
+	queue *queueTicket
 }
 
 func newTransport(baseURL string, s settings) transport {
-	return transport{base: strings.TrimRight(baseURL, "/"), http: s.http, ua: s.userAgent, retry: s.retry, sleep: sleepCtx}
+	return transport{base: strings.TrimRight(baseURL, "/"), http: s.http, ua: s.userAgent, retry: s.retry, sleep: sleepCtx,
+		queue: &queueTicket{}}
+}
+
+// queueTicketHeader carries the login queue ticket both ways.
+const queueTicketHeader = "Muster-Queue-Ticket"
+
+// queueTicket is the client's place in the platform's login queue: the
+// ticket the last 503 auth_busy answer gave, sent with the next password
+// call (login, registration, password change or reset) so that the
+// platform lets the player in ahead of those who came later. Any other
+// answer to a password call ends it.
+type queueTicket struct {
+	mu     sync.Mutex
+	ticket string
+}
+
+func (q *queueTicket) get() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.ticket
+}
+
+func (q *queueTicket) set(ticket string) {
+	q.mu.Lock()
+	q.ticket = ticket
+	q.mu.Unlock()
 }
 
 // call is one API operation.
@@ -207,7 +234,10 @@ type call struct {
 	repeatable bool
 	// once: never sent twice (a PUT whose repeat would fail, such as a
 	// password change).
-	once   bool
+	once bool
+	// queued: a password call, which carries the client's login queue
+	// ticket (see queueTicket).
+	queued bool
 	header http.Header
 }
 
@@ -277,6 +307,9 @@ func (t *transport) do(ctx context.Context, c *call, auth authFunc, expired func
 		if key != "" {
 			req.Header.Set("Idempotency-Key", key)
 		}
+		if ticket := t.queue.get(); c.queued && ticket != "" {
+			req.Header.Set(queueTicketHeader, ticket)
+		}
 		used := ""
 		if auth != nil {
 			h, tok, err := auth(ctx)
@@ -298,6 +331,9 @@ func (t *transport) do(ctx context.Context, c *call, auth authFunc, expired func
 				return err
 			}
 			continue
+		}
+		if c.queued {
+			t.queue.set(resp.Header.Get(queueTicketHeader))
 		}
 		raw, err := io.ReadAll(resp.Body)
 		resp.Body.Close()

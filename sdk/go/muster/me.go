@@ -42,7 +42,7 @@ func (c *Client) ChangeDisplayName(ctx context.Context, req DisplayNameRequest) 
 // ChangePassword changes the password; the other sessions end and the
 // client holds the new pair of this one.
 func (c *Client) ChangePassword(ctx context.Context, req PasswordChangeRequest) (*Tokens, error) {
-	t, err := as[Tokens](ctx, c, call{method: http.MethodPut, path: "/v1/me/password", body: req, once: true})
+	t, err := as[Tokens](ctx, c, call{method: http.MethodPut, path: "/v1/me/password", body: req, once: true, queued: true})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,6 +158,39 @@ func TestTurnedAwayRegistrationIsSentAgain(t *testing.T) {
 	c, s, _ = scripted(t, status(503, "unavailable", "1"), okJSON(`{}`))
 	if _, err := c.Register(context.Background(), RegisterRequest{Email: "b@example.com", Password: "zq8!Lm2#xx", DisplayName: "Bo"}); !IsCode(err, "unavailable") || s.count() != 1 {
 		t.Fatalf("Register after 503 unavailable: err %v after %d requests, want unavailable after 1", err, s.count())
+	}
+}
+
+// The ticket of a busy answer goes back with the next password call, over
+// the SDK's own retries and the app's next try, and any other answer to a
+// password call ends it; calls that hash no password never carry it.
+func TestLoginQueueTicketKeepsThePlayersPlace(t *testing.T) {
+	busy := func(ticket string) func(w http.ResponseWriter) {
+		return func(w http.ResponseWriter) {
+			w.Header().Set(queueTicketHeader, ticket)
+			status(503, "auth_busy", "1")(w)
+		}
+	}
+	c, s, _ := scripted(t, busy("t1"), busy("t2"), busy("t3"), busy("t4"), okJSON(`{}`), status(401, "invalid_credentials", ""), okJSON(`{}`))
+	login := LoginRequest{Email: "a@example.com", Password: "zq8!Lm2#xx"}
+	if _, err := c.LoginEmail(context.Background(), login); !IsCode(err, "auth_busy") {
+		t.Fatalf("LoginEmail after 4 busy answers = %v, want auth_busy", err)
+	}
+	if _, err := c.ListWallets(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.LoginEmail(context.Background(), login); !IsCode(err, "invalid_credentials") {
+		t.Fatalf("LoginEmail = %v, want invalid_credentials", err)
+	}
+	if _, err := c.LoginEmail(context.Background(), login); err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	for _, r := range s.requests {
+		sent = append(sent, r.Header.Get(queueTicketHeader))
+	}
+	if want := []string{"", "t1", "t2", "t3", "", "t4", ""}; !slices.Equal(sent, want) {
+		t.Fatalf("tickets sent %q, want %q", sent, want)
 	}
 }
 

@@ -11,7 +11,9 @@
 //                code: "insufficient_funds", "no_live_match", ...),
 //                message(), retry_after_ms() for 429 and 503 (a 503
 //                auth_busy login or registration changed nothing: call
-//                again after it, showing a login queue);
+//                again after it, showing a login queue; the client keeps
+//                the answer's queue ticket and sends it with the next
+//                login, so the player keeps their place in the queue);
 //   kUnexpected  a success whose JSON does not fit the answer's shape;
 //   kIo/kTimeout no answer arrived (from the HttpClient).
 // A client is used from one thread at a time (it keeps the tokens); on a
@@ -175,6 +177,7 @@ class RestClient {
   std::string base_url_;
   RestOptions options_;
   rest::Tokens tokens_;
+  std::string queue_ticket_;  // from the last auth_busy answer (Muster-Queue-Ticket)
   std::chrono::steady_clock::time_point access_expires_{};
   TokensHandler on_tokens_;
 };

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -71,18 +72,21 @@ type authHandlers struct {
 }
 
 // queuedClient is client(c) for a password call: with how long the caller
-// has been in the login queue, from the ticket it brought.
-func (h *authHandlers) queuedClient(c *fiber.Ctx) auth.Client {
+// has been in the login queue, from the ticket it brought, and since when
+// it has been: when it was first turned away, or now for a first try.
+func (h *authHandlers) queuedClient(c *fiber.Ctx) (auth.Client, time.Time) {
 	cl := client(c)
-	cl.Queued = h.queue.queued(c.Get(QueueTicketHeader))
-	return cl
+	now := h.queue.now()
+	cl.Queued = h.queue.queued(c.Get(QueueTicketHeader), cl.IP, now)
+	return cl, now.Add(-cl.Queued)
 }
 
 // failQueued is fail for a password call: a caller turned away as busy is
-// given a queue ticket that keeps its place (since it first was).
-func (h *authHandlers) failQueued(c *fiber.Ctx, cl auth.Client, err error) error {
+// given a queue ticket that keeps its place in the queue, there since
+// since (queuedClient's).
+func (h *authHandlers) failQueued(c *fiber.Ctx, since time.Time, err error) error {
 	if errors.Is(err, account.ErrBusy) {
-		c.Set(QueueTicketHeader, h.queue.issue(h.queue.now().Add(-cl.Queued)))
+		c.Set(QueueTicketHeader, h.queue.issue(since, c.IP()))
 	}
 	return fail(c, err)
 }

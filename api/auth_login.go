@@ -22,10 +22,10 @@ func (h *authHandlers) register(c *fiber.Ctx) error {
 	if err := require("email", in.Email, "password", in.Password, "display_name", in.DisplayName); err != nil {
 		return err
 	}
-	cl := h.queuedClient(c)
+	cl, since := h.queuedClient(c)
 	a, issued, err := h.svc.Register(c.UserContext(), cl, in.Email, in.Password, in.DisplayName)
 	if err != nil {
-		return h.failQueued(c, cl, err)
+		return h.failQueued(c, since, err)
 	}
 	return c.Status(http.StatusCreated).JSON(loginView{Player: player(a, nil), Tokens: tokens(issued)})
 }
@@ -43,10 +43,10 @@ func (h *authHandlers) loginEmail(c *fiber.Ctx) error {
 	if err := require("email", in.Email, "password", in.Password); err != nil {
 		return err
 	}
-	cl := h.queuedClient(c)
+	cl, since := h.queuedClient(c)
 	a, issued, err := h.svc.LoginEmail(c.UserContext(), cl, in.Email, in.Password)
 	if err != nil {
-		return h.failQueued(c, cl, err)
+		return h.failQueued(c, since, err)
 	}
 	return c.JSON(loginView{Player: player(a, nil), Tokens: tokens(issued)})
 }
@@ -138,9 +138,9 @@ func (h *authHandlers) confirmReset(c *fiber.Ctx) error {
 	if err := require("token", in.Token, "new_password", in.NewPassword); err != nil {
 		return err
 	}
-	cl := h.queuedClient(c)
+	cl, since := h.queuedClient(c)
 	if err := h.svc.ConfirmReset(c.UserContext(), cl, in.Token, in.NewPassword); err != nil {
-		return h.failQueued(c, cl, err)
+		return h.failQueued(c, since, err)
 	}
 	return c.SendStatus(http.StatusNoContent)
 }

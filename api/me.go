@@ -58,10 +58,10 @@ func (h *authHandlers) changePassword(c *fiber.Ctx) error {
 	if err := require("current_password", in.CurrentPassword, "new_password", in.NewPassword); err != nil {
 		return err
 	}
-	cl := h.queuedClient(c)
+	cl, since := h.queuedClient(c)
 	issued, err := h.svc.ChangePassword(c.UserContext(), cl, claimsOf(c).AccountID, in.CurrentPassword, in.NewPassword)
 	if err != nil {
-		return h.failQueued(c, cl, err)
+		return h.failQueued(c, since, err)
 	}
 	return c.JSON(tokens(issued))
 }
@@ -128,8 +128,9 @@ func (h *authHandlers) linkEmail(c *fiber.Ctx) error {
 	if err := require("email", in.Email, "password", in.Password); err != nil {
 		return err
 	}
-	if err := h.svc.LinkEmail(c.UserContext(), claimsOf(c).AccountID, in.Email, in.Password); err != nil {
-		return fail(c, err)
+	cl, since := h.queuedClient(c)
+	if err := h.svc.LinkEmail(c.UserContext(), cl, claimsOf(c).AccountID, in.Email, in.Password); err != nil {
+		return h.failQueued(c, since, err)
 	}
 	return h.me(c)
 }

@@ -112,7 +112,10 @@ func initIdentity(p *platform) error {
 
 // initAuth serves registration, login, sessions and account identity.
 func initAuth(p *platform) error {
-	secret, _ := decodeSecretKey(p.cfg.SecretKey) // required and validated by initIdentity
+	secret, err := decodeSecretKey(p.cfg.SecretKey)
+	if err != nil {
+		return err // the login queue tickets' key must be the studio's secret
+	}
 	api.MountAuth(p.public, api.Auth{Service: p.auth, Verifier: p.tokens, JWKS: p.keys.JWKS, Log: p.log,
 		QueueKey: api.QueueTicketKey(secret)})
 	return nil

@@ -449,7 +449,7 @@ func TestAdmitTurnsAwayWhatWouldWaitTooLong(t *testing.T) {
 	h.SetMaxWait(2 * time.Second)
 	h.mean.Store(int64(100 * time.Millisecond))
 	slots := int64(cap(h.slots))
-	// Every slot busy and n waiting each: n/10 of the longest wait of
+	// Every slot busy and n waiting each: n/20 of the longest wait of
 	// work ahead.
 	ahead := func(n int64) { h.queued.Store(slots - 1 + n*slots) }
 	ahead(10)

@@ -160,8 +160,8 @@ func (s *Service) LinkSteam(ctx context.Context, id int64, ticket string) error 
 }
 
 // LinkEmail adds an email and password to the account.
-func (s *Service) LinkEmail(ctx context.Context, id int64, email, password string) error {
-	if err := s.hasher.Admit(0); err != nil {
+func (s *Service) LinkEmail(ctx context.Context, c Client, id int64, email, password string) error {
+	if err := s.hasher.Admit(c.Queued); err != nil {
 		return err
 	}
 	if err := s.allow(ctx, "link:acct:"+strconv.FormatInt(id, 10), s.cfg.PasswordPerUser); err != nil {

@@ -32,7 +32,7 @@ const char* const kQueueTicketHeader = "Muster-Queue-Ticket";
 // auth_busy) and that carry the login queue ticket.
 bool is_password_call(const std::string& path) {
   return path == "/v1/auth/login" || path == "/v1/auth/register" || path == "/v1/auth/password-reset/confirm" ||
-         path == "/v1/me/password";
+         path == "/v1/me/password" || path == "/v1/me/identities/email";
 }
 
 }  // namespace
@@ -154,9 +154,15 @@ Status RestClient::send(const std::string& method, const std::string& path, cons
     HttpResponse resp;
     if (Status s = http_.send(r, &resp); !s.ok()) return s;
     if (queued) {
-      // A busy answer's ticket keeps the player's place; any other answer ends it.
+      // A busy answer's ticket keeps the player's place; the call's outcome
+      // (a success, a refusal other than 429) ends it, while a rate limit
+      // or a proxy's 5xx during a storm keeps it.
       const std::string* ticket = resp.header(kQueueTicketHeader);
-      queue_ticket_ = ticket != nullptr ? *ticket : std::string();
+      if (ticket != nullptr) {
+        queue_ticket_ = *ticket;
+      } else if (resp.status < 500 && resp.status != 429) {
+        queue_ticket_.clear();
+      }
     }
     if (resp.status >= 200 && resp.status < 300) {
       *answer = std::move(resp);

@@ -252,6 +252,12 @@ TEST(rest_a_busy_login_keeps_its_place_in_the_queue) {
   CHECK_EQ(s.api_code(), "auth_busy");
   CHECK_EQ(header(http.sent.back(), "Muster-Queue-Ticket"), "t1");
 
+  // A proxy's 502 or a rate limit decides nothing: the ticket is kept.
+  http.answer(502, "<html>bad gateway</html>");
+  s = rest.login_email("e", "p");
+  CHECK_EQ(s.http_status(), 502);
+  CHECK_EQ(header(http.sent.back(), "Muster-Queue-Ticket"), "t2");
+
   http.answer(200, login_json("A1", "R1"));
   REQUIRE_OK(rest.login_email("e", "p"));
   CHECK_EQ(header(http.sent.back(), "Muster-Queue-Ticket"), "t2");

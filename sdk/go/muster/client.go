@@ -202,8 +202,9 @@ const queueTicketHeader = "Muster-Queue-Ticket"
 // queueTicket is the client's place in the platform's login queue: the
 // ticket the last 503 auth_busy answer gave, sent with the next password
 // call (login, registration, password change or reset) so that the
-// platform lets the player in ahead of those who came later. Any other
-// answer to a password call ends it.
+// platform lets the player in ahead of those who came later. The call's
+// outcome ends it: a success or a refusal other than 429 (a rate limit or
+// a proxy's 502 to 504 during a storm keep it).
 type queueTicket struct {
 	mu     sync.Mutex
 	ticket string
@@ -215,7 +216,14 @@ func (q *queueTicket) get() string {
 	return q.ticket
 }
 
-func (q *queueTicket) set(ticket string) {
+// answered keeps the ticket of a busy answer to a password call, and ends
+// the ticket when the call was decided.
+func (q *queueTicket) answered(resp *http.Response) {
+	ticket := resp.Header.Get(queueTicketHeader)
+	decided := resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests
+	if ticket == "" && !decided {
+		return
+	}
 	q.mu.Lock()
 	q.ticket = ticket
 	q.mu.Unlock()
@@ -307,8 +315,10 @@ func (t *transport) do(ctx context.Context, c *call, auth authFunc, expired func
 		if key != "" {
 			req.Header.Set("Idempotency-Key", key)
 		}
-		if ticket := t.queue.get(); c.queued && ticket != "" {
-			req.Header.Set(queueTicketHeader, ticket)
+		if c.queued {
+			if ticket := t.queue.get(); ticket != "" {
+				req.Header.Set(queueTicketHeader, ticket)
+			}
 		}
 		used := ""
 		if auth != nil {
@@ -333,7 +343,7 @@ func (t *transport) do(ctx context.Context, c *call, auth authFunc, expired func
 			continue
 		}
 		if c.queued {
-			t.queue.set(resp.Header.Get(queueTicketHeader))
+			t.queue.answered(resp)
 		}
 		raw, err := io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -82,7 +82,7 @@ func (c *Client) LinkSteam(ctx context.Context, req SteamTicketRequest) (*Player
 
 // LinkEmail adds an email identity with a password to the account.
 func (c *Client) LinkEmail(ctx context.Context, req LinkEmailRequest) (*Player, error) {
-	return as[Player](ctx, c, call{method: http.MethodPost, path: "/v1/me/identities/email", body: req})
+	return as[Player](ctx, c, call{method: http.MethodPost, path: "/v1/me/identities/email", body: req, queued: true})
 }
 
 // UnlinkIdentity removes the identity of provider ("email" or "steam").

@@ -162,8 +162,9 @@ func TestTurnedAwayRegistrationIsSentAgain(t *testing.T) {
 }
 
 // The ticket of a busy answer goes back with the next password call, over
-// the SDK's own retries and the app's next try, and any other answer to a
-// password call ends it; calls that hash no password never carry it.
+// the SDK's own retries and the app's next try, until an answer decides the
+// call (a proxy's 502 does not); calls that hash no password never carry
+// it.
 func TestLoginQueueTicketKeepsThePlayersPlace(t *testing.T) {
 	busy := func(ticket string) func(w http.ResponseWriter) {
 		return func(w http.ResponseWriter) {
@@ -171,13 +172,18 @@ func TestLoginQueueTicketKeepsThePlayersPlace(t *testing.T) {
 			status(503, "auth_busy", "1")(w)
 		}
 	}
-	c, s, _ := scripted(t, busy("t1"), busy("t2"), busy("t3"), busy("t4"), okJSON(`{}`), status(401, "invalid_credentials", ""), okJSON(`{}`))
+	c, s, _ := scripted(t, busy("t1"), busy("t2"), busy("t3"), busy("t4"), okJSON(`{}`),
+		status(502, "bad_gateway", ""), status(401, "invalid_credentials", ""), okJSON(`{}`))
 	login := LoginRequest{Email: "a@example.com", Password: "zq8!Lm2#xx"}
 	if _, err := c.LoginEmail(context.Background(), login); !IsCode(err, "auth_busy") {
 		t.Fatalf("LoginEmail after 4 busy answers = %v, want auth_busy", err)
 	}
 	if _, err := c.ListWallets(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	// A proxy's 502 decides nothing: the ticket is kept.
+	if _, err := c.LoginEmail(context.Background(), login); !IsCode(err, "bad_gateway") {
+		t.Fatalf("LoginEmail = %v, want bad_gateway", err)
 	}
 	if _, err := c.LoginEmail(context.Background(), login); !IsCode(err, "invalid_credentials") {
 		t.Fatalf("LoginEmail = %v, want invalid_credentials", err)
@@ -189,7 +195,7 @@ func TestLoginQueueTicketKeepsThePlayersPlace(t *testing.T) {
 	for _, r := range s.requests {
 		sent = append(sent, r.Header.Get(queueTicketHeader))
 	}
-	if want := []string{"", "t1", "t2", "t3", "", "t4", ""}; !slices.Equal(sent, want) {
+	if want := []string{"", "t1", "t2", "t3", "", "t4", "t4", ""}; !slices.Equal(sent, want) {
 		t.Fatalf("tickets sent %q, want %q", sent, want)
 	}
 }

@@ -180,8 +180,10 @@ func (b *bot) buy(ctx context.Context, l listing) bool {
 
 // buyPack buys a currency pack: a Checkout (its page is not loaded), then
 // the webhook Stripe would send once the player paid, signed with the
-// endpoint's secret; a share of the events is delivered twice. The order
-// must then read paid with the pack's currency credited once.
+// endpoint's secret; a share of the events is delivered twice, and a
+// failed delivery is made again. The order must then read paid with the
+// pack's currency credited once, and the economy check counts what it
+// reads.
 func (b *bot) buyPack(ctx context.Context) {
 	if b.r.signer == nil {
 		return
@@ -218,9 +220,13 @@ func (b *bot) buyPack(ctx context.Context) {
 	if b.rng.Float64() < b.r.sc.Store.Replay {
 		sends = 2
 	}
-	for range sends {
-		if err := b.timed("stripeWebhook", func() error { return b.api.webhook(ctx, body, sig) }); err != nil {
-			return
+	// A delivery that fails (a timeout, a 5xx) is delivered again, as
+	// Stripe does, a few times: its answer was lost, not necessarily its
+	// effect, and only a delivery that is answered says the event is in.
+	delivered := 0
+	for try := 0; delivered < sends && try < sends+2 && ctx.Err() == nil; try++ {
+		if err := b.timed("stripeWebhook", func() error { return b.api.webhook(ctx, body, sig) }); err == nil {
+			delivered++
 		}
 	}
 	var paid order
@@ -231,7 +237,7 @@ func (b *bot) buyPack(ctx context.Context) {
 	}); err != nil {
 		return
 	}
-	if paid.Status != "paid" || paid.Credited != o.GrantAmount {
+	if delivered > 0 && (paid.Status != "paid" || paid.Credited != o.GrantAmount) {
 		b.fail("getOrder", flowErr("order_not_paid", "order %s after its webhook: status %s, credited %d of %d", o.ID, paid.Status, paid.Credited, o.GrantAmount))
 	}
 	b.own[o.GrantCurrency] += paid.Credited

@@ -54,6 +54,11 @@ type Config struct {
 	// Ledger verifies the platform's ledger once the players are done
 	// (`muster ledger verify`'s code); nil skips the check.
 	Ledger func(ctx context.Context) (LedgerCheck, error)
+	// Checkout returns the id of the Checkout Session the store made at
+	// Stripe for an order, which Stripe's events about it carry. Nil: the
+	// simulated events name a session of their own, which the store takes
+	// only after looking the order up, one event at a time.
+	Checkout func(ctx context.Context, orderID string) (string, error)
 	Seed   uint64
 }
 

@@ -211,7 +211,15 @@ func (b *bot) buyPack(ctx context.Context) {
 	}); err != nil {
 		return
 	}
-	body, sig, err := b.r.signer.completed(paidOrder{OrderID: o.ID, Amount: o.PriceAmount, Currency: o.PriceCurrency}, time.Now())
+	paying := paidOrder{OrderID: o.ID, Amount: o.PriceAmount, Currency: o.PriceCurrency}
+	if b.r.cfg.Checkout != nil {
+		// Stripe's event names the session the store made, as Stripe knows it.
+		if paying.Checkout, err = b.r.cfg.Checkout(ctx, o.ID); err != nil {
+			b.fail("stripeWebhook", err)
+			return
+		}
+	}
+	body, sig, err := b.r.signer.completed(paying, time.Now())
 	if err != nil {
 		b.fail("stripeWebhook", err)
 		return

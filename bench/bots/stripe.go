@@ -29,6 +29,7 @@ func (s *stripeSigner) id(prefix string) string {
 // paidOrder is a real-money order the player paid.
 type paidOrder struct {
 	OrderID  string
+	Checkout string // the order's Checkout Session; empty: a made-up one
 	Amount   int64
 	Currency string
 }
@@ -36,7 +37,11 @@ type paidOrder struct {
 // completed is the signed body and Stripe-Signature header of
 // checkout.session.completed (payment_status paid) for o.
 func (s *stripeSigner) completed(o paidOrder, now time.Time) (body []byte, signature string, err error) {
-	session := map[string]any{"id": s.id("cs"), "object": "checkout.session", "mode": "payment", "status": "complete",
+	checkout := o.Checkout
+	if checkout == "" {
+		checkout = s.id("cs")
+	}
+	session := map[string]any{"id": checkout, "object": "checkout.session", "mode": "payment", "status": "complete",
 		"payment_status": "paid", "payment_intent": s.id("pi"), "client_reference_id": o.OrderID,
 		"metadata": map[string]string{"order_id": o.OrderID}, "amount_total": o.Amount, "currency": o.Currency}
 	raw, err := json.Marshal(session)

@@ -143,6 +143,11 @@ func cmdBots(ctx context.Context, args []string, getenv func(string) string, std
 			sum, err := ledger.Verify(ctx, conn)
 			return bots.LedgerCheck{Transfers: sum.Transfers, Entries: sum.Entries, Accounts: sum.Accounts}, err
 		},
+		Checkout: func(ctx context.Context, orderID string) (string, error) {
+			var id string
+			err := conn.GetContext(ctx, &id, `SELECT coalesce(checkout_id, '') FROM store_orders WHERE public_id = $1`, orderID)
+			return id, err
+		},
 	})
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ type Config struct {
 	// simulated events name a session of their own, which the store takes
 	// only after looking the order up, one event at a time.
 	Checkout func(ctx context.Context, orderID string) (string, error)
-	Seed   uint64
+	Seed     uint64
 }
 
 // LedgerCheck is the outcome of the ledger's verification.

@@ -87,6 +87,7 @@ type node struct {
 	keys     *session.Keys
 	tokens   *session.Tokens
 	svc      *auth.Service
+	hasher   *account.Hasher
 	db       *sqlx.DB
 	sessions *session.Store
 	accounts *account.Store
@@ -147,7 +148,7 @@ func (cl *cluster) node(t *testing.T, cfg auth.Config, scfg session.Config) *nod
 	api.MountAuth(app, api.Auth{Service: svc, Verifier: tokens, JWKS: keys.JWKS, Log: log})
 	api.MountInventory(app, api.Inventory{Catalog: catalog.NewStore(cl.db), Ledger: led, Inventory: inv, Accounts: accounts,
 		Verifier: tokens, Limiter: shared, WriteLimit: writeLimit, Log: log})
-	return &node{app: app, keys: keys, tokens: tokens, svc: svc, db: cl.db, sessions: sessions, accounts: accounts, ledger: led, inv: inv}
+	return &node{app: app, keys: keys, tokens: tokens, svc: svc, hasher: hasher, db: cl.db, sessions: sessions, accounts: accounts, ledger: led, inv: inv}
 }
 
 // reply is an HTTP answer with its body decoded as JSON.

@@ -373,7 +373,7 @@ func TestConcurrentLoginsCannotShareOneCode(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	const idle = 500 * time.Millisecond
+	const idle = 2 * time.Second // room for a slow database between uses
 	s := newStore(t, Config{IdleTimeout: idle})
 	st := create(t, s, rbac.RoleAnalyst)
 	sess := login(t, s, st, "")
@@ -385,14 +385,14 @@ func TestIdleTimeout(t *testing.T) {
 			t.Fatalf("in use: %v", err)
 		}
 	}
-	time.Sleep(idle + 200*time.Millisecond)
+	time.Sleep(idle + 500*time.Millisecond)
 	if _, _, err := s.Authenticate(ctx, sess.Token); !errors.Is(err, ErrSessionInvalid) {
 		t.Fatalf("after the idle timeout: %v", err)
 	}
 }
 
 func TestAbsoluteTimeout(t *testing.T) {
-	const absolute = 600 * time.Millisecond
+	const absolute = 3 * time.Second // room for a slow login and first use
 	s := newStore(t, Config{AbsoluteTimeout: absolute})
 	st := create(t, s, rbac.RoleAnalyst)
 	sess := login(t, s, st, "")

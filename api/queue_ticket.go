@@ -11,9 +11,10 @@ import (
 )
 
 // QueueTicketHeader carries a login queue ticket: the API sets it on every
-// 503 auth_busy answer, and a client sends it back on its next password
-// call (login, registration, password change or reset) so that the call is
-// let in ahead of players who came later.
+// 503 auth_busy answer of a password call (login, registration, password
+// change, reset confirmation, linking an email), and a client sends it
+// back on its next one so that the call is let in ahead of players who
+// came later.
 const QueueTicketHeader = "Muster-Queue-Ticket"
 
 // A queue ticket says since when its holder has been in the login queue,

@@ -21,7 +21,9 @@
 // repeat are retried on network errors, 429 (after Retry-After), 502, 503
 // and 504, with exponential backoff and full jitter (RetryPolicy). Any
 // call is retried after a 503 auth_busy (too many passwords to hash at
-// once), which the API answers before doing anything.
+// once), which the API answers before doing anything; the client sends
+// that answer's login queue ticket back with its next password call, so
+// the player keeps their place in the queue.
 // Operations that take an Idempotency-Key get a new one per call, kept
 // across that call's retries; WithIdempotencyKey gives one of the app's.
 // The access token is refreshed shortly before it expires and once after
